@@ -1,0 +1,75 @@
+//! The file sink: OTLP/JSON lines, one `ExportTraceServiceRequest` per line, as the
+//! OpenTelemetry Collector's file exporter writes them.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
+use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::SpanData;
+
+use super::Counters;
+use std::sync::Arc;
+
+#[derive(Debug)]
+pub(crate) struct FileSink {
+    path: PathBuf,
+    file: Mutex<Option<File>>,
+    written: Mutex<u64>,
+    cap: u64,
+    resource: ResourceAttributesWithSchema,
+    counters: Arc<Counters>,
+}
+
+impl FileSink {
+    pub(crate) fn open(path: &Path, cap: u64, resource: &Resource, counters: Arc<Counters>) -> std::io::Result<FileSink> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let written = file.metadata().map(|m| m.len()).unwrap_or(0);
+        Ok(FileSink {
+            path: path.to_path_buf(),
+            file: Mutex::new(Some(file)),
+            written: Mutex::new(written),
+            cap,
+            resource: resource.into(),
+            counters,
+        })
+    }
+
+    /// Appends one line; a batch that would pass the cap is dropped and counted (`Ok(false)`),
+    /// never written in part.
+    pub(crate) fn write(&self, batch: Vec<SpanData>) -> Result<bool, String> {
+        let n = batch.len() as u64;
+        let request = ExportTraceServiceRequest {
+            resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
+        };
+        let mut line = serde_json::to_vec(&request).map_err(|e| e.to_string())?;
+        line.push(b'\n');
+        let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
+        if *written + line.len() as u64 > self.cap {
+            self.counters.dropped_file_cap.fetch_add(n, Ordering::Relaxed);
+            return Ok(false);
+        }
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(f) = file.as_mut() else {
+            return Err(format!("file sink {} is closed", self.path.display()));
+        };
+        f.write_all(&line)
+            .map_err(|e| format!("cannot append to {}: {e}", self.path.display()))?;
+        *written += line.len() as u64;
+        Ok(true)
+    }
+
+    pub(crate) fn close(&self) {
+        if let Some(mut f) = self.file.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = f.flush();
+        }
+    }
+}

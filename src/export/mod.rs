@@ -1,0 +1,415 @@
+//! Export: a bounded queue on the caller's side, one export task on a small runtime that
+//! tracewire owns, and counters for everything that did not arrive.
+//!
+//! The runtime is tracewire's own so that `init()` works the same from a plain `main`, a
+//! multi-thread runtime and a `current_thread` runtime (whose single thread may be blocked
+//! exactly when an export needs to make progress), and so that shutdown can be bounded.
+
+mod file;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use opentelemetry::trace::Status;
+use opentelemetry::{Context, KeyValue, Value};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter as _, SpanProcessor};
+use tokio::sync::Notify;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::settings::{Export, Settings};
+use file::FileSink;
+
+/// Counters of what happened to finished spans since `init()`.
+///
+/// ```
+/// let stats = tracewire::Stats::default();
+/// assert_eq!(stats.dropped(), 0);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Spans the exporter (collector or file) accepted.
+    pub exported_spans: u64,
+    /// Spans dropped because the queue was full (`batch_max_queue_size`).
+    pub dropped_queue_full: u64,
+    /// Spans dropped because the file sink reached `file_max_bytes`.
+    pub dropped_file_cap: u64,
+    /// Spans in export requests that failed or timed out.
+    pub failed_spans: u64,
+    /// Export requests that failed or timed out.
+    pub failed_exports: u64,
+}
+
+impl Stats {
+    /// All spans that were lost, whatever the reason.
+    ///
+    /// ```
+    /// # let stats = tracewire::Stats::default();
+    /// if stats.dropped() > 0 { eprintln!("lost {} spans", stats.dropped()); }
+    /// ```
+    pub fn dropped(&self) -> u64 {
+        self.dropped_queue_full + self.dropped_file_cap + self.failed_spans
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    exported: AtomicU64,
+    dropped_queue_full: AtomicU64,
+    dropped_file_cap: AtomicU64,
+    failed_spans: AtomicU64,
+    failed_exports: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn snapshot(&self) -> Stats {
+        Stats {
+            exported_spans: self.exported.load(Ordering::Relaxed),
+            dropped_queue_full: self.dropped_queue_full.load(Ordering::Relaxed),
+            dropped_file_cap: self.dropped_file_cap.load(Ordering::Relaxed),
+            failed_spans: self.failed_spans.load(Ordering::Relaxed),
+            failed_exports: self.failed_exports.load(Ordering::Relaxed),
+        }
+    }
+}
+
+enum Exporter {
+    Otlp(opentelemetry_otlp::SpanExporter),
+    File(FileSink),
+}
+
+impl Exporter {
+    /// `Ok(false)`: not sent, already counted as dropped by the sink.
+    async fn export(&self, batch: Vec<SpanData>) -> std::result::Result<bool, String> {
+        match self {
+            Exporter::Otlp(e) => e.export(batch).await.map(|()| true).map_err(|e| e.to_string()),
+            Exporter::File(f) => f.write(batch),
+        }
+    }
+
+    fn shutdown(&mut self) {
+        match self {
+            Exporter::Otlp(e) => {
+                let _ = e.shutdown();
+            }
+            Exporter::File(f) => f.close(),
+        }
+    }
+}
+
+enum Control {
+    Flush(mpsc::Sender<()>),
+    Shutdown(Instant, mpsc::Sender<()>),
+}
+
+#[derive(Debug)]
+struct Shared {
+    queue: Mutex<Vec<SpanData>>,
+    max_queue: usize,
+    max_batch: usize,
+    batch_ready: Notify,
+    counters: Arc<Counters>,
+}
+
+/// The SDK span processor: `on_end` only pushes onto a bounded queue; everything else
+/// happens on the export task.
+#[derive(Debug)]
+pub(crate) struct BatchProcessor {
+    shared: Arc<Shared>,
+    control: tokio::sync::mpsc::UnboundedSender<Control>,
+}
+
+impl SpanProcessor for BatchProcessor {
+    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
+
+    fn on_end(&self, mut span: SpanData) {
+        if !span.span_context.is_sampled() {
+            return;
+        }
+        errors_as_exceptions(&mut span);
+        let mut queue = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+        if queue.len() >= self.shared.max_queue {
+            drop(queue);
+            self.shared.counters.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        queue.push(span);
+        let ready = queue.len() == self.shared.max_batch;
+        drop(queue);
+        if ready {
+            self.shared.batch_ready.notify_one();
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        let (tx, rx) = mpsc::channel();
+        self.control
+            .send(Control::Flush(tx))
+            .map_err(|_| OTelSdkError::AlreadyShutdown)?;
+        rx.recv().map_err(|_| OTelSdkError::AlreadyShutdown)
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        let deadline = Instant::now() + timeout;
+        let (tx, rx) = mpsc::channel();
+        self.control
+            .send(Control::Shutdown(deadline, tx))
+            .map_err(|_| OTelSdkError::AlreadyShutdown)?;
+        // The task bounds itself by `deadline`; this margin only covers a task that is stuck
+        // inside a non-cooperative exporter.
+        rx.recv_timeout(timeout + Duration::from_millis(200))
+            .map_err(|_| OTelSdkError::Timeout(timeout))
+    }
+}
+
+/// ERROR events become `exception` events (semantic conventions for exceptions), and the span
+/// status carries the message: a viewer then shows what failed without opening every event.
+fn errors_as_exceptions(span: &mut SpanData) {
+    let mut first_message = None;
+    for event in span.events.events.iter_mut() {
+        let is_error = event
+            .attributes
+            .iter()
+            .any(|kv| kv.key.as_str() == "level" && kv.value.as_str() == "ERROR");
+        if !is_error {
+            continue;
+        }
+        if event.name != "exception" {
+            let message = std::mem::replace(&mut event.name, "exception".into());
+            if !event.attributes.iter().any(|kv| kv.key.as_str() == "exception.message") {
+                event.attributes.push(KeyValue::new("exception.message", Value::from(message.into_owned())));
+            }
+        }
+        if first_message.is_none() {
+            first_message = event
+                .attributes
+                .iter()
+                .find(|kv| kv.key.as_str() == "exception.message")
+                .map(|kv| kv.value.as_str().into_owned());
+        }
+    }
+    if let (Status::Error { description }, Some(msg)) = (&span.status, first_message)
+        && description.is_empty()
+    {
+        span.status = Status::error(msg);
+    }
+}
+
+/// The export side, owned by the [`Guard`](crate::Guard).
+#[derive(Debug)]
+pub(crate) struct Pipeline {
+    runtime: Option<tokio::runtime::Runtime>,
+    pub(crate) counters: Arc<Counters>,
+}
+
+impl Pipeline {
+    /// Builds the runtime, the exporter and the processor for `settings.export`.
+    /// `None` when there is nothing to export to.
+    pub(crate) fn build(settings: &Settings, resource: &Resource) -> Result<Option<(Pipeline, BatchProcessor)>> {
+        if settings.export == Export::None {
+            return Ok(None);
+        }
+        let counters = Arc::new(Counters::default());
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .max_blocking_threads(1)
+            .thread_name("tracewire-export")
+            .enable_all()
+            .on_thread_start(silence_this_thread)
+            .build()
+            .map_err(|e| Error::new(ErrorKind::Pipeline, format!("cannot start tracewire's export runtime: {e}")))?;
+        let exporter = {
+            // tonic's channel and hyper's client attach to the runtime they are built in.
+            let _in_runtime = runtime.enter();
+            build_exporter(settings, resource, counters.clone())?
+        };
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Vec::with_capacity(settings.batch_max_export_batch_size)),
+            max_queue: settings.batch_max_queue_size,
+            max_batch: settings.batch_max_export_batch_size,
+            batch_ready: Notify::new(),
+            counters: counters.clone(),
+        });
+        let (control, rx) = tokio::sync::mpsc::unbounded_channel();
+        runtime.spawn(export_loop(
+            shared.clone(),
+            exporter,
+            settings.batch_scheduled_delay,
+            settings.otlp_timeout,
+            rx,
+        ));
+        Ok(Some((Pipeline { runtime: Some(runtime), counters }, BatchProcessor { shared, control })))
+    }
+
+    /// Stops the runtime without waiting: the export task has already been told to finish.
+    pub(crate) fn stop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            // Never `drop(rt)`: dropping a runtime inside the user's async context panics.
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The exporter's own crates (hyper, h2, tonic, tower) must never feed spans or logs back into
+/// the pipeline they serve: every thread of the export runtime gets a no-op subscriber.
+fn silence_this_thread() {
+    let guard = tracing::dispatcher::set_default(&tracing::Dispatch::none());
+    // The runtime's threads live as long as the runtime: keep the no-op default for the thread's life.
+    std::mem::forget(guard);
+}
+
+fn build_exporter(settings: &Settings, resource: &Resource, counters: Arc<Counters>) -> Result<Exporter> {
+    let pipeline_err = |e: String| Error::new(ErrorKind::Pipeline, e);
+    match &settings.export {
+        Export::None => unreachable!("checked by the caller"),
+        Export::File { path } => FileSink::open(path, settings.file_max_bytes, resource, counters)
+            .map(Exporter::File)
+            .map_err(|e| pipeline_err(format!("cannot open the file sink {}: {e}", path.display()))),
+        Export::Otlp { url, protocol } => {
+            let mut exporter = otlp::build(url, *protocol, settings).map_err(pipeline_err)?;
+            exporter.set_resource(resource);
+            Ok(Exporter::Otlp(exporter))
+        }
+    }
+}
+
+mod otlp {
+    use std::collections::HashMap;
+
+    use opentelemetry_otlp::{SpanExporter, WithExportConfig};
+
+    use crate::settings::{Protocol, Settings};
+
+    pub(super) fn build(url: &str, protocol: Protocol, s: &Settings) -> Result<SpanExporter, String> {
+        let err = |e: opentelemetry_otlp::ExporterBuildError| format!("cannot build the OTLP exporter for {url}: {e}");
+        match protocol {
+            #[cfg(feature = "grpc")]
+            Protocol::Grpc => {
+                use opentelemetry_otlp::WithTonicConfig;
+                let mut headers = http::HeaderMap::new();
+                for (k, v) in &s.otlp_headers {
+                    match (http::HeaderName::try_from(k.as_str()), http::HeaderValue::try_from(v.as_str())) {
+                        (Ok(name), Ok(value)) => {
+                            headers.insert(name, value);
+                        }
+                        _ => return Err(format!("otlp_headers: `{k}` cannot be sent as gRPC metadata")),
+                    }
+                }
+                let metadata = opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(headers);
+                let mut b = SpanExporter::builder()
+                    .with_tonic()
+                    .with_endpoint(url)
+                    .with_protocol(opentelemetry_otlp::Protocol::Grpc)
+                    .with_timeout(s.otlp_timeout)
+                    .with_metadata(metadata);
+                if s.otlp_gzip {
+                    b = b.with_compression(opentelemetry_otlp::Compression::Gzip);
+                }
+                b.build().map_err(err)
+            }
+            #[cfg(feature = "http-proto")]
+            Protocol::HttpProtobuf => {
+                use opentelemetry_otlp::WithHttpConfig;
+                let headers: HashMap<String, String> = s.otlp_headers.iter().cloned().collect();
+                let mut b = SpanExporter::builder()
+                    .with_http()
+                    .with_endpoint(url)
+                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                    .with_timeout(s.otlp_timeout)
+                    .with_headers(headers);
+                if s.otlp_gzip {
+                    b = b.with_compression(opentelemetry_otlp::Compression::Gzip);
+                }
+                b.build().map_err(err)
+            }
+            #[allow(unreachable_patterns)]
+            other => Err(format!(
+                "otlp_protocol {other} needs tracewire's `{}` cargo feature",
+                if other == Protocol::Grpc { "grpc" } else { "http-proto" }
+            )),
+        }
+    }
+}
+
+async fn export_loop(
+    shared: Arc<Shared>,
+    mut exporter: Exporter,
+    delay: Duration,
+    timeout: Duration,
+    mut control: tokio::sync::mpsc::UnboundedReceiver<Control>,
+) {
+    loop {
+        let msg = tokio::select! {
+            _ = shared.batch_ready.notified() => None,
+            _ = tokio::time::sleep(delay) => None,
+            msg = control.recv() => Some(msg),
+        };
+        match msg {
+            None => drain(&shared, &exporter, timeout, None).await,
+            Some(Some(Control::Flush(reply))) => {
+                drain(&shared, &exporter, timeout, None).await;
+                let _ = reply.send(());
+            }
+            Some(Some(Control::Shutdown(deadline, reply))) => {
+                drain(&shared, &exporter, timeout, Some(deadline)).await;
+                exporter.shutdown();
+                let _ = reply.send(());
+                return;
+            }
+            // Every sender is gone: the processor was dropped without a shutdown.
+            Some(None) => {
+                drain(&shared, &exporter, timeout, Some(Instant::now() + timeout)).await;
+                exporter.shutdown();
+                return;
+            }
+        }
+    }
+}
+
+/// Exports everything queued, a batch at a time; with a deadline, what cannot be sent in time
+/// is counted as failed instead of holding up shutdown.
+async fn drain(shared: &Shared, exporter: &Exporter, timeout: Duration, deadline: Option<Instant>) {
+    loop {
+        let batch: Vec<SpanData> = {
+            let mut q = shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+            let n = q.len().min(shared.max_batch);
+            q.drain(..n).collect()
+        };
+        if batch.is_empty() {
+            return;
+        }
+        let n = batch.len() as u64;
+        let limit = match deadline {
+            Some(d) => d.saturating_duration_since(Instant::now()).min(timeout),
+            None => timeout,
+        };
+        let outcome = if limit.is_zero() {
+            Err("shutdown deadline passed".to_string())
+        } else {
+            match tokio::time::timeout(limit, exporter.export(batch)).await {
+                Ok(r) => r,
+                Err(_) => Err(format!("export timed out after {limit:?}")),
+            }
+        };
+        let c = &shared.counters;
+        match outcome {
+            Ok(true) => {
+                c.exported.fetch_add(n, Ordering::Relaxed);
+            }
+            Ok(false) => {}
+            Err(_) => {
+                c.failed_spans.fetch_add(n, Ordering::Relaxed);
+                c.failed_exports.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}

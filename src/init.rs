@@ -1,0 +1,623 @@
+//! The builder, the subscriber stack it installs, and the guard that flushes it.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::{KeyValue, global};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::{EnvFilter, Layer, Registry};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::export::{Counters, Pipeline, Stats};
+use crate::logs::{JsonLayer, LogWriter};
+use crate::settings::{Export, FileChoice, LogFormat, Protocol, Raw, SamplerKind, Settings, Source};
+
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// The opentelemetry_sdk version pinned in Cargo.toml, reported as `telemetry.sdk.version`.
+const OTEL_SDK_VERSION: &str = "0.33.1";
+
+/// Reads `settings.toml` and the environment, installs the global subscriber stack and returns
+/// the [`Guard`] that flushes it.
+///
+/// Unlike tracing-subscriber's `init()`, this returns a `Result`: a typo in `settings.toml` is the
+/// caller's to report, not a panic. A second call returns an error of kind
+/// [`ErrorKind::AlreadyInitialized`] and leaves the first stack working.
+///
+/// ```no_run
+/// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let _guard = tracewire::init()?;
+///     tracing::info!(answer = 42, "ready");
+///     Ok(())
+/// }
+/// ```
+pub fn init() -> Result<Guard> {
+    builder().init()
+}
+
+/// A [`Builder`] with nothing set in code: settings come from the file and the environment.
+///
+/// ```
+/// let settings = tracewire::builder()
+///     .without_settings_file()
+///     .with_env([("OTEL_SERVICE_NAME", "checkout")])
+///     .with_sampling_rate(0.25)
+///     .settings()?;
+/// assert_eq!(settings.service_name, "checkout");
+/// assert_eq!(settings.sampling_rate, 0.25);
+/// # Ok::<(), tracewire::Error>(())
+/// ```
+pub fn builder() -> Builder {
+    Builder::default()
+}
+
+/// Sets values in code (the highest precedence) and installs the stack.
+///
+/// Every `with_*` method has the same effect as the `[observability]` key of the same name.
+#[derive(Debug, Default)]
+#[must_use = "a builder does nothing until `init()`, `set_default()` or `settings()` is called"]
+pub struct Builder {
+    code: Vec<(&'static str, Raw)>,
+    env: Option<HashMap<String, String>>,
+    file: FileChoice,
+    writer: LogWriter,
+}
+
+macro_rules! setter {
+    ($(#[$doc:meta])* $fn:ident, $key:literal, $t:ty, |$v:ident| $raw:expr) => {
+        $(#[$doc])*
+        pub fn $fn(mut self, $v: $t) -> Self {
+            self.code.push(($key, $raw));
+            self
+        }
+    };
+}
+
+impl Builder {
+    setter!(
+        /// `enabled`: the master switch.
+        ///
+        /// ```
+        /// let s = tracewire::builder().without_settings_file().with_enabled(false).settings()?;
+        /// assert!(!s.enabled);
+        /// # Ok::<(), tracewire::Error>(())
+        /// ```
+        with_enabled, "enabled", bool, |v| Raw::Bool(v));
+    setter!(
+        /// `tracing_enabled`: span export on/off.
+        ///
+        /// ```
+        /// let s = tracewire::builder().without_settings_file().with_tracing_enabled(false).settings()?;
+        /// assert!(!s.tracing_enabled);
+        /// # Ok::<(), tracewire::Error>(())
+        /// ```
+        with_tracing_enabled, "tracing_enabled", bool, |v| Raw::Bool(v));
+    setter!(
+        /// `otlp_endpoint`: `http(s)://host:port[/path]` or `file:PATH`.
+        ///
+        /// ```
+        /// let s = tracewire::builder().without_settings_file()
+        ///     .with_otlp_endpoint("http://localhost:4317").settings()?;
+        /// assert!(matches!(s.export, tracewire::Export::Otlp { protocol: tracewire::Protocol::Grpc, .. }));
+        /// # Ok::<(), tracewire::Error>(())
+        /// ```
+        with_otlp_endpoint, "otlp_endpoint", impl Into<String>, |v| Raw::Str(v.into()));
+    setter!(
+        /// `otlp_protocol`.
+        ///
+        /// ```
+        /// use tracewire::Protocol;
+        /// let s = tracewire::builder().without_settings_file()
+        ///     .with_otlp_endpoint("http://localhost:9999")
+        ///     .with_otlp_protocol(Protocol::Grpc).settings()?;
+        /// assert!(matches!(s.export, tracewire::Export::Otlp { protocol: Protocol::Grpc, .. }));
+        /// # Ok::<(), tracewire::Error>(())
+        /// ```
+        with_otlp_protocol, "otlp_protocol", Protocol, |v| Raw::Str(v.to_string()));
+    setter!(
+        /// `otlp_timeout_ms`: the timeout of one export request.
+        ///
+        /// ```
+        /// # use std::time::Duration;
+        /// let s = tracewire::builder().without_settings_file()
+        ///     .with_otlp_timeout(Duration::from_secs(2)).settings()?;
+        /// assert_eq!(s.otlp_timeout, Duration::from_secs(2));
+        /// # Ok::<(), tracewire::Error>(())
+        /// ```
+        with_otlp_timeout, "otlp_timeout_ms", Duration, |v| Raw::Int(v.as_millis().min(i64::MAX as u128) as i64));
+    setter!(
+        /// `sampling_rate`: `0.0..=1.0`, parent-based.
+        ///
+        /// ```
+        /// let err = tracewire::builder().without_settings_file().with_sampling_rate(2.0).settings().unwrap_err();
+        /// assert!(err.to_string().contains("0.0 to 1.0"));
+        /// ```
+        with_sampling_rate, "sampling_rate", f64, |v| Raw::Float(v));
+    setter!(
+        /// `service_name_override`: `service.name` of every span.
+        ///
+        /// ```
+        /// let s = tracewire::builder().without_settings_file().with_service_name("checkout").settings()?;
+        /// assert_eq!(s.service_name, "checkout");
+        /// # Ok::<(), tracewire::Error>(())
+        /// ```
+        with_service_name, "service_name_override", impl Into<String>, |v| Raw::Str(v.into()));
+    setter!(
+        /// `service_version`: `service.version`, typically `env!("CARGO_PKG_VERSION")`.
+        ///
+        /// ```
+        /// let s = tracewire::builder().without_settings_file()
+        ///     .with_service_version(env!("CARGO_PKG_VERSION")).settings()?;
+        /// assert!(s.service_version.is_some());
+        /// # Ok::<(), tracewire::Error>(())
+        /// ```
+        with_service_version, "service_version", impl Into<String>, |v| Raw::Str(v.into()));
+    setter!(
+        /// `log_level`: env-filter directives.
+        ///
+        /// ```
+        /// let s = tracewire::builder().without_settings_file().with_log_level("warn,my_app=debug").settings()?;
+        /// assert_eq!(s.log_level, "warn,my_app=debug");
+        /// # Ok::<(), tracewire::Error>(())
+        /// ```
+        with_log_level, "log_level", impl Into<String>, |v| Raw::Str(v.into()));
+    setter!(
+        /// `log_format`.
+        ///
+        /// ```
+        /// use tracewire::LogFormat;
+        /// let s = tracewire::builder().without_settings_file().with_log_format(LogFormat::Compact).settings()?;
+        /// assert_eq!(s.log_format, LogFormat::Compact);
+        /// # Ok::<(), tracewire::Error>(())
+        /// ```
+        with_log_format, "log_format", LogFormat, |v| Raw::Str(match v {
+            LogFormat::Pretty => "pretty",
+            LogFormat::Compact => "compact",
+            _ => "json",
+        }.into()));
+    setter!(
+        /// `shutdown_timeout_ms`: bound on flush + shutdown.
+        ///
+        /// ```
+        /// # use std::time::Duration;
+        /// let s = tracewire::builder().without_settings_file()
+        ///     .with_shutdown_timeout(Duration::from_millis(500)).settings()?;
+        /// assert_eq!(s.shutdown_timeout, Duration::from_millis(500));
+        /// # Ok::<(), tracewire::Error>(())
+        /// ```
+        with_shutdown_timeout, "shutdown_timeout_ms", Duration, |v| Raw::Int(v.as_millis().min(i64::MAX as u128) as i64));
+    setter!(
+        /// `batch_scheduled_delay_ms`: how long a finished span may wait before it is sent.
+        ///
+        /// ```
+        /// # use std::time::Duration;
+        /// let s = tracewire::builder().without_settings_file()
+        ///     .with_batch_scheduled_delay(Duration::from_millis(100)).settings()?;
+        /// assert_eq!(s.batch_scheduled_delay, Duration::from_millis(100));
+        /// # Ok::<(), tracewire::Error>(())
+        /// ```
+        with_batch_scheduled_delay, "batch_scheduled_delay_ms", Duration, |v| Raw::Int(v.as_millis().min(i64::MAX as u128) as i64));
+
+    /// Adds one `otlp_headers` entry (sent with every export request, never printed).
+    ///
+    /// ```
+    /// let s = tracewire::builder().without_settings_file()
+    ///     .with_otlp_header("authorization", "Bearer t0ken").settings()?;
+    /// assert_eq!(s.otlp_headers, vec![("authorization".to_string(), "Bearer t0ken".to_string())]);
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn with_otlp_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.code.push(("otlp_headers", Raw::Map(vec![(name.into(), value.into())])));
+        self
+    }
+
+    /// Adds one resource attribute.
+    ///
+    /// ```
+    /// let s = tracewire::builder().without_settings_file()
+    ///     .with_resource_attribute("team", "payments").settings()?;
+    /// assert!(s.resource_attributes.contains(&("team".to_string(), "payments".to_string())));
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn with_resource_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.code.push(("resource_attributes", Raw::Map(vec![(key.into(), value.into())])));
+        self
+    }
+
+    /// Reads this settings file instead of `settings.toml`; it must exist.
+    ///
+    /// ```
+    /// let err = tracewire::builder().with_settings_file("/no/such/settings.toml").settings().unwrap_err();
+    /// assert!(err.to_string().contains("/no/such/settings.toml"));
+    /// ```
+    pub fn with_settings_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.file = FileChoice::Path(path.into());
+        self
+    }
+
+    /// Reads no settings file at all (not even `settings.toml`).
+    ///
+    /// ```
+    /// let s = tracewire::builder().without_settings_file().with_env::<[(&str, &str); 0], _, _>([]).settings()?;
+    /// assert_eq!(s.sampling_rate, 1.0);
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn without_settings_file(mut self) -> Self {
+        self.file = FileChoice::None;
+        self
+    }
+
+    /// Uses these variables instead of the process environment (tests, embedding): the
+    /// environment is then not read at all.
+    ///
+    /// ```
+    /// let s = tracewire::builder().without_settings_file()
+    ///     .with_env([("TRACEWIRE_SAMPLING_RATE", "0.5")]).settings()?;
+    /// assert_eq!(s.sampling_rate, 0.5);
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn with_env<I, K, V>(mut self, vars: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.env = Some(vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect());
+        self
+    }
+
+    /// Writes log lines to `writer` instead of stdout.
+    ///
+    /// ```
+    /// let guard = tracewire::builder().without_settings_file()
+    ///     .with_env([("OTEL_TRACES_EXPORTER", "none")])
+    ///     .with_log_writer(std::io::sink())
+    ///     .set_default()?;
+    /// tracing::info!("goes nowhere");
+    /// drop(guard);
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn with_log_writer<W: Write + Send + 'static>(mut self, writer: W) -> Self {
+        self.writer = LogWriter::Custom(Arc::new(Mutex::new(Box::new(writer))));
+        self
+    }
+
+    /// Resolves the effective settings without installing anything.
+    ///
+    /// ```
+    /// let s = tracewire::builder().without_settings_file().with_env([("RUST_LOG", "debug")]).settings()?;
+    /// assert_eq!(s.log_level, "debug");
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn settings(&self) -> Result<Settings> {
+        let process_env;
+        let env = match &self.env {
+            Some(e) => e,
+            None => {
+                process_env = std::env::vars_os()
+                    .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                    .collect();
+                &process_env
+            }
+        };
+        Settings::resolve(env, &self.file, &self.code)
+    }
+
+    /// Installs the stack as the global default. See [`init`].
+    ///
+    /// ```no_run
+    /// let _guard = tracewire::builder().with_service_name("checkout").init()?;
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn init(self) -> Result<Guard> {
+        if INSTALLED.load(Ordering::SeqCst) {
+            return Err(already_initialized());
+        }
+        let settings = self.settings()?;
+        let (dispatch, mut inner) = build(&settings, self.writer)?;
+        if INSTALLED.swap(true, Ordering::SeqCst) {
+            inner.abandon();
+            return Err(already_initialized());
+        }
+        if tracing::dispatcher::set_global_default(dispatch).is_err() {
+            inner.abandon();
+            return Err(Error::new(
+                ErrorKind::AlreadyInitialized,
+                "another global tracing subscriber is already installed; tracewire::init() must be the only one",
+            ));
+        }
+        if let Some(provider) = &inner.provider {
+            global::set_tracer_provider(provider.clone());
+        }
+        global::set_text_map_propagator(propagator(&settings));
+        announce_default_sink(&settings);
+        Ok(Guard { inner: Some(inner) })
+    }
+
+    /// Installs the stack for the current thread only, until the guard is dropped: what tests
+    /// use, since a global subscriber can be set once per process. Global OpenTelemetry state
+    /// (propagator, tracer provider) is left alone.
+    ///
+    /// ```
+    /// let guard = tracewire::builder().without_settings_file()
+    ///     .with_env([("OTEL_TRACES_EXPORTER", "none")])
+    ///     .with_log_writer(std::io::sink())
+    ///     .set_default()?;
+    /// tracing::info_span!("work").in_scope(|| assert!(tracewire::current_trace_id().is_some()));
+    /// guard.shutdown()?;
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn set_default(self) -> Result<Guard> {
+        let settings = self.settings()?;
+        let (dispatch, mut inner) = build(&settings, self.writer)?;
+        inner.scope = Some(tracing::dispatcher::set_default(&dispatch));
+        Ok(Guard { inner: Some(inner) })
+    }
+}
+
+fn already_initialized() -> Error {
+    Error::new(
+        ErrorKind::AlreadyInitialized,
+        "tracewire is already initialized in this process; the first stack stays installed",
+    )
+}
+
+fn announce_default_sink(settings: &Settings) {
+    if let (Export::File { path }, Some(Source::Default)) = (&settings.export, settings.source("otlp_endpoint")) {
+        eprintln!(
+            "tracewire: no OTLP endpoint configured; spans go to {} (set otlp_endpoint in settings.toml or OTEL_EXPORTER_OTLP_ENDPOINT to send them to a collector)",
+            path.display()
+        );
+    }
+}
+
+fn propagator(settings: &Settings) -> opentelemetry::propagation::TextMapCompositePropagator {
+    let mut list: Vec<Box<dyn opentelemetry::propagation::TextMapPropagator + Send + Sync>> = Vec::new();
+    for p in &settings.propagators {
+        match p.as_str() {
+            "tracecontext" => list.push(Box::new(TraceContextPropagator::new())),
+            "baggage" => list.push(Box::new(BaggagePropagator::new())),
+            _ => {}
+        }
+    }
+    opentelemetry::propagation::TextMapCompositePropagator::new(list)
+}
+
+fn sampler(settings: &Settings) -> Sampler {
+    let ratio = || Sampler::TraceIdRatioBased(settings.sampling_rate);
+    match settings.sampler {
+        SamplerKind::AlwaysOn => Sampler::AlwaysOn,
+        SamplerKind::AlwaysOff => Sampler::AlwaysOff,
+        SamplerKind::TraceIdRatio => ratio(),
+        SamplerKind::ParentBasedAlwaysOn => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+        SamplerKind::ParentBasedAlwaysOff => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
+        _ => Sampler::ParentBased(Box::new(ratio())),
+    }
+}
+
+/// `service.name`, `service.version`, `deployment.environment.name`, `host.name`, `process.pid`,
+/// `telemetry.sdk.*`, then the user's attributes; `service.name` from settings wins over one in
+/// `OTEL_RESOURCE_ATTRIBUTES` only when it was set explicitly, as the spec orders.
+pub(crate) fn resource(settings: &Settings) -> Resource {
+    let mut attrs = vec![
+        KeyValue::new("telemetry.sdk.name", "opentelemetry"),
+        KeyValue::new("telemetry.sdk.language", "rust"),
+        KeyValue::new("telemetry.sdk.version", OTEL_SDK_VERSION),
+        KeyValue::new("telemetry.distro.name", "tracewire"),
+        KeyValue::new("telemetry.distro.version", env!("CARGO_PKG_VERSION")),
+        KeyValue::new("process.pid", i64::from(std::process::id())),
+    ];
+    if let Some(host) = host_name() {
+        attrs.push(KeyValue::new("host.name", host));
+    }
+    if let Some(v) = &settings.service_version {
+        attrs.push(KeyValue::new("service.version", v.clone()));
+    }
+    if let Some(e) = &settings.environment {
+        attrs.push(KeyValue::new("deployment.environment.name", e.clone()));
+    }
+    let explicit_name = !matches!(settings.source("service_name_override"), Some(Source::Default));
+    let mut has_name = false;
+    for (k, v) in &settings.resource_attributes {
+        if k == "service.name" {
+            if explicit_name {
+                continue;
+            }
+            has_name = true;
+        }
+        attrs.push(KeyValue::new(k.clone(), v.clone()));
+    }
+    if !has_name {
+        attrs.push(KeyValue::new("service.name", settings.service_name.clone()));
+    }
+    Resource::builder_empty().with_attributes(attrs).build()
+}
+
+fn host_name() -> Option<String> {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok().filter(|s| !s.is_empty()))
+}
+
+type Stack = tracing::Dispatch;
+
+fn build(settings: &Settings, writer: LogWriter) -> Result<(Stack, Inner)> {
+    let filter = EnvFilter::builder()
+        .parse(&settings.log_level)
+        .map_err(|e| Error::config(format!("invalid setting log_level = {:?}: {e}", settings.log_level)))?;
+
+    let mut inner = Inner {
+        provider: None,
+        pipeline: None,
+        counters: None,
+        timeout: settings.shutdown_timeout,
+        scope: None,
+    };
+    let otel_layer = if settings.enabled && settings.tracing_enabled {
+        let resource = resource(settings);
+        let mut provider = SdkTracerProvider::builder()
+            .with_sampler(sampler(settings))
+            .with_resource(resource.clone());
+        if let Some((pipeline, processor)) = Pipeline::build(settings, &resource)? {
+            inner.counters = Some(pipeline.counters.clone());
+            inner.pipeline = Some(pipeline);
+            provider = provider.with_span_processor(processor);
+        }
+        let provider = provider.build();
+        let tracer = provider.tracer("tracewire");
+        inner.provider = Some(provider);
+        Some(tracing_opentelemetry::layer().with_tracer(tracer))
+    } else {
+        None
+    };
+
+    let log_layer = match settings.log_format {
+        LogFormat::Pretty => tracing_subscriber::fmt::layer().pretty().with_writer(writer).boxed(),
+        LogFormat::Compact => tracing_subscriber::fmt::layer().compact().with_writer(writer).boxed(),
+        _ => JsonLayer::new(writer).boxed(),
+    };
+    let subscriber = Registry::default().with(filter).with(otel_layer).with(log_layer);
+    Ok((tracing::Dispatch::new(subscriber), inner))
+}
+
+#[derive(Debug)]
+struct Inner {
+    provider: Option<SdkTracerProvider>,
+    pipeline: Option<Pipeline>,
+    counters: Option<Arc<Counters>>,
+    timeout: Duration,
+    scope: Option<tracing::dispatcher::DefaultGuard>,
+}
+
+impl Inner {
+    fn stats(&self) -> Stats {
+        self.counters.as_ref().map(|c| c.snapshot()).unwrap_or_default()
+    }
+
+    /// Flushes, shuts the exporter down and stops the export runtime, all within `timeout`.
+    fn shutdown(&mut self) -> Result<()> {
+        let mut outcome = Ok(());
+        if let Some(provider) = self.provider.take() {
+            if let Err(e) = provider.shutdown_with_timeout(self.timeout) {
+                outcome = Err(Error::new(
+                    ErrorKind::Shutdown,
+                    format!("tracewire: shutdown did not complete within {:?}: {e}", self.timeout),
+                ));
+            }
+        }
+        if let Some(mut p) = self.pipeline.take() {
+            p.stop();
+        }
+        // Leave the scoped subscriber last, so that what shutdown reports is still seen.
+        self.scope.take();
+        let stats = self.stats();
+        if outcome.is_ok() && stats.dropped() > 0 {
+            outcome = Err(Error::new(
+                ErrorKind::Shutdown,
+                format!(
+                    "tracewire: {} spans were not delivered ({} queue full, {} file sink full, {} in {} failed exports); {} delivered",
+                    stats.dropped(),
+                    stats.dropped_queue_full,
+                    stats.dropped_file_cap,
+                    stats.failed_spans,
+                    stats.failed_exports,
+                    stats.exported_spans
+                ),
+            ));
+        }
+        outcome
+    }
+
+    /// Undo a stack that was built but could not be installed.
+    fn abandon(&mut self) {
+        self.timeout = Duration::ZERO;
+        let _ = self.shutdown();
+    }
+}
+
+/// Keeps the pipeline alive; dropping it flushes and shuts down, bounded by `shutdown_timeout_ms`.
+///
+/// ```
+/// let guard = tracewire::builder().without_settings_file()
+///     .with_env([("OTEL_TRACES_EXPORTER", "none")])
+///     .with_log_writer(std::io::sink())
+///     .set_default()?;
+/// assert_eq!(guard.stats().dropped(), 0);
+/// guard.shutdown()?;
+/// # Ok::<(), tracewire::Error>(())
+/// ```
+#[derive(Debug)]
+#[must_use = "dropping the guard at once shuts tracing down: keep it alive for the program's life (`let _guard = ...`)"]
+pub struct Guard {
+    inner: Option<Inner>,
+}
+
+impl Guard {
+    /// Counters of exported and dropped spans so far.
+    ///
+    /// ```
+    /// # let guard = tracewire::builder().without_settings_file().with_env([("OTEL_SDK_DISABLED", "true")])
+    /// #     .with_log_writer(std::io::sink()).set_default()?;
+    /// let stats = guard.stats();
+    /// println!("{} exported, {} dropped", stats.exported_spans, stats.dropped());
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn stats(&self) -> Stats {
+        self.inner.as_ref().map(Inner::stats).unwrap_or_default()
+    }
+
+    /// Exports every finished span now and waits for it.
+    ///
+    /// ```
+    /// # let guard = tracewire::builder().without_settings_file().with_env([("OTEL_TRACES_EXPORTER", "none")])
+    /// #     .with_log_writer(std::io::sink()).set_default()?;
+    /// guard.flush()?;
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn flush(&self) -> Result<()> {
+        match self.inner.as_ref().and_then(|i| i.provider.as_ref()) {
+            Some(p) => p
+                .force_flush()
+                .map_err(|e| Error::new(ErrorKind::Shutdown, format!("tracewire: flush failed: {e}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Flushes and shuts down, within `shutdown_timeout_ms`. An error says what was not
+    /// delivered; the pipeline is stopped either way.
+    ///
+    /// ```
+    /// # let guard = tracewire::builder().without_settings_file().with_env([("OTEL_TRACES_EXPORTER", "none")])
+    /// #     .with_log_writer(std::io::sink()).set_default()?;
+    /// guard.shutdown()?;
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn shutdown(mut self) -> Result<()> {
+        match self.inner.take() {
+            Some(mut inner) => inner.shutdown(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Some(mut inner) = self.inner.take()
+            && let Err(e) = inner.shutdown()
+        {
+            // Drop cannot return the error: never lose spans silently.
+            eprintln!("{e}");
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! # tracewire
+//!
+//! Production-grade distributed tracing for a Rust service in one call.
+//!
+//! ```no_run
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let _guard = tracewire::init()?; // settings.toml [observability] + OTEL_* + TRACEWIRE_*
+//!     checkout(7);
+//!     Ok(()) // dropping the guard flushes, bounded by shutdown_timeout_ms
+//! }
+//!
+//! #[tracing::instrument]
+//! fn checkout(items: u32) {
+//!     tracing::info!(items, "checking out");
+//! }
+//! ```
+//!
+//! `init()` installs one `tracing` subscriber made of:
+//!
+//! 1. an env filter (`log_level`, `RUST_LOG`);
+//! 2. the OpenTelemetry layer (`tracing-opentelemetry` over `opentelemetry_sdk`): spans become
+//!    OTLP spans, events inside them span events, ERROR events and `#[instrument(err)]`
+//!    `exception` events with status Error; `otel.name`, `otel.kind`, `otel.status_code` fields
+//!    are honoured;
+//! 3. a JSON log layer: one object per line, with `trace_id`, `span_id` and `trace_flags` of the
+//!    exported span whenever the event happens inside a span.
+//!
+//! Spans are exported over OTLP/gRPC or OTLP/HTTP from a small runtime that tracewire owns,
+//! so `init()` works the same from a plain `main`, `#[tokio::main]` and
+//! `#[tokio::main(flavor = "current_thread")]`, and the guard's shutdown is bounded even when
+//! the collector is unreachable. With no endpoint configured anywhere, spans go to the file
+//! [`DEFAULT_FILE_SINK`] as OTLP/JSON lines: a newcomer sees their spans without a collector.
+//!
+//! Nothing is lost silently: spans dropped because the queue was full, the file sink reached its
+//! cap or an export failed are counted in [`Guard::stats`] and reported at shutdown.
+//!
+//! ## Configuration
+//!
+//! See [`Settings`] for the precedence and the `settings.toml` at the root of the repository for
+//! every key. [`Settings::explain`] prints the effective value and source of each one.
+
+#![deny(unsafe_code)]
+
+mod error;
+mod export;
+mod init;
+mod logs;
+mod settings;
+
+pub use error::{Error, ErrorKind, Result};
+pub use export::Stats;
+pub use init::{Builder, Guard, builder, init};
+pub use settings::{
+    DEFAULT_FILE_SINK, Export, LogFormat, Protocol, SamplerKind, Settings, Source, TRACEWIRE_ENV,
+    TRACEWIRE_SETTINGS,
+};
+
+/// The trace id of the current span, as 32 lowercase hex digits, when it has one.
+///
+/// ```
+/// assert_eq!(tracewire::current_trace_id(), None); // outside any span
+/// ```
+pub fn current_trace_id() -> Option<String> {
+    use opentelemetry::trace::TraceContextExt as _;
+    opentelemetry::Context::map_current(|cx| {
+        let sc = cx.span().span_context().clone();
+        sc.is_valid().then(|| sc.trace_id().to_string())
+    })
+}

@@ -1,0 +1,323 @@
+//! JSON log lines with the ids of the exported span, formatted in one pass.
+//!
+//! Each line is one object: `timestamp` (RFC 3339, UTC, microseconds), `level`, `target`,
+//! `message`, the event's fields (typed: integers stay numbers), `span` (the current span's
+//! `name` and fields) and, inside a span, `trace_id`, `span_id`, `trace_flags`. An event field
+//! whose name is one of those keys is written as `fields.<name>` so no key repeats.
+
+use std::cell::RefCell;
+use std::fmt::{self, Write as _};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use opentelemetry::trace::TraceContextExt;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::registry::LookupSpan;
+
+/// Where log lines go.
+#[derive(Clone, Default)]
+pub(crate) enum LogWriter {
+    #[default]
+    Stdout,
+    Custom(Arc<Mutex<Box<dyn Write + Send>>>),
+}
+
+impl fmt::Debug for LogWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LogWriter::Stdout => "Stdout",
+            LogWriter::Custom(_) => "Custom",
+        })
+    }
+}
+
+impl LogWriter {
+    fn write_line(&self, line: &[u8]) {
+        // A log line that cannot be written is not worth failing the request for.
+        let _ = match self {
+            LogWriter::Stdout => std::io::stdout().lock().write_all(line),
+            LogWriter::Custom(w) => w.lock().unwrap_or_else(|p| p.into_inner()).write_all(line),
+        };
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
+    type Writer = Box<dyn Write + 'a>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        match self {
+            LogWriter::Stdout => Box::new(std::io::stdout()),
+            LogWriter::Custom(w) => Box::new(Locked(w)),
+        }
+    }
+}
+
+struct Locked<'a>(&'a Mutex<Box<dyn Write + Send>>);
+
+impl Write for Locked<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).flush()
+    }
+}
+
+/// The JSON log layer.
+#[derive(Debug)]
+pub(crate) struct JsonLayer {
+    writer: LogWriter,
+}
+
+impl JsonLayer {
+    pub(crate) fn new(writer: LogWriter) -> Self {
+        JsonLayer { writer }
+    }
+}
+
+/// A span's fields, already rendered as `"k":v` pairs, so an event copies them instead of
+/// formatting them again.
+struct SpanFields(String);
+
+const RESERVED: &[&str] = &[
+    "timestamp", "level", "target", "message", "span", "trace_id", "span_id", "trace_flags",
+];
+
+thread_local! {
+    static LINE: RefCell<String> = RefCell::new(String::with_capacity(512));
+}
+
+impl<S> Layer<S> for JsonLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut fields = String::new();
+        attrs.record(&mut JsonFields { out: &mut fields, reserved: false });
+        span.extensions_mut().insert(SpanFields(fields));
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut ext = span.extensions_mut();
+        if let Some(SpanFields(fields)) = ext.get_mut::<SpanFields>() {
+            values.record(&mut JsonFields { out: fields, reserved: false });
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        LINE.with(|cell| {
+            // A re-entrant event (a Debug impl that logs) gets a fresh buffer instead of a panic.
+            let mut fresh = String::new();
+            let mut borrowed = cell.try_borrow_mut();
+            let line: &mut String = match borrowed.as_mut() {
+                Ok(b) => b,
+                Err(_) => &mut fresh,
+            };
+            line.clear();
+            let meta = event.metadata();
+            line.push_str("{\"timestamp\":\"");
+            write_rfc3339(line, SystemTime::now());
+            line.push_str("\",\"level\":\"");
+            line.push_str(meta.level().as_str());
+            line.push_str("\",\"target\":");
+            push_json_str(line, meta.target());
+            let mut visitor = JsonFields { out: line, reserved: true };
+            event.record(&mut visitor);
+
+            let span = event.parent().and_then(|id| ctx.span(id)).or_else(|| ctx.lookup_current());
+            if let Some(span) = &span {
+                line.push_str(",\"span\":{\"name\":");
+                push_json_str(line, span.name());
+                if let Some(SpanFields(fields)) = span.extensions().get::<SpanFields>()
+                    && !fields.is_empty()
+                {
+                    line.push_str(fields);
+                }
+                line.push('}');
+                // The OpenTelemetry layer activates the span's context when it is entered: these
+                // are exactly the ids of the span that is exported.
+                opentelemetry::Context::map_current(|cx| {
+                    let sc = cx.span().span_context().clone();
+                    if sc.is_valid() {
+                        let _ = write!(
+                            line,
+                            ",\"trace_id\":\"{}\",\"span_id\":\"{}\",\"trace_flags\":\"{:02x}\"",
+                            sc.trace_id(),
+                            sc.span_id(),
+                            sc.trace_flags().to_u8()
+                        );
+                    }
+                });
+            }
+            line.push_str("}\n");
+            self.writer.write_line(line.as_bytes());
+            if line.capacity() > 64 * 1024 {
+                // One huge event must not pin its buffer for the thread's life.
+                *line = String::with_capacity(512);
+            }
+        });
+    }
+}
+
+/// Writes fields as `,"name":value` with their own JSON type.
+struct JsonFields<'a> {
+    out: &'a mut String,
+    /// Event fields: rename those that would repeat a key of the line.
+    reserved: bool,
+}
+
+impl JsonFields<'_> {
+    fn key(&mut self, field: &Field) {
+        let name = field.name();
+        self.out.push(',');
+        if self.reserved && name != "message" && RESERVED.contains(&name) {
+            push_json_str(self.out, &format!("fields.{name}"));
+        } else {
+            push_json_str(self.out, name);
+        }
+        self.out.push(':');
+    }
+}
+
+impl Visit for JsonFields<'_> {
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.key(field);
+        let _ = write!(self.out, "{value}");
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.key(field);
+        let _ = write!(self.out, "{value}");
+    }
+    fn record_i128(&mut self, field: &Field, value: i128) {
+        self.key(field);
+        let _ = write!(self.out, "{value}");
+    }
+    fn record_u128(&mut self, field: &Field, value: u128) {
+        self.key(field);
+        let _ = write!(self.out, "{value}");
+    }
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.key(field);
+        if value.is_finite() {
+            let _ = write!(self.out, "{value}");
+        } else {
+            let _ = write!(self.out, "\"{value}\"");
+        }
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.key(field);
+        self.out.push_str(if value { "true" } else { "false" });
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.key(field);
+        push_json_str(self.out, value);
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.key(field);
+        self.out.push('"');
+        let _ = write!(Escape(self.out), "{value}");
+        self.out.push('"');
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.key(field);
+        self.out.push('"');
+        let _ = write!(Escape(self.out), "{value:?}");
+        self.out.push('"');
+    }
+}
+
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    let _ = Escape(out).write_str(s);
+    out.push('"');
+}
+
+/// Escapes while formatting, so a Debug value is written once, not formatted then copied.
+struct Escape<'a>(&'a mut String);
+
+impl fmt::Write for Escape<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let mut start = 0;
+        for (i, b) in s.bytes().enumerate() {
+            let esc: &str = match b {
+                b'"' => "\\\"",
+                b'\\' => "\\\\",
+                b'\n' => "\\n",
+                b'\r' => "\\r",
+                b'\t' => "\\t",
+                0..=0x1f => "",
+                _ => continue,
+            };
+            self.0.push_str(&s[start..i]);
+            if esc.is_empty() {
+                let _ = write!(self.0, "\\u{b:04x}");
+            } else {
+                self.0.push_str(esc);
+            }
+            start = i + 1;
+        }
+        self.0.push_str(&s[start..]);
+        Ok(())
+    }
+}
+
+/// `2026-11-21T23:14:00.123456Z`.
+pub(crate) fn write_rfc3339(out: &mut String, t: SystemTime) {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, day) = civil_from_days(days as i64);
+    let _ = write!(
+        out,
+        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        d.subsec_micros()
+    );
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        let mut s = String::new();
+        write_rfc3339(&mut s, UNIX_EPOCH + Duration::new(1_795_300_135, 14_611_062));
+        assert_eq!(s, "2026-11-22T19:48:55.014611Z");
+        s.clear();
+        write_rfc3339(&mut s, UNIX_EPOCH + Duration::from_secs(951_782_400)); // leap day
+        assert_eq!(s, "2000-02-29T00:00:00.000000Z");
+    }
+
+    #[test]
+    fn strings_are_escaped() {
+        let mut s = String::new();
+        push_json_str(&mut s, "a\"b\\c\nd\u{1}é");
+        assert_eq!(s, r#""a\"b\\c\nd\u0001é""#);
+        let v: String = serde_json::from_str(&s).unwrap();
+        assert_eq!(v, "a\"b\\c\nd\u{1}é");
+    }
+}

@@ -1,0 +1,745 @@
+//! Settings: one documented precedence, one place that reads the environment.
+//!
+//! Precedence, lowest to highest:
+//!
+//! 1. built-in defaults;
+//! 2. `settings.toml` in the working directory (or the file named by `TRACEWIRE_SETTINGS`):
+//!    `[observability]`, then `[default.observability]`, then `[<TRACEWIRE_ENV>.observability]`;
+//! 3. the standard OpenTelemetry variables (`OTEL_*`, `RUST_LOG`);
+//! 4. `TRACEWIRE_<KEY>` variables;
+//! 5. values set in code through the [`Builder`](crate::Builder).
+//!
+//! tracewire resolves the winner itself and hands the OpenTelemetry SDK only that value, so a
+//! value in a file never silently beats an operator's environment variable.
+
+mod keys;
+mod load;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub(crate) use load::FileChoice;
+pub use load::{TRACEWIRE_ENV, TRACEWIRE_SETTINGS};
+
+use crate::error::{Error, Result};
+
+/// Where the effective value of a setting came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Source {
+    /// tracewire's built-in default.
+    Default,
+    /// A settings file, from the named table.
+    File {
+        /// The file as it was named.
+        path: String,
+        /// The table, e.g. `observability` or `production.observability`.
+        table: String,
+    },
+    /// An environment variable (`OTEL_*`, `RUST_LOG` or `TRACEWIRE_*`).
+    Env {
+        /// The variable's name.
+        var: &'static str,
+    },
+    /// A `with_*` method of the [`Builder`](crate::Builder).
+    Code,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Default => f.write_str("default"),
+            Source::File { path, table } => write!(f, "file {path} [{table}]"),
+            Source::Env { var } => write!(f, "env {var}"),
+            Source::Code => f.write_str("code"),
+        }
+    }
+}
+
+/// A value before it is checked: as TOML typed it, or as an environment variable spelled it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Raw {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Map(Vec<(String, String)>),
+    List(Vec<String>),
+}
+
+impl fmt::Display for Raw {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Raw::Bool(b) => write!(f, "{b}"),
+            Raw::Int(i) => write!(f, "{i}"),
+            Raw::Float(x) => write!(f, "{x:?}"),
+            Raw::Str(s) => write!(f, "{s:?}"),
+            Raw::Map(m) => {
+                let items: Vec<String> = m.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                write!(f, "{:?}", items.join(","))
+            }
+            Raw::List(l) => write!(f, "{l:?}"),
+        }
+    }
+}
+
+/// OTLP transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// OTLP/gRPC (port 4317 by convention).
+    Grpc,
+    /// OTLP/HTTP with protobuf bodies (port 4318 by convention).
+    HttpProtobuf,
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Protocol::Grpc => "grpc",
+            Protocol::HttpProtobuf => "http/protobuf",
+        })
+    }
+}
+
+/// The shape of log lines written to stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LogFormat {
+    /// One JSON object per line with `trace_id`, `span_id`, `trace_flags` (the default).
+    Json,
+    /// tracing-subscriber's multi-line human format.
+    Pretty,
+    /// tracing-subscriber's single-line human format.
+    Compact,
+}
+
+/// Head sampler, named as `OTEL_TRACES_SAMPLER` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SamplerKind {
+    /// `always_on`.
+    AlwaysOn,
+    /// `always_off`.
+    AlwaysOff,
+    /// `traceidratio`: `sampling_rate` of traces, ignoring the parent's decision.
+    TraceIdRatio,
+    /// `parentbased_always_on`.
+    ParentBasedAlwaysOn,
+    /// `parentbased_always_off`.
+    ParentBasedAlwaysOff,
+    /// `parentbased_traceidratio`: follow the parent; roots sampled at `sampling_rate` (the default).
+    ParentBasedTraceIdRatio,
+}
+
+const SAMPLERS: &[(&str, SamplerKind)] = &[
+    ("always_on", SamplerKind::AlwaysOn),
+    ("always_off", SamplerKind::AlwaysOff),
+    ("traceidratio", SamplerKind::TraceIdRatio),
+    ("parentbased_always_on", SamplerKind::ParentBasedAlwaysOn),
+    ("parentbased_always_off", SamplerKind::ParentBasedAlwaysOff),
+    ("parentbased_traceidratio", SamplerKind::ParentBasedTraceIdRatio),
+];
+
+/// Where finished spans go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Export {
+    /// An OTLP endpoint: the exact URL requests are sent to.
+    Otlp {
+        /// For HTTP, the full URL including `/v1/traces`; for gRPC, the server's address.
+        url: String,
+        /// The transport.
+        protocol: Protocol,
+    },
+    /// OTLP/JSON lines appended to a file (`otlp_endpoint = "file:PATH"`, or the default sink).
+    File {
+        /// The file spans are appended to.
+        path: PathBuf,
+    },
+    /// No export (`traces_exporter = "none"`): ids are still made and propagated.
+    None,
+}
+
+/// The file sink used when no endpoint is configured anywhere.
+pub const DEFAULT_FILE_SINK: &str = "tracewire-spans.jsonl";
+
+/// The effective settings, each with the source it came from.
+///
+/// ```no_run
+/// let settings = tracewire::Settings::load()?;
+/// println!("{}", settings.explain());
+/// # Ok::<(), tracewire::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Settings {
+    /// Master switch: `false` builds no OpenTelemetry pipeline (no thread, no network); logs are still written.
+    pub enabled: bool,
+    /// Span export on/off. `false` keeps logs, without trace ids.
+    pub tracing_enabled: bool,
+    /// Where spans go, resolved from `traces_exporter`, `otlp_endpoint` and `otlp_protocol`.
+    pub export: Export,
+    /// Extra headers sent with every export request (values are secrets: never printed).
+    pub otlp_headers: Vec<(String, String)>,
+    /// Timeout of one export request.
+    pub otlp_timeout: Duration,
+    /// gzip-compress export requests.
+    pub otlp_gzip: bool,
+    /// Head sampler.
+    pub sampler: SamplerKind,
+    /// Ratio for the ratio samplers, `0.0..=1.0`.
+    pub sampling_rate: f64,
+    /// `service.name`.
+    pub service_name: String,
+    /// `service.version`, when known.
+    pub service_version: Option<String>,
+    /// `deployment.environment.name`, from `TRACEWIRE_ENV`.
+    pub environment: Option<String>,
+    /// Extra resource attributes (`resource_attributes`, `OTEL_RESOURCE_ATTRIBUTES`).
+    pub resource_attributes: Vec<(String, String)>,
+    /// Propagators for `OTEL_PROPAGATORS`: `tracecontext`, `baggage`, or empty for `none`.
+    pub propagators: Vec<String>,
+    /// Env-filter directives.
+    pub log_level: String,
+    /// Log line format.
+    pub log_format: LogFormat,
+    /// Bound on flush + shutdown when the guard is dropped.
+    pub shutdown_timeout: Duration,
+    /// Spans held while the exporter is busy; beyond it spans are dropped and counted.
+    pub batch_max_queue_size: usize,
+    /// Spans per export request.
+    pub batch_max_export_batch_size: usize,
+    /// How long a span may wait before it is exported.
+    pub batch_scheduled_delay: Duration,
+    /// Cap of the file sink; beyond it spans are dropped and counted.
+    pub file_max_bytes: u64,
+    sources: Vec<(&'static str, Source, String)>,
+}
+
+impl Settings {
+    /// Loads settings from `settings.toml` (or `TRACEWIRE_SETTINGS`) and the process environment.
+    ///
+    /// ```no_run
+    /// let s = tracewire::Settings::load()?;
+    /// assert!((0.0..=1.0).contains(&s.sampling_rate));
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn load() -> Result<Settings> {
+        crate::builder().settings()
+    }
+
+    /// The effective settings, one `key = value  # source` line each; header values redacted.
+    ///
+    /// ```
+    /// let s = tracewire::builder()
+    ///     .with_env([("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer secret")])
+    ///     .settings()?;
+    /// let text = s.explain().to_string();
+    /// assert!(text.contains("otlp_headers"));
+    /// assert!(!text.contains("secret"));
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn explain(&self) -> impl fmt::Display + '_ {
+        Explain(self)
+    }
+
+    /// Where the effective value of `key` came from, or `None` for an unknown key.
+    ///
+    /// ```
+    /// let s = tracewire::builder().with_sampling_rate(0.5).settings()?;
+    /// assert_eq!(s.source("sampling_rate"), Some(&tracewire::Source::Code));
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn source(&self, key: &str) -> Option<&Source> {
+        self.sources.iter().find(|(k, _, _)| *k == key).map(|(_, s, _)| s)
+    }
+
+    pub(crate) fn resolve(
+        env: &HashMap<String, String>,
+        file: &FileChoice,
+        code: &[(&'static str, Raw)],
+    ) -> Result<Settings> {
+        let c = load::collect(env, file, code)?;
+        let mut r = Resolver {
+            values: c.values,
+            sources: Vec::new(),
+        };
+
+        let enabled = r.get("enabled", Raw::Bool(true), |key, raw, src| {
+            let b = parse_bool(key, raw, src)?;
+            // OTEL_SDK_DISABLED says the opposite of `enabled`.
+            Ok(if matches!(src, Source::Env { var: "OTEL_SDK_DISABLED" }) { !b } else { b })
+        })?;
+        let tracing_enabled = r.get("tracing_enabled", Raw::Bool(true), parse_bool)?;
+        let exporter = r.get("traces_exporter", Raw::Str("otlp".into()), |k, raw, src| {
+            let s = parse_string(k, raw, src)?;
+            match s.as_str() {
+                "otlp" | "none" => Ok(s),
+                _ => Err(invalid(k, raw, src, "one of: otlp, none")),
+            }
+        })?;
+        let endpoint = r.get_opt("otlp_endpoint", |k, raw, src| {
+            let s = parse_string(k, raw, src)?;
+            Ok(Endpoint::parse(&s).map_err(|why| invalid(k, raw, src, &why))?.with_rule(src))
+        })?;
+        let protocol = r.get_opt("otlp_protocol", |k, raw, src| {
+            match parse_string(k, raw, src)?.as_str() {
+                "grpc" => Ok(Protocol::Grpc),
+                "http/protobuf" => Ok(Protocol::HttpProtobuf),
+                _ => Err(invalid(k, raw, src, "one of: grpc, http/protobuf (http/json is not supported)")),
+            }
+        })?;
+        let otlp_headers = r.get("otlp_headers", Raw::Map(vec![]), parse_headers)?;
+        let otlp_timeout = Duration::from_millis(r.get("otlp_timeout_ms", Raw::Int(10_000), |k, raw, src| {
+            parse_uint(k, raw, src, 1, 600_000)
+        })?);
+        let otlp_gzip = r.get("otlp_compression", Raw::Str("none".into()), |k, raw, src| {
+            match parse_string(k, raw, src)?.as_str() {
+                "none" | "" => Ok(false),
+                "gzip" if cfg!(feature = "gzip") => Ok(true),
+                "gzip" => Err(invalid(k, raw, src, "none (gzip needs tracewire's `gzip` cargo feature)")),
+                _ => Err(invalid(k, raw, src, "one of: none, gzip")),
+            }
+        })?;
+        let sampler = r.get("sampler", Raw::Str("parentbased_traceidratio".into()), |k, raw, src| {
+            let s = parse_string(k, raw, src)?;
+            SAMPLERS
+                .iter()
+                .find(|(n, _)| *n == s)
+                .map(|(_, kind)| *kind)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = SAMPLERS.iter().map(|(n, _)| *n).collect();
+                    invalid(k, raw, src, &format!("one of: {}", names.join(", ")))
+                })
+        })?;
+        let sampling_rate = r.get("sampling_rate", Raw::Float(1.0), |k, raw, src| {
+            let x = match raw {
+                Raw::Float(x) => *x,
+                Raw::Int(i) => *i as f64,
+                Raw::Str(s) => s.trim().parse::<f64>().map_err(|_| invalid(k, raw, src, RATE))?,
+                _ => return Err(invalid(k, raw, src, RATE)),
+            };
+            if (0.0..=1.0).contains(&x) { Ok(x) } else { Err(invalid(k, raw, src, RATE)) }
+        })?;
+        let default_name = c.app_name.clone().unwrap_or_else(executable_name);
+        let name_default_src = if c.app_name.is_some() { "app_name" } else { "executable name" };
+        let service_name = r.get("service_name_override", Raw::Str(default_name), |k, raw, src| {
+            let s = parse_string(k, raw, src)?;
+            if s.trim().is_empty() { Err(invalid(k, raw, src, "a non-empty service name")) } else { Ok(s) }
+        })?;
+        if matches!(r.last_source(), Source::Default) {
+            r.set_last_note(name_default_src);
+        }
+        let service_version = r.get_opt("service_version", parse_string)?.or(c.app_version.clone());
+        let resource_attributes = r.get("resource_attributes", Raw::Map(vec![]), |k, raw, src| {
+            parse_map(k, raw).map_err(|why| invalid(k, raw, src, &why))
+        })?;
+        let propagators = r.get("propagators", Raw::Str("tracecontext,baggage".into()), |k, raw, src| {
+            let items = match raw {
+                Raw::List(l) => l.clone(),
+                _ => parse_string(k, raw, src)?.split(',').map(|s| s.trim().to_string()).collect(),
+            };
+            let mut out = Vec::new();
+            for p in items.into_iter().filter(|p| !p.is_empty()) {
+                match p.as_str() {
+                    "tracecontext" | "baggage" => out.push(p),
+                    "none" => {}
+                    _ => return Err(invalid(k, raw, src, "a comma-separated list of: tracecontext, baggage, none")),
+                }
+            }
+            Ok(out)
+        })?;
+        let log_level = r.get("log_level", Raw::Str("info".into()), |k, raw, src| {
+            let s = parse_string(k, raw, src)?;
+            tracing_subscriber::EnvFilter::builder()
+                .parse(&s)
+                .map(|_| s.clone())
+                .map_err(|e| invalid(k, raw, src, &format!("env-filter directives such as `info` or `info,my_crate=debug` ({e})")))
+        })?;
+        let log_format = r.get("log_format", Raw::Str("json".into()), |k, raw, src| {
+            match parse_string(k, raw, src)?.as_str() {
+                "json" => Ok(LogFormat::Json),
+                "pretty" => Ok(LogFormat::Pretty),
+                "compact" => Ok(LogFormat::Compact),
+                _ => Err(invalid(k, raw, src, "one of: json, pretty, compact")),
+            }
+        })?;
+        let shutdown_timeout = Duration::from_millis(r.get("shutdown_timeout_ms", Raw::Int(5_000), |k, raw, src| {
+            parse_uint(k, raw, src, 0, 600_000)
+        })?);
+        let batch_max_queue_size = r.get("batch_max_queue_size", Raw::Int(8_192), |k, raw, src| {
+            parse_uint(k, raw, src, 1, 10_000_000)
+        })? as usize;
+        let batch_max_export_batch_size = r.get("batch_max_export_batch_size", Raw::Int(512), |k, raw, src| {
+            parse_uint(k, raw, src, 1, 1_000_000)
+        })? as usize;
+        let batch_scheduled_delay = Duration::from_millis(r.get("batch_scheduled_delay_ms", Raw::Int(1_000), |k, raw, src| {
+            parse_uint(k, raw, src, 1, 3_600_000)
+        })?);
+        let file_max_bytes = r.get("file_max_bytes", Raw::Int(64 << 20), |k, raw, src| {
+            parse_uint(k, raw, src, 0, u64::MAX)
+        })?;
+
+        let export = match (exporter.as_str(), endpoint) {
+            ("none", _) => Export::None,
+            (_, None) => Export::File { path: PathBuf::from(DEFAULT_FILE_SINK) },
+            (_, Some(Endpoint::File(path))) => Export::File { path },
+            (_, Some(Endpoint::Url { url, port, path_empty, rule })) => {
+                let protocol = protocol.unwrap_or(if port == 4317 { Protocol::Grpc } else { Protocol::HttpProtobuf });
+                let url = match protocol {
+                    Protocol::Grpc => url,
+                    Protocol::HttpProtobuf => match rule {
+                        AppendRule::Always => format!("{}/v1/traces", url.trim_end_matches('/')),
+                        AppendRule::IfNoPath if path_empty => format!("{}/v1/traces", url.trim_end_matches('/')),
+                        _ => url,
+                    },
+                };
+                Export::Otlp { url, protocol }
+            }
+        };
+
+        Ok(Settings {
+            enabled,
+            tracing_enabled,
+            export,
+            otlp_headers,
+            otlp_timeout,
+            otlp_gzip,
+            sampler,
+            sampling_rate,
+            service_name,
+            service_version,
+            environment: c.environment,
+            resource_attributes,
+            propagators,
+            log_level,
+            log_format,
+            shutdown_timeout,
+            batch_max_queue_size,
+            batch_max_export_batch_size: batch_max_export_batch_size.min(batch_max_queue_size),
+            batch_scheduled_delay,
+            file_max_bytes,
+            sources: r.sources,
+        })
+    }
+}
+
+const RATE: &str = "a number from 0.0 to 1.0";
+
+fn executable_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "unknown_service".to_string())
+}
+
+struct Resolver {
+    values: std::collections::BTreeMap<&'static str, (Raw, Source)>,
+    sources: Vec<(&'static str, Source, String)>,
+}
+
+type Parse<'a, T> = dyn Fn(&'static str, &Raw, &Source) -> Result<T> + 'a;
+
+impl Resolver {
+    fn get<T>(&mut self, key: &'static str, default: Raw, parse: impl Fn(&'static str, &Raw, &Source) -> Result<T>) -> Result<T> {
+        let (raw, src) = self.values.remove(key).unwrap_or((default, Source::Default));
+        let shown = if key == "otlp_headers" { redact(&raw) } else { raw.to_string() };
+        let v = (&parse as &Parse<'_, T>)(key, &raw, &src)?;
+        self.sources.push((key, src, shown));
+        Ok(v)
+    }
+
+    fn get_opt<T>(&mut self, key: &'static str, parse: impl Fn(&'static str, &Raw, &Source) -> Result<T>) -> Result<Option<T>> {
+        match self.values.remove(key) {
+            None => {
+                self.sources.push((key, Source::Default, "(unset)".into()));
+                Ok(None)
+            }
+            Some((raw, src)) => {
+                let v = parse(key, &raw, &src)?;
+                self.sources.push((key, src, raw.to_string()));
+                Ok(Some(v))
+            }
+        }
+    }
+
+    fn last_source(&self) -> &Source {
+        &self.sources.last().expect("a value was resolved").1
+    }
+
+    fn set_last_note(&mut self, note: &str) {
+        if let Some(last) = self.sources.last_mut() {
+            last.2 = format!("{} ({note})", last.2);
+        }
+    }
+}
+
+fn redact(raw: &Raw) -> String {
+    match raw {
+        Raw::Map(m) => {
+            let items: Vec<String> = m.iter().map(|(k, _)| format!("{k}=<redacted>")).collect();
+            format!("{:?}", items.join(","))
+        }
+        Raw::Str(s) => {
+            let items: Vec<String> = s
+                .split(',')
+                .filter(|i| !i.trim().is_empty())
+                .map(|i| format!("{}=<redacted>", i.split('=').next().unwrap_or("").trim()))
+                .collect();
+            format!("{:?}", items.join(","))
+        }
+        _ => "<redacted>".into(),
+    }
+}
+
+/// "names the key (or env var), the value and what is allowed".
+fn invalid(key: &str, raw: &Raw, src: &Source, allowed: &str) -> Error {
+    let shown = if key == "otlp_headers" { redact(raw) } else { raw.to_string() };
+    let place = match src {
+        Source::Env { var } => format!("{var}={shown}"),
+        Source::File { path, table } => format!("{key} = {shown} in {path} [{table}]"),
+        Source::Code => format!("{key} = {shown} set in code"),
+        Source::Default => format!("{key} = {shown} (default)"),
+    };
+    Error::config(format!("invalid setting {place}: expected {allowed}"))
+}
+
+fn parse_bool(key: &'static str, raw: &Raw, src: &Source) -> Result<bool> {
+    match raw {
+        Raw::Bool(b) => Ok(*b),
+        Raw::Str(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            _ => Err(invalid(key, raw, src, "true or false")),
+        },
+        _ => Err(invalid(key, raw, src, "true or false")),
+    }
+}
+
+fn parse_string(key: &'static str, raw: &Raw, src: &Source) -> Result<String> {
+    match raw {
+        Raw::Str(s) => Ok(s.trim().to_string()),
+        _ => Err(invalid(key, raw, src, "a string")),
+    }
+}
+
+fn parse_uint(key: &'static str, raw: &Raw, src: &Source, min: u64, max: u64) -> Result<u64> {
+    let allowed = || format!("a whole number from {min} to {max}");
+    let v = match raw {
+        Raw::Int(i) if *i >= 0 => *i as u64,
+        Raw::Str(s) => s.trim().parse::<u64>().map_err(|_| invalid(key, raw, src, &allowed()))?,
+        _ => return Err(invalid(key, raw, src, &allowed())),
+    };
+    if (min..=max).contains(&v) { Ok(v) } else { Err(invalid(key, raw, src, &allowed())) }
+}
+
+/// `k1=v1,k2=v2` (the W3C Baggage-like format of `OTEL_*_HEADERS` and
+/// `OTEL_RESOURCE_ATTRIBUTES`, values percent-decoded), or a TOML table.
+pub(crate) fn parse_map(_key: &str, raw: &Raw) -> std::result::Result<Vec<(String, String)>, String> {
+    match raw {
+        Raw::Map(m) => Ok(m.clone()),
+        Raw::Str(s) => {
+            let mut out: Vec<(String, String)> = Vec::new();
+            for item in s.split(',').filter(|i| !i.trim().is_empty()) {
+                let Some((k, v)) = item.split_once('=') else {
+                    return Err(format!("comma-separated key=value pairs; `{}` has no `=`", item.trim()));
+                };
+                let k = percent_decode(k.trim()).ok_or("valid percent-encoding")?;
+                let v = percent_decode(v.trim()).ok_or("valid percent-encoding")?;
+                if k.is_empty() {
+                    return Err("comma-separated key=value pairs with non-empty keys".into());
+                }
+                out.retain(|(k2, _)| *k2 != k);
+                out.push((k, v));
+            }
+            Ok(out)
+        }
+        _ => Err("a table or comma-separated key=value pairs".into()),
+    }
+}
+
+fn parse_headers(key: &'static str, raw: &Raw, src: &Source) -> Result<Vec<(String, String)>> {
+    let map = parse_map(key, raw).map_err(|why| invalid(key, raw, src, &why))?;
+    for (k, v) in &map {
+        let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+        if !k.chars().all(token) {
+            return Err(invalid(key, raw, src, &format!("header names made of letters, digits and !#$%&'*+-.^_`|~ (`{k}` is not)")));
+        }
+        if v.chars().any(|c| c.is_control()) {
+            return Err(invalid(key, raw, src, &format!("header values without control characters (the value of `{k}` has one)")));
+        }
+    }
+    Ok(map)
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum AppendRule {
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: the spec appends `/v1/traces` for HTTP.
+    Always,
+    /// `otlp_endpoint` in a file, `TRACEWIRE_OTLP_ENDPOINT`, code: append only to a bare host.
+    IfNoPath,
+    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`: used as is.
+    Never,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Endpoint {
+    File(PathBuf),
+    Url { url: String, port: u16, path_empty: bool, rule: AppendRule },
+}
+
+impl Endpoint {
+    fn parse(s: &str) -> std::result::Result<Endpoint, String> {
+        const ALLOWED: &str = "an http:// or https:// URL with a host (e.g. http://localhost:4317), or file:PATH";
+        if let Some(path) = s.strip_prefix("file:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err(format!("{ALLOWED}; file: needs a path"));
+            }
+            return Ok(Endpoint::File(PathBuf::from(path)));
+        }
+        let (scheme, rest) = s.split_once("://").ok_or(ALLOWED)?;
+        let default_port = match scheme {
+            "http" => 80,
+            "https" => 443,
+            _ => return Err(ALLOWED.into()),
+        };
+        let (authority, path) = match rest.find(['/', '?', '#']) {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        if authority.contains('@') || authority.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(ALLOWED.into());
+        }
+        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+            let (h, after) = v6.split_once(']').ok_or(ALLOWED)?;
+            (h, after.strip_prefix(':'))
+        } else {
+            match authority.rsplit_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (authority, None),
+            }
+        };
+        if host.is_empty() {
+            return Err(ALLOWED.into());
+        }
+        let port = match port {
+            Some(p) => p.parse::<u16>().map_err(|_| format!("{ALLOWED}; the port must be 1-65535"))?,
+            None => default_port,
+        };
+        if port == 0 {
+            return Err(format!("{ALLOWED}; the port must be 1-65535"));
+        }
+        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(ALLOWED.into());
+        }
+        Ok(Endpoint::Url {
+            url: s.to_string(),
+            port,
+            path_empty: path.is_empty() || path == "/",
+            rule: AppendRule::IfNoPath,
+        })
+    }
+
+    fn with_rule(self, src: &Source) -> Endpoint {
+        let rule = match src {
+            Source::Env { var: "OTEL_EXPORTER_OTLP_ENDPOINT" } => AppendRule::Always,
+            Source::Env { var: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" } => AppendRule::Never,
+            _ => AppendRule::IfNoPath,
+        };
+        match self {
+            Endpoint::Url { url, port, path_empty, .. } => Endpoint::Url { url, port, path_empty, rule },
+            other => other,
+        }
+    }
+}
+
+struct Explain<'a>(&'a Settings);
+
+impl fmt::Display for Explain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0;
+        let width = s.sources.iter().map(|(k, _, v)| k.len() + v.len()).max().unwrap_or(0) + 3;
+        for (key, src, shown) in &s.sources {
+            let line = format!("{key} = {shown}");
+            writeln!(f, "{line:width$}  # {src}")?;
+        }
+        let export = match &s.export {
+            Export::Otlp { url, protocol } => format!("otlp {protocol} {url}"),
+            Export::File { path } => format!("file {}", path.display()),
+            Export::None => "none".into(),
+        };
+        writeln!(f, "# spans go to: {export}")?;
+        write!(f, "# service.name = {:?}", s.service_name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(env: &[(&str, &str)]) -> Result<Settings> {
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::resolve(&env, &FileChoice::None, &[])
+    }
+
+    #[test]
+    fn generic_http_endpoint_gets_the_signal_path() {
+        let s = settings(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318/base/")]).unwrap();
+        assert_eq!(s.export, Export::Otlp { url: "http://c:4318/base/v1/traces".into(), protocol: Protocol::HttpProtobuf });
+    }
+
+    #[test]
+    fn signal_endpoint_is_used_as_is() {
+        let s = settings(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c:4318/custom")]).unwrap();
+        assert_eq!(s.export, Export::Otlp { url: "http://c:4318/custom".into(), protocol: Protocol::HttpProtobuf });
+    }
+
+    #[test]
+    fn port_4317_defaults_to_grpc() {
+        let s = settings(&[("TRACEWIRE_OTLP_ENDPOINT", "http://c:4317")]).unwrap();
+        assert_eq!(s.export, Export::Otlp { url: "http://c:4317".into(), protocol: Protocol::Grpc });
+    }
+
+    #[test]
+    fn endpoints_that_are_not_urls_are_rejected() {
+        for bad in ["localhost:4317", "ftp://x", "http://", "http://h:99999", "http://h:0", "http://a b"] {
+            let e = settings(&[("TRACEWIRE_OTLP_ENDPOINT", bad)]).unwrap_err();
+            assert!(e.to_string().contains("TRACEWIRE_OTLP_ENDPOINT"), "{e}");
+        }
+    }
+
+    #[test]
+    fn headers_are_percent_decoded_and_redacted_in_errors() {
+        let s = settings(&[("OTEL_EXPORTER_OTLP_HEADERS", "a=b%20c, x-k = v")]).unwrap();
+        assert_eq!(s.otlp_headers, vec![("a".into(), "b c".into()), ("x-k".into(), "v".into())]);
+        let e = settings(&[("OTEL_EXPORTER_OTLP_HEADERS", "bad header=topsecret")]).unwrap_err();
+        assert!(!e.to_string().contains("topsecret"), "{e}");
+    }
+
+    #[test]
+    fn sdk_disabled_turns_enabled_off() {
+        assert!(!settings(&[("OTEL_SDK_DISABLED", "true")]).unwrap().enabled);
+        assert!(settings(&[("OTEL_SDK_DISABLED", "false")]).unwrap().enabled);
+    }
+}
