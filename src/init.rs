@@ -477,7 +477,7 @@ fn build(settings: &Settings, writer: LogWriter) -> Result<(Stack, Inner)> {
         let provider = provider.build();
         let tracer = provider.tracer("tracewire");
         inner.provider = Some(provider);
-        Some(tracing_opentelemetry::layer().with_tracer(tracer))
+        Some(crate::otel_layer::OtelLayer::new(tracer))
     } else {
         None
     };

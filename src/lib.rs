@@ -45,6 +45,7 @@ mod error;
 mod export;
 mod init;
 mod logs;
+mod otel_layer;
 mod settings;
 
 pub use error::{Error, ErrorKind, Result};

@@ -1,0 +1,229 @@
+//! Shared by the integration tests: a real OpenTelemetry collector (rotel) on loopback, and a
+//! quickstart-like workload with the checks a user would make on what arrives.
+#![allow(dead_code, unreachable_pub)]
+
+pub mod workload;
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A rotel collector on two free loopback ports, capturing what it receives as JSON lines.
+/// Dropping it kills the process, also when the test panics.
+pub struct Collector {
+    child: Option<Child>,
+    pub dir: tempfile::TempDir,
+    pub grpc_port: u16,
+    pub http_port: u16,
+}
+
+struct Agent {
+    path: String,
+    libdir: String,
+}
+
+fn agent() -> &'static Agent {
+    static AGENT: OnceLock<Agent> = OnceLock::new();
+    AGENT.get_or_init(|| {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/install-collector.sh");
+        let out = Command::new("bash")
+            .arg(&script)
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run scripts/install-collector.sh");
+        assert!(out.status.success(), "scripts/install-collector.sh failed");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let get = |k: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("{k}=")))
+                .unwrap_or_default()
+                .to_string()
+        };
+        Agent { path: get("AGENT"), libdir: get("LIBDIR") }
+    })
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn accepts(port: u16) -> bool {
+    TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok()
+}
+
+impl Collector {
+    /// Starts a collector; retries on fresh ports if another process took one meanwhile.
+    pub fn start() -> Collector {
+        let mut last = String::new();
+        for _ in 0..3 {
+            match Collector::try_start() {
+                Ok(c) => return c,
+                Err(e) => last = e,
+            }
+        }
+        panic!("the collector did not start: {last}");
+    }
+
+    fn try_start() -> Result<Collector, String> {
+        let agent = agent();
+        let dir = tempfile::tempdir().unwrap();
+        let capture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/capture.py");
+        let (grpc_port, http_port) = (free_port(), free_port());
+        let log = std::fs::File::create(dir.path().join("collector.log")).unwrap();
+        let child = Command::new(&agent.path)
+            .args(["start", "--otlp-grpc-endpoint"])
+            .arg(format!("127.0.0.1:{grpc_port}"))
+            .arg("--otlp-http-endpoint")
+            .arg(format!("127.0.0.1:{http_port}"))
+            .arg("--otlp-with-trace-processor")
+            .arg(&capture)
+            .arg("--otlp-with-logs-processor")
+            .arg(&capture)
+            .args(["--exporter", "blackhole", "--pid-file"])
+            .arg(dir.path().join("rotel.pid"))
+            .arg("--log-file")
+            .arg(dir.path().join("rotel.log"))
+            .env("CAPTURE_DIR", dir.path())
+            .env("NO_COLOR", "1")
+            .env("LD_LIBRARY_PATH", &agent.libdir)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("spawn {}: {e}", agent.path))?;
+        let mut c = Collector { child: Some(child), dir, grpc_port, http_port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = c.child.as_mut().unwrap().try_wait().unwrap() {
+                let log = std::fs::read_to_string(c.dir.path().join("collector.log")).unwrap_or_default();
+                c.child = None;
+                return Err(format!("rotel exited with {status}: {log}"));
+            }
+            if c.lines("ready.jsonl").len() >= 2 && accepts(grpc_port) && accepts(http_port) {
+                return Ok(c);
+            }
+            if Instant::now() > deadline {
+                return Err("rotel not ready after 30 s".into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn grpc_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.grpc_port)
+    }
+
+    pub fn http_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    fn lines(&self, name: &str) -> Vec<Value> {
+        let Ok(f) = std::fs::File::open(self.dir.path().join(name)) else {
+            return Vec::new();
+        };
+        BufReader::new(f)
+            .lines()
+            .map_while(Result::ok)
+            .filter_map(|l| serde_json::from_str(&l).ok())
+            .collect()
+    }
+
+    /// Every span received so far.
+    pub fn spans(&self) -> Vec<Value> {
+        self.lines("spans.jsonl")
+    }
+
+    /// Waits (bounded) until at least `n` spans arrived, and returns all of them.
+    pub fn wait_for_spans(&self, n: usize, timeout: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let spans = self.spans();
+            if spans.len() >= n || Instant::now() > deadline {
+                return spans;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A `Write` that tests can read back: JSON log lines.
+#[derive(Clone, Default)]
+pub struct Captured(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    pub fn json_lines(&self) -> Vec<Value> {
+        let bytes = self.0.lock().unwrap().clone();
+        String::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect()
+    }
+}
+
+/// A listener that accepts connections and never answers: an endpoint that hangs.
+pub struct Stalled {
+    pub port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Stalled {
+    pub fn start() -> Stalled {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut held = Vec::new();
+            // Bounded: stops when told, or after two minutes whatever happens.
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) && Instant::now() < deadline {
+                if let Ok((s, _)) = listener.accept() {
+                    held.push(s);
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+        Stalled { port, stop, thread: Some(thread) }
+    }
+}
+
+impl Drop for Stalled {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
