@@ -533,7 +533,12 @@ impl Inner {
                     stats.failed_spans,
                     stats.failed_exports,
                     stats.exported_spans
-                ),
+                ) + &self
+                    .counters
+                    .as_ref()
+                    .and_then(|c| c.last_error())
+                    .map(|e| format!("; last export error: {e}"))
+                    .unwrap_or_default(),
             ));
         }
         outcome

@@ -62,9 +62,15 @@ pub(crate) struct Counters {
     dropped_file_cap: AtomicU64,
     failed_spans: AtomicU64,
     failed_exports: AtomicU64,
+    last_error: Mutex<Option<String>>,
 }
 
 impl Counters {
+    /// The most recent export failure, for the shutdown report.
+    pub(crate) fn last_error(&self) -> Option<String> {
+        self.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     pub(crate) fn snapshot(&self) -> Stats {
         Stats {
             exported_spans: self.exported.load(Ordering::Relaxed),
@@ -406,9 +412,10 @@ async fn drain(shared: &Shared, exporter: &Exporter, timeout: Duration, deadline
                 c.exported.fetch_add(n, Ordering::Relaxed);
             }
             Ok(false) => {}
-            Err(_) => {
+            Err(e) => {
                 c.failed_spans.fetch_add(n, Ordering::Relaxed);
                 c.failed_exports.fetch_add(1, Ordering::Relaxed);
+                *c.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
             }
         }
     }

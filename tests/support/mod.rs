@@ -227,3 +227,71 @@ impl Drop for Stalled {
         }
     }
 }
+
+/// Reads a file sink (OTLP/JSON, one `ExportTraceServiceRequest` per line) into the shape of
+/// the collector's capture, so the same checks apply to both.
+pub fn file_sink_spans(path: &std::path::Path) -> Vec<Value> {
+    fn any(v: &Value) -> Value {
+        if let Some(s) = v.get("stringValue") {
+            return s.clone();
+        }
+        if let Some(i) = v.get("intValue") {
+            return match i {
+                Value::String(s) => Value::from(s.parse::<i64>().expect("intValue is an integer")),
+                other => other.clone(),
+            };
+        }
+        if let Some(b) = v.get("boolValue") {
+            return b.clone();
+        }
+        if let Some(d) = v.get("doubleValue") {
+            return d.clone();
+        }
+        if let Some(a) = v.get("arrayValue") {
+            return Value::Array(a["values"].as_array().into_iter().flatten().map(any).collect());
+        }
+        Value::Null
+    }
+    fn attrs(list: &Value) -> Value {
+        let mut m = serde_json::Map::new();
+        for kv in list.as_array().into_iter().flatten() {
+            m.insert(kv["key"].as_str().unwrap().to_string(), any(&kv["value"]));
+        }
+        Value::Object(m)
+    }
+    const KINDS: [&str; 6] = ["UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"];
+    const CODES: [&str; 3] = ["UNSET", "OK", "ERROR"];
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let req: Value = serde_json::from_str(line).expect("each line is one JSON object");
+        for rs in req["resourceSpans"].as_array().expect("resourceSpans") {
+            let resource = attrs(&rs["resource"]["attributes"]);
+            for ss in rs["scopeSpans"].as_array().unwrap() {
+                for s in ss["spans"].as_array().unwrap() {
+                    let events: Vec<Value> = s["events"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|e| serde_json::json!({"name": e["name"], "attributes": attrs(&e["attributes"])}))
+                        .collect();
+                    out.push(serde_json::json!({
+                        "trace_id": s["traceId"],
+                        "span_id": s["spanId"],
+                        "parent_span_id": s["parentSpanId"],
+                        "name": s["name"],
+                        "kind": KINDS[s["kind"].as_u64().unwrap_or(0) as usize],
+                        "attributes": attrs(&s["attributes"]),
+                        "events": events,
+                        "status": {
+                            "code": CODES[s["status"]["code"].as_u64().unwrap_or(0) as usize],
+                            "message": s["status"]["message"].as_str().unwrap_or(""),
+                        },
+                        "resource": resource,
+                    }));
+                }
+            }
+        }
+    }
+    out
+}
