@@ -1,0 +1,66 @@
+//! Bad input gets an error that names the key or variable, the value and what is allowed, and
+//! `init()` returns it instead of panicking or falling back.
+
+use tracewire::ErrorKind;
+
+enum Input {
+    File(&'static str),
+    Env(&'static str, &'static str),
+}
+
+use Input::{Env, File};
+
+const ROWS: &[(Input, &[&str])] = &[
+    (File("sampling_rate = 1.5"), &["sampling_rate", "1.5", "0.0 to 1.0", "[observability]"]),
+    (Env("TRACEWIRE_SAMPLING_RATE", "abc"), &["TRACEWIRE_SAMPLING_RATE", "abc", "0.0 to 1.0"]),
+    (Env("OTEL_TRACES_SAMPLER_ARG", "-0.1"), &["OTEL_TRACES_SAMPLER_ARG", "-0.1", "0.0 to 1.0"]),
+    (File("otlp_protocol = \"thrift\""), &["otlp_protocol", "thrift", "grpc, http/protobuf"]),
+    (Env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"), &["OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", "grpc, http/protobuf"]),
+    (File("otlp_endpoint = \"localhost:4317\""), &["otlp_endpoint", "localhost:4317", "http:// or https:// URL"]),
+    (Env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://host:99999"), &["OTEL_EXPORTER_OTLP_ENDPOINT", "99999", "port"]),
+    (File("sampling_rte = 0.5"), &["sampling_rte", "did you mean `sampling_rate`?", "allowed keys"]),
+    (Env("TRACEWIRE_SAMPLNG_RATE", "0.5"), &["TRACEWIRE_SAMPLNG_RATE", "did you mean TRACEWIRE_SAMPLING_RATE?"]),
+    (File("log_format = \"xml\""), &["log_format", "xml", "json, pretty, compact"]),
+    (File("log_level = \"info,my_crate=loud\""), &["log_level", "my_crate=loud", "env-filter directives"]),
+    (Env("OTEL_TRACES_SAMPLER", "sometimes"), &["OTEL_TRACES_SAMPLER", "sometimes", "parentbased_traceidratio"]),
+    (Env("TRACEWIRE_ENABLED", "maybe"), &["TRACEWIRE_ENABLED", "maybe", "true or false"]),
+    (File("shutdown_timeout_ms = -5"), &["shutdown_timeout_ms", "-5", "whole number"]),
+    (File("otlp_compression = \"brotli\""), &["otlp_compression", "brotli", "none, gzip"]),
+    (Env("OTEL_TRACES_EXPORTER", "zipkin"), &["OTEL_TRACES_EXPORTER", "zipkin", "otlp, none"]),
+    (Env("OTEL_EXPORTER_OTLP_HEADERS", "novalue"), &["OTEL_EXPORTER_OTLP_HEADERS", "has no `=`"]),
+    (Env("OTEL_PROPAGATORS", "xray"), &["OTEL_PROPAGATORS", "xray", "tracecontext, baggage, none"]),
+    (File("tracing_enabled = \"yes please\""), &["tracing_enabled", "yes please", "true or false"]),
+    (File("[observability"), &["cannot read settings file"]),
+    (Env("TRACEWIRE_SETTINGS", "/definitely/missing/settings.toml"), &["/definitely/missing/settings.toml", "not found", "TRACEWIRE_SETTINGS"]),
+];
+
+#[test]
+fn every_config_error_names_key_value_and_allowed() {
+    for (i, (input, expected)) in ROWS.iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.toml");
+        let (file, env) = match input {
+            File(body) => {
+                let body = if body.starts_with('[') { body.to_string() } else { format!("[observability]\n{body}\n") };
+                (body, vec![])
+            }
+            Env(k, v) => (String::new(), vec![(k.to_string(), v.to_string())]),
+        };
+        std::fs::write(&path, file).unwrap();
+        let b = if matches!(input, Env("TRACEWIRE_SETTINGS", _)) {
+            tracewire::builder()
+        } else {
+            tracewire::builder().with_settings_file(&path)
+        };
+        let err = b
+            .with_env(env)
+            .with_log_writer(std::io::sink())
+            .set_default()
+            .expect_err(&format!("row {i} must be refused"));
+        assert_eq!(err.kind(), ErrorKind::Config, "row {i}: {err}");
+        let text = err.to_string();
+        for want in *expected {
+            assert!(text.contains(want), "row {i}: {text:?} should contain {want:?}");
+        }
+    }
+}
