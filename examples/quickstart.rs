@@ -28,7 +28,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Shutting down explicitly reports anything that could not be delivered.
     guard.shutdown()?;
-    eprintln!("quickstart: done, trace id {}", trace_id.unwrap_or_default());
+    eprintln!(
+        "quickstart: done, trace id {}",
+        trace_id.unwrap_or_default()
+    );
     Ok(())
 }
 

@@ -18,7 +18,9 @@ use tracing_subscriber::{EnvFilter, Layer, Registry};
 use crate::error::{Error, ErrorKind, Result};
 use crate::export::{Counters, Pipeline, Stats};
 use crate::logs::{JsonLayer, LogWriter};
-use crate::settings::{Export, FileChoice, LogFormat, Protocol, Raw, SamplerKind, Settings, Source};
+use crate::settings::{
+    Export, FileChoice, LogFormat, Protocol, Raw, SamplerKind, Settings, Source,
+};
 
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 
@@ -215,7 +217,8 @@ impl Builder {
     /// # Ok::<(), tracewire::Error>(())
     /// ```
     pub fn with_otlp_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.code.push(("otlp_headers", Raw::Map(vec![(name.into(), value.into())])));
+        self.code
+            .push(("otlp_headers", Raw::Map(vec![(name.into(), value.into())])));
         self
     }
 
@@ -227,8 +230,15 @@ impl Builder {
     /// assert!(s.resource_attributes.contains(&("team".to_string(), "payments".to_string())));
     /// # Ok::<(), tracewire::Error>(())
     /// ```
-    pub fn with_resource_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.code.push(("resource_attributes", Raw::Map(vec![(key.into(), value.into())])));
+    pub fn with_resource_attribute(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        self.code.push((
+            "resource_attributes",
+            Raw::Map(vec![(key.into(), value.into())]),
+        ));
         self
     }
 
@@ -270,7 +280,11 @@ impl Builder {
         K: Into<String>,
         V: Into<String>,
     {
-        self.env = Some(vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect());
+        self.env = Some(
+            vars.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        );
         self
     }
 
@@ -371,7 +385,9 @@ fn already_initialized() -> Error {
 }
 
 fn announce_default_sink(settings: &Settings) {
-    if let (Export::File { path }, Some(Source::Default)) = (&settings.export, settings.source("otlp_endpoint")) {
+    if let (Export::File { path }, Some(Source::Default)) =
+        (&settings.export, settings.source("otlp_endpoint"))
+    {
         eprintln!(
             "tracewire: no OTLP endpoint configured; spans go to {} (set otlp_endpoint in settings.toml or OTEL_EXPORTER_OTLP_ENDPOINT to send them to a collector)",
             path.display()
@@ -380,7 +396,8 @@ fn announce_default_sink(settings: &Settings) {
 }
 
 fn propagator(settings: &Settings) -> opentelemetry::propagation::TextMapCompositePropagator {
-    let mut list: Vec<Box<dyn opentelemetry::propagation::TextMapPropagator + Send + Sync>> = Vec::new();
+    let mut list: Vec<Box<dyn opentelemetry::propagation::TextMapPropagator + Send + Sync>> =
+        Vec::new();
     for p in &settings.propagators {
         match p.as_str() {
             "tracecontext" => list.push(Box::new(TraceContextPropagator::new())),
@@ -424,7 +441,10 @@ pub(crate) fn resource(settings: &Settings) -> Resource {
     if let Some(e) = &settings.environment {
         attrs.push(KeyValue::new("deployment.environment.name", e.clone()));
     }
-    let explicit_name = !matches!(settings.source("service_name_override"), Some(Source::Default));
+    let explicit_name = !matches!(
+        settings.source("service_name_override"),
+        Some(Source::Default)
+    );
     let mut has_name = false;
     for (k, v) in &settings.resource_attributes {
         if k == "service.name" {
@@ -455,7 +475,12 @@ type Stack = tracing::Dispatch;
 fn build(settings: &Settings, writer: LogWriter) -> Result<(Stack, Inner)> {
     let filter = EnvFilter::builder()
         .parse(&settings.log_level)
-        .map_err(|e| Error::config(format!("invalid setting log_level = {:?}: {e}", settings.log_level)))?;
+        .map_err(|e| {
+            Error::config(format!(
+                "invalid setting log_level = {:?}: {e}",
+                settings.log_level
+            ))
+        })?;
 
     let mut inner = Inner {
         provider: None,
@@ -483,11 +508,20 @@ fn build(settings: &Settings, writer: LogWriter) -> Result<(Stack, Inner)> {
     };
 
     let log_layer = match settings.log_format {
-        LogFormat::Pretty => tracing_subscriber::fmt::layer().pretty().with_writer(writer).boxed(),
-        LogFormat::Compact => tracing_subscriber::fmt::layer().compact().with_writer(writer).boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer()
+            .pretty()
+            .with_writer(writer)
+            .boxed(),
+        LogFormat::Compact => tracing_subscriber::fmt::layer()
+            .compact()
+            .with_writer(writer)
+            .boxed(),
         _ => JsonLayer::new(writer).boxed(),
     };
-    let subscriber = Registry::default().with(filter).with(otel_layer).with(log_layer);
+    let subscriber = Registry::default()
+        .with(filter)
+        .with(otel_layer)
+        .with(log_layer);
     Ok((tracing::Dispatch::new(subscriber), inner))
 }
 
@@ -502,7 +536,10 @@ struct Inner {
 
 impl Inner {
     fn stats(&self) -> Stats {
-        self.counters.as_ref().map(|c| c.snapshot()).unwrap_or_default()
+        self.counters
+            .as_ref()
+            .map(|c| c.snapshot())
+            .unwrap_or_default()
     }
 
     /// Flushes, shuts the exporter down and stops the export runtime, all within `timeout`.
@@ -512,7 +549,10 @@ impl Inner {
             if let Err(e) = provider.shutdown_with_timeout(self.timeout) {
                 outcome = Err(Error::new(
                     ErrorKind::Shutdown,
-                    format!("tracewire: shutdown did not complete within {:?}: {e}", self.timeout),
+                    format!(
+                        "tracewire: shutdown did not complete within {:?}: {e}",
+                        self.timeout
+                    ),
                 ));
             }
         }
@@ -592,9 +632,9 @@ impl Guard {
     /// ```
     pub fn flush(&self) -> Result<()> {
         match self.inner.as_ref().and_then(|i| i.provider.as_ref()) {
-            Some(p) => p
-                .force_flush()
-                .map_err(|e| Error::new(ErrorKind::Shutdown, format!("tracewire: flush failed: {e}"))),
+            Some(p) => p.force_flush().map_err(|e| {
+                Error::new(ErrorKind::Shutdown, format!("tracewire: flush failed: {e}"))
+            }),
             None => Ok(()),
         }
     }

@@ -84,7 +84,14 @@ impl JsonLayer {
 struct SpanFields(String);
 
 const RESERVED: &[&str] = &[
-    "timestamp", "level", "target", "message", "span", "trace_id", "span_id", "trace_flags",
+    "timestamp",
+    "level",
+    "target",
+    "message",
+    "span",
+    "trace_id",
+    "span_id",
+    "trace_flags",
 ];
 
 thread_local! {
@@ -98,7 +105,10 @@ where
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let mut fields = String::new();
-        attrs.record(&mut JsonFields { out: &mut fields, reserved: false });
+        attrs.record(&mut JsonFields {
+            out: &mut fields,
+            reserved: false,
+        });
         span.extensions_mut().insert(SpanFields(fields));
     }
 
@@ -106,7 +116,10 @@ where
         let Some(span) = ctx.span(id) else { return };
         let mut ext = span.extensions_mut();
         if let Some(SpanFields(fields)) = ext.get_mut::<SpanFields>() {
-            values.record(&mut JsonFields { out: fields, reserved: false });
+            values.record(&mut JsonFields {
+                out: fields,
+                reserved: false,
+            });
         }
     }
 
@@ -127,10 +140,16 @@ where
             line.push_str(meta.level().as_str());
             line.push_str("\",\"target\":");
             push_json_str(line, meta.target());
-            let mut visitor = JsonFields { out: line, reserved: true };
+            let mut visitor = JsonFields {
+                out: line,
+                reserved: true,
+            };
             event.record(&mut visitor);
 
-            let span = event.parent().and_then(|id| ctx.span(id)).or_else(|| ctx.lookup_current());
+            let span = event
+                .parent()
+                .and_then(|id| ctx.span(id))
+                .or_else(|| ctx.lookup_current());
             if let Some(span) = &span {
                 line.push_str(",\"span\":{\"name\":");
                 push_json_str(line, span.name());
@@ -305,8 +324,11 @@ mod tests {
     #[test]
     fn timestamps_are_rfc3339_utc() {
         let mut s = String::new();
-        write_rfc3339(&mut s, UNIX_EPOCH + Duration::new(1_795_300_135, 14_611_062));
-        assert_eq!(s, "2026-11-22T19:48:55.014611Z");
+        write_rfc3339(
+            &mut s,
+            UNIX_EPOCH + Duration::new(1_795_300_135, 14_611_062),
+        );
+        assert_eq!(s, "2026-11-21T22:28:55.014611Z");
         s.clear();
         write_rfc3339(&mut s, UNIX_EPOCH + Duration::from_secs(951_782_400)); // leap day
         assert_eq!(s, "2000-02-29T00:00:00.000000Z");

@@ -126,8 +126,15 @@ fn rewrite(fields_len: usize, record: impl Fn(&mut dyn Visit)) -> Option<Vec<Opt
     (!c.gave_up).then_some(c.values)
 }
 
-fn with_value_set<R>(meta: &'static Metadata<'static>, values: &[Option<Owned>], f: impl FnOnce(&ValueSet<'_>) -> R) -> R {
-    let refs: Vec<Option<&dyn Value>> = values.iter().map(|v| v.as_ref().map(Owned::as_value)).collect();
+fn with_value_set<R>(
+    meta: &'static Metadata<'static>,
+    values: &[Option<Owned>],
+    f: impl FnOnce(&ValueSet<'_>) -> R,
+) -> R {
+    let refs: Vec<Option<&dyn Value>> = values
+        .iter()
+        .map(|v| v.as_ref().map(Owned::as_value))
+        .collect();
     f(&meta.fields().value_set_all(&refs))
 }
 
@@ -175,7 +182,9 @@ where
         let Some(owned) = rewrite(meta.fields().len(), |v| values.record(v)) else {
             return self.inner.on_record(span, values, ctx);
         };
-        with_value_set(meta, &owned, |vs| self.inner.on_record(span, &Record::new(vs), ctx));
+        with_value_set(meta, &owned, |vs| {
+            self.inner.on_record(span, &Record::new(vs), ctx)
+        });
     }
 
     fn on_follows_from(&self, span: &Id, follows: &Id, ctx: Context<'_, S>) {

@@ -11,27 +11,106 @@ enum Input {
 use Input::{Env, File};
 
 const ROWS: &[(Input, &[&str])] = &[
-    (File("sampling_rate = 1.5"), &["sampling_rate", "1.5", "0.0 to 1.0", "[observability]"]),
-    (Env("TRACEWIRE_SAMPLING_RATE", "abc"), &["TRACEWIRE_SAMPLING_RATE", "abc", "0.0 to 1.0"]),
-    (Env("OTEL_TRACES_SAMPLER_ARG", "-0.1"), &["OTEL_TRACES_SAMPLER_ARG", "-0.1", "0.0 to 1.0"]),
-    (File("otlp_protocol = \"thrift\""), &["otlp_protocol", "thrift", "grpc, http/protobuf"]),
-    (Env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"), &["OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", "grpc, http/protobuf"]),
-    (File("otlp_endpoint = \"localhost:4317\""), &["otlp_endpoint", "localhost:4317", "http:// or https:// URL"]),
-    (Env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://host:99999"), &["OTEL_EXPORTER_OTLP_ENDPOINT", "99999", "port"]),
-    (File("sampling_rte = 0.5"), &["sampling_rte", "did you mean `sampling_rate`?", "allowed keys"]),
-    (Env("TRACEWIRE_SAMPLNG_RATE", "0.5"), &["TRACEWIRE_SAMPLNG_RATE", "did you mean TRACEWIRE_SAMPLING_RATE?"]),
-    (File("log_format = \"xml\""), &["log_format", "xml", "json, pretty, compact"]),
-    (File("log_level = \"info,my_crate=loud\""), &["log_level", "my_crate=loud", "env-filter directives"]),
-    (Env("OTEL_TRACES_SAMPLER", "sometimes"), &["OTEL_TRACES_SAMPLER", "sometimes", "parentbased_traceidratio"]),
-    (Env("TRACEWIRE_ENABLED", "maybe"), &["TRACEWIRE_ENABLED", "maybe", "true or false"]),
-    (File("shutdown_timeout_ms = -5"), &["shutdown_timeout_ms", "-5", "whole number"]),
-    (File("otlp_compression = \"brotli\""), &["otlp_compression", "brotli", "none, gzip"]),
-    (Env("OTEL_TRACES_EXPORTER", "zipkin"), &["OTEL_TRACES_EXPORTER", "zipkin", "otlp, none"]),
-    (Env("OTEL_EXPORTER_OTLP_HEADERS", "novalue"), &["OTEL_EXPORTER_OTLP_HEADERS", "has no `=`"]),
-    (Env("OTEL_PROPAGATORS", "xray"), &["OTEL_PROPAGATORS", "xray", "tracecontext, baggage, none"]),
-    (File("tracing_enabled = \"yes please\""), &["tracing_enabled", "yes please", "true or false"]),
+    (
+        File("sampling_rate = 1.5"),
+        &["sampling_rate", "1.5", "0.0 to 1.0", "[observability]"],
+    ),
+    (
+        Env("TRACEWIRE_SAMPLING_RATE", "abc"),
+        &["TRACEWIRE_SAMPLING_RATE", "abc", "0.0 to 1.0"],
+    ),
+    (
+        Env("OTEL_TRACES_SAMPLER_ARG", "-0.1"),
+        &["OTEL_TRACES_SAMPLER_ARG", "-0.1", "0.0 to 1.0"],
+    ),
+    (
+        File("otlp_protocol = \"thrift\""),
+        &["otlp_protocol", "thrift", "grpc, http/protobuf"],
+    ),
+    (
+        Env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+        &[
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            "http/json",
+            "grpc, http/protobuf",
+        ],
+    ),
+    (
+        File("otlp_endpoint = \"localhost:4317\""),
+        &["otlp_endpoint", "localhost:4317", "http:// or https:// URL"],
+    ),
+    (
+        Env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://host:99999"),
+        &["OTEL_EXPORTER_OTLP_ENDPOINT", "99999", "port"],
+    ),
+    (
+        File("sampling_rte = 0.5"),
+        &[
+            "sampling_rte",
+            "did you mean `sampling_rate`?",
+            "allowed keys",
+        ],
+    ),
+    (
+        Env("TRACEWIRE_SAMPLNG_RATE", "0.5"),
+        &[
+            "TRACEWIRE_SAMPLNG_RATE",
+            "did you mean TRACEWIRE_SAMPLING_RATE?",
+        ],
+    ),
+    (
+        File("log_format = \"xml\""),
+        &["log_format", "xml", "json, pretty, compact"],
+    ),
+    (
+        File("log_level = \"info,my_crate=loud\""),
+        &["log_level", "my_crate=loud", "env-filter directives"],
+    ),
+    (
+        Env("OTEL_TRACES_SAMPLER", "sometimes"),
+        &[
+            "OTEL_TRACES_SAMPLER",
+            "sometimes",
+            "parentbased_traceidratio",
+        ],
+    ),
+    (
+        Env("TRACEWIRE_ENABLED", "maybe"),
+        &["TRACEWIRE_ENABLED", "maybe", "true or false"],
+    ),
+    (
+        File("shutdown_timeout_ms = -5"),
+        &["shutdown_timeout_ms", "-5", "whole number"],
+    ),
+    (
+        File("otlp_compression = \"brotli\""),
+        &["otlp_compression", "brotli", "none, gzip"],
+    ),
+    (
+        Env("OTEL_TRACES_EXPORTER", "zipkin"),
+        &["OTEL_TRACES_EXPORTER", "zipkin", "otlp, none"],
+    ),
+    (
+        Env("OTEL_EXPORTER_OTLP_HEADERS", "novalue"),
+        &["OTEL_EXPORTER_OTLP_HEADERS", "has no `=`"],
+    ),
+    (
+        Env("OTEL_PROPAGATORS", "xray"),
+        &["OTEL_PROPAGATORS", "xray", "tracecontext, baggage, none"],
+    ),
+    (
+        File("tracing_enabled = \"yes please\""),
+        &["tracing_enabled", "yes please", "true or false"],
+    ),
     (File("[observability"), &["cannot read settings file"]),
-    (Env("TRACEWIRE_SETTINGS", "/definitely/missing/settings.toml"), &["/definitely/missing/settings.toml", "not found", "TRACEWIRE_SETTINGS"]),
+    (
+        Env("TRACEWIRE_SETTINGS", "/definitely/missing/settings.toml"),
+        &[
+            "/definitely/missing/settings.toml",
+            "not found",
+            "TRACEWIRE_SETTINGS",
+        ],
+    ),
 ];
 
 #[test]
@@ -41,7 +120,11 @@ fn every_config_error_names_key_value_and_allowed() {
         let path = dir.path().join("settings.toml");
         let (file, env) = match input {
             File(body) => {
-                let body = if body.starts_with('[') { body.to_string() } else { format!("[observability]\n{body}\n") };
+                let body = if body.starts_with('[') {
+                    body.to_string()
+                } else {
+                    format!("[observability]\n{body}\n")
+                };
                 (body, vec![])
             }
             Env(k, v) => (String::new(), vec![(k.to_string(), v.to_string())]),
@@ -60,7 +143,10 @@ fn every_config_error_names_key_value_and_allowed() {
         assert_eq!(err.kind(), ErrorKind::Config, "row {i}: {err}");
         let text = err.to_string();
         for want in *expected {
-            assert!(text.contains(want), "row {i}: {text:?} should contain {want:?}");
+            assert!(
+                text.contains(want),
+                "row {i}: {text:?} should contain {want:?}"
+            );
         }
     }
 }

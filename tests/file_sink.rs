@@ -35,7 +35,10 @@ fn file_sink_cap_drops_and_counts() {
     let path = dir.path().join("spans.jsonl");
     let guard = tracewire::builder()
         .without_settings_file()
-        .with_env([("TRACEWIRE_FILE_MAX_BYTES", "2000"), ("TRACEWIRE_BATCH_MAX_EXPORT_BATCH_SIZE", "1")])
+        .with_env([
+            ("TRACEWIRE_FILE_MAX_BYTES", "2000"),
+            ("TRACEWIRE_BATCH_MAX_EXPORT_BATCH_SIZE", "1"),
+        ])
         .with_otlp_endpoint(format!("file:{}", path.display()))
         .with_log_writer(std::io::sink())
         .set_default()
@@ -45,13 +48,19 @@ fn file_sink_cap_drops_and_counts() {
     }
     guard.flush().unwrap();
     let stats = guard.stats();
-    let err = guard.shutdown().expect_err("dropped spans are reported at shutdown");
+    let err = guard
+        .shutdown()
+        .expect_err("dropped spans are reported at shutdown");
 
     let written = std::fs::metadata(&path).unwrap().len();
     assert!(written <= 2000, "the cap holds: {written} bytes");
     let kept = file_sink_spans(&path).len() as u64;
     assert!(kept > 0, "spans below the cap are written");
     assert_eq!(stats.exported_spans, kept);
-    assert_eq!(stats.dropped_file_cap, 20 - kept, "every span is either written or counted");
+    assert_eq!(
+        stats.dropped_file_cap,
+        20 - kept,
+        "every span is either written or counted"
+    );
     assert!(err.to_string().contains("file sink full"), "{err}");
 }

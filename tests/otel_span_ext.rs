@@ -3,7 +3,9 @@
 
 mod support;
 
-use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState};
+use opentelemetry::trace::{
+    SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
+};
 use support::Captured;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
@@ -28,9 +30,15 @@ fn set_parent_and_context_work_through_tracewire() {
     span.set_parent(opentelemetry::Context::new().with_remote_span_context(remote))
         .expect("set_parent before the span is entered");
     let cx = span.context();
-    assert_eq!(cx.span().span_context().trace_id().to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(
+        cx.span().span_context().trace_id().to_string(),
+        "4bf92f3577b34da6a3ce929d0e0e4736"
+    );
     span.in_scope(|| {
-        assert_eq!(tracewire::current_trace_id().as_deref(), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
+        assert_eq!(
+            tracewire::current_trace_id().as_deref(),
+            Some("4bf92f3577b34da6a3ce929d0e0e4736")
+        );
         tracing::info!("joined");
     });
     guard.shutdown().unwrap();

@@ -35,7 +35,10 @@ fn stalled_endpoint_grpc_and_http() {
     let stalled = Stalled::start();
     for protocol in [Protocol::Grpc, Protocol::HttpProtobuf] {
         let (took, result) = shutdown_time(format!("http://127.0.0.1:{}", stalled.port), protocol);
-        assert!(took <= SHUTDOWN + Duration::from_secs(1), "{protocol}: shutdown took {took:?}");
+        assert!(
+            took <= SHUTDOWN + Duration::from_secs(1),
+            "{protocol}: shutdown took {took:?}"
+        );
         let err = result.expect_err("undelivered spans are reported");
         assert!(err.to_string().contains("not"), "{protocol}: {err}");
     }
@@ -44,10 +47,20 @@ fn stalled_endpoint_grpc_and_http() {
 #[test]
 fn refused_endpoint_grpc_and_http() {
     // A port nobody listens on: bind, learn the port, close.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     for protocol in [Protocol::Grpc, Protocol::HttpProtobuf] {
         let (took, result) = shutdown_time(format!("http://127.0.0.1:{port}"), protocol);
-        assert!(took <= SHUTDOWN + Duration::from_secs(1), "{protocol}: shutdown took {took:?}");
-        assert!(result.is_err(), "{protocol}: undelivered spans are reported");
+        assert!(
+            took <= SHUTDOWN + Duration::from_secs(1),
+            "{protocol}: shutdown took {took:?}"
+        );
+        assert!(
+            result.is_err(),
+            "{protocol}: undelivered spans are reported"
+        );
     }
 }

@@ -27,7 +27,10 @@ fn run(env: &[(&str, &str)]) -> (Vec<serde_json::Value>, Option<String>, usize) 
 
 #[test]
 fn disabled_keeps_logs_without_ids() {
-    for env in [[("OTEL_SDK_DISABLED", "true")], [("TRACEWIRE_TRACING_ENABLED", "false")]] {
+    for env in [
+        [("OTEL_SDK_DISABLED", "true")],
+        [("TRACEWIRE_TRACING_ENABLED", "false")],
+    ] {
         let (lines, id, exported) = run(&env);
         assert_eq!(exported, 0, "{env:?}: nothing exported");
         assert_eq!(lines.len(), 1, "{env:?}");

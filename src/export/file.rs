@@ -27,7 +27,12 @@ pub(crate) struct FileSink {
 }
 
 impl FileSink {
-    pub(crate) fn open(path: &Path, cap: u64, resource: &Resource, counters: Arc<Counters>) -> std::io::Result<FileSink> {
+    pub(crate) fn open(
+        path: &Path,
+        cap: u64,
+        resource: &Resource,
+        counters: Arc<Counters>,
+    ) -> std::io::Result<FileSink> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
@@ -54,7 +59,9 @@ impl FileSink {
         line.push(b'\n');
         let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
         if *written + line.len() as u64 > self.cap {
-            self.counters.dropped_file_cap.fetch_add(n, Ordering::Relaxed);
+            self.counters
+                .dropped_file_cap
+                .fetch_add(n, Ordering::Relaxed);
             return Ok(false);
         }
         let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());

@@ -68,7 +68,10 @@ pub(crate) struct Counters {
 impl Counters {
     /// The most recent export failure, for the shutdown report.
     pub(crate) fn last_error(&self) -> Option<String> {
-        self.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.last_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub(crate) fn snapshot(&self) -> Stats {
@@ -91,7 +94,11 @@ impl Exporter {
     /// `Ok(false)`: not sent, already counted as dropped by the sink.
     async fn export(&self, batch: Vec<SpanData>) -> std::result::Result<bool, String> {
         match self {
-            Exporter::Otlp(e) => e.export(batch).await.map(|()| true).map_err(|e| e.to_string()),
+            Exporter::Otlp(e) => e
+                .export(batch)
+                .await
+                .map(|()| true)
+                .map_err(|e| e.to_string()),
             Exporter::File(f) => f.write(batch),
         }
     }
@@ -139,7 +146,10 @@ impl SpanProcessor for BatchProcessor {
         let mut queue = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
         if queue.len() >= self.shared.max_queue {
             drop(queue);
-            self.shared.counters.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
+            self.shared
+                .counters
+                .dropped_queue_full
+                .fetch_add(1, Ordering::Relaxed);
             return;
         }
         queue.push(span);
@@ -185,8 +195,15 @@ fn errors_as_exceptions(span: &mut SpanData) {
         }
         if event.name != "exception" {
             let message = std::mem::replace(&mut event.name, "exception".into());
-            if !event.attributes.iter().any(|kv| kv.key.as_str() == "exception.message") {
-                event.attributes.push(KeyValue::new("exception.message", Value::from(message.into_owned())));
+            if !event
+                .attributes
+                .iter()
+                .any(|kv| kv.key.as_str() == "exception.message")
+            {
+                event.attributes.push(KeyValue::new(
+                    "exception.message",
+                    Value::from(message.into_owned()),
+                ));
             }
         }
         if first_message.is_none() {
@@ -214,7 +231,10 @@ pub(crate) struct Pipeline {
 impl Pipeline {
     /// Builds the runtime, the exporter and the processor for `settings.export`.
     /// `None` when there is nothing to export to.
-    pub(crate) fn build(settings: &Settings, resource: &Resource) -> Result<Option<(Pipeline, BatchProcessor)>> {
+    pub(crate) fn build(
+        settings: &Settings,
+        resource: &Resource,
+    ) -> Result<Option<(Pipeline, BatchProcessor)>> {
         if settings.export == Export::None {
             return Ok(None);
         }
@@ -226,7 +246,12 @@ impl Pipeline {
             .enable_all()
             .on_thread_start(silence_this_thread)
             .build()
-            .map_err(|e| Error::new(ErrorKind::Pipeline, format!("cannot start tracewire's export runtime: {e}")))?;
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Pipeline,
+                    format!("cannot start tracewire's export runtime: {e}"),
+                )
+            })?;
         let exporter = {
             // tonic's channel and hyper's client attach to the runtime they are built in.
             let _in_runtime = runtime.enter();
@@ -247,7 +272,13 @@ impl Pipeline {
             settings.otlp_timeout,
             rx,
         ));
-        Ok(Some((Pipeline { runtime: Some(runtime), counters }, BatchProcessor { shared, control })))
+        Ok(Some((
+            Pipeline {
+                runtime: Some(runtime),
+                counters,
+            },
+            BatchProcessor { shared, control },
+        )))
     }
 
     /// Stops the runtime without waiting: the export task has already been told to finish.
@@ -273,13 +304,19 @@ fn silence_this_thread() {
     std::mem::forget(guard);
 }
 
-fn build_exporter(settings: &Settings, resource: &Resource, counters: Arc<Counters>) -> Result<Exporter> {
+fn build_exporter(
+    settings: &Settings,
+    resource: &Resource,
+    counters: Arc<Counters>,
+) -> Result<Exporter> {
     let pipeline_err = |e: String| Error::new(ErrorKind::Pipeline, e);
     match &settings.export {
         Export::None => unreachable!("checked by the caller"),
         Export::File { path } => FileSink::open(path, settings.file_max_bytes, resource, counters)
             .map(Exporter::File)
-            .map_err(|e| pipeline_err(format!("cannot open the file sink {}: {e}", path.display()))),
+            .map_err(|e| {
+                pipeline_err(format!("cannot open the file sink {}: {e}", path.display()))
+            }),
         Export::Otlp { url, protocol } => {
             let mut exporter = otlp::build(url, *protocol, settings).map_err(pipeline_err)?;
             exporter.set_resource(resource);
@@ -295,22 +332,36 @@ mod otlp {
 
     use crate::settings::{Protocol, Settings};
 
-    pub(super) fn build(url: &str, protocol: Protocol, s: &Settings) -> Result<SpanExporter, String> {
-        let err = |e: opentelemetry_otlp::ExporterBuildError| format!("cannot build the OTLP exporter for {url}: {e}");
+    pub(super) fn build(
+        url: &str,
+        protocol: Protocol,
+        s: &Settings,
+    ) -> Result<SpanExporter, String> {
+        let err = |e: opentelemetry_otlp::ExporterBuildError| {
+            format!("cannot build the OTLP exporter for {url}: {e}")
+        };
         match protocol {
             #[cfg(feature = "grpc")]
             Protocol::Grpc => {
                 use opentelemetry_otlp::WithTonicConfig;
                 let mut headers = http::HeaderMap::new();
                 for (k, v) in &s.otlp_headers {
-                    match (http::HeaderName::try_from(k.as_str()), http::HeaderValue::try_from(v.as_str())) {
+                    match (
+                        http::HeaderName::try_from(k.as_str()),
+                        http::HeaderValue::try_from(v.as_str()),
+                    ) {
                         (Ok(name), Ok(value)) => {
                             headers.insert(name, value);
                         }
-                        _ => return Err(format!("otlp_headers: `{k}` cannot be sent as gRPC metadata")),
+                        _ => {
+                            return Err(format!(
+                                "otlp_headers: `{k}` cannot be sent as gRPC metadata"
+                            ));
+                        }
                     }
                 }
-                let metadata = opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(headers);
+                let metadata =
+                    opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(headers);
                 let mut b = SpanExporter::builder()
                     .with_tonic()
                     .with_endpoint(url)
@@ -340,7 +391,11 @@ mod otlp {
             #[allow(unreachable_patterns)]
             other => Err(format!(
                 "otlp_protocol {other} needs tracewire's `{}` cargo feature",
-                if other == Protocol::Grpc { "grpc" } else { "http-proto" }
+                if other == Protocol::Grpc {
+                    "grpc"
+                } else {
+                    "http-proto"
+                }
             )),
         }
     }

@@ -43,7 +43,10 @@ keys! {
 }
 
 /// The candidate closest to `input` by edit distance, if it is close enough to be a typo.
-pub(crate) fn suggest<'a>(input: &str, candidates: impl IntoIterator<Item = impl AsRef<str> + 'a>) -> Option<String> {
+pub(crate) fn suggest<'a>(
+    input: &str,
+    candidates: impl IntoIterator<Item = impl AsRef<str> + 'a>,
+) -> Option<String> {
     let input = input.to_ascii_lowercase();
     candidates
         .into_iter()
@@ -78,15 +81,24 @@ mod tests {
     #[test]
     fn suggests_the_nearest_key_for_a_typo() {
         let names = KEYS.iter().map(|k| k.name);
-        assert_eq!(suggest("sampling_rte", names.clone()).as_deref(), Some("sampling_rate"));
-        assert_eq!(suggest("otlp_endpont", names.clone()).as_deref(), Some("otlp_endpoint"));
+        assert_eq!(
+            suggest("sampling_rte", names.clone()).as_deref(),
+            Some("sampling_rate")
+        );
+        assert_eq!(
+            suggest("otlp_endpont", names.clone()).as_deref(),
+            Some("otlp_endpoint")
+        );
         assert_eq!(suggest("completely_different", names), None);
     }
 
     #[test]
     fn every_key_has_its_tracewire_variable() {
         for k in KEYS {
-            assert_eq!(k.tracewire_env, format!("TRACEWIRE_{}", k.name.to_ascii_uppercase()));
+            assert_eq!(
+                k.tracewire_env,
+                format!("TRACEWIRE_{}", k.name.to_ascii_uppercase())
+            );
         }
     }
 }

@@ -45,7 +45,10 @@ pub(crate) fn collect(
     read_otel_env(env, &mut out.values);
     read_tracewire_env(env, &mut out.values)?;
     for (key, raw) in code {
-        let entry = out.values.entry(key).or_insert((Raw::Bool(false), Source::Code));
+        let entry = out
+            .values
+            .entry(key)
+            .or_insert((Raw::Bool(false), Source::Code));
         // A map set in code adds to the maps below it instead of hiding them.
         *entry = (merge(&entry.0, raw), Source::Code);
     }
@@ -78,7 +81,11 @@ pub(crate) enum FileChoice {
     None,
 }
 
-fn read_file(env: &HashMap<String, String>, choice: &FileChoice, out: &mut Collected) -> Result<()> {
+fn read_file(
+    env: &HashMap<String, String>,
+    choice: &FileChoice,
+    out: &mut Collected,
+) -> Result<()> {
     let file_override = match choice {
         FileChoice::None => return Ok(()),
         FileChoice::Path(p) => Some(p.as_path()),
@@ -134,9 +141,9 @@ fn read_file(env: &HashMap<String, String>, choice: &FileChoice, out: &mut Colle
     }
     for (name, value) in tables {
         let Some(value) = value else { continue };
-        let table = value.into_table().map_err(|_| {
-            Error::config(format!("{shown}: [{name}] must be a table of settings"))
-        })?;
+        let table = value
+            .into_table()
+            .map_err(|_| Error::config(format!("{shown}: [{name}] must be a table of settings")))?;
         let mut entries: Vec<_> = table.into_iter().collect();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         for (k, v) in entries {
@@ -149,9 +156,8 @@ fn read_file(env: &HashMap<String, String>, choice: &FileChoice, out: &mut Colle
                     KEYS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
                 )));
             };
-            let raw = raw_from_toml(v.kind).map_err(|what| {
-                Error::config(format!("{shown} [{name}] {k}: {what}"))
-            })?;
+            let raw = raw_from_toml(v.kind)
+                .map_err(|what| Error::config(format!("{shown} [{name}] {k}: {what}")))?;
             let source = Source::File {
                 path: shown.clone(),
                 table: name.clone(),
@@ -196,14 +202,17 @@ fn raw_from_toml(kind: ValueKind) -> std::result::Result<Raw, String> {
     })
 }
 
-fn read_otel_env(env: &HashMap<String, String>, values: &mut BTreeMap<&'static str, (Raw, Source)>) {
+fn read_otel_env(
+    env: &HashMap<String, String>,
+    values: &mut BTreeMap<&'static str, (Raw, Source)>,
+) {
     for key in KEYS {
         // Signal-specific variables come first in `otel_env`: the first one set wins.
-        let Some((var, val)) = key
-            .otel_env
-            .iter()
-            .find_map(|var| env.get(*var).filter(|v| !v.trim().is_empty()).map(|v| (*var, v)))
-        else {
+        let Some((var, val)) = key.otel_env.iter().find_map(|var| {
+            env.get(*var)
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| (*var, v))
+        }) else {
             continue;
         };
         let raw = Raw::Str(val.trim().to_string());

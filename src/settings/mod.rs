@@ -140,7 +140,10 @@ const SAMPLERS: &[(&str, SamplerKind)] = &[
     ("traceidratio", SamplerKind::TraceIdRatio),
     ("parentbased_always_on", SamplerKind::ParentBasedAlwaysOn),
     ("parentbased_always_off", SamplerKind::ParentBasedAlwaysOff),
-    ("parentbased_traceidratio", SamplerKind::ParentBasedTraceIdRatio),
+    (
+        "parentbased_traceidratio",
+        SamplerKind::ParentBasedTraceIdRatio,
+    ),
 ];
 
 /// Where finished spans go.
@@ -254,7 +257,10 @@ impl Settings {
     /// # Ok::<(), tracewire::Error>(())
     /// ```
     pub fn source(&self, key: &str) -> Option<&Source> {
-        self.sources.iter().find(|(k, _, _)| *k == key).map(|(_, s, _)| s)
+        self.sources
+            .iter()
+            .find(|(k, _, _)| *k == key)
+            .map(|(_, s, _)| s)
     }
 
     pub(crate) fn resolve(
@@ -271,7 +277,18 @@ impl Settings {
         let enabled = r.get("enabled", Raw::Bool(true), |key, raw, src| {
             let b = parse_bool(key, raw, src)?;
             // OTEL_SDK_DISABLED says the opposite of `enabled`.
-            Ok(if matches!(src, Source::Env { var: "OTEL_SDK_DISABLED" }) { !b } else { b })
+            Ok(
+                if matches!(
+                    src,
+                    Source::Env {
+                        var: "OTEL_SDK_DISABLED"
+                    }
+                ) {
+                    !b
+                } else {
+                    b
+                },
+            )
         })?;
         let tracing_enabled = r.get("tracing_enabled", Raw::Bool(true), parse_bool)?;
         let exporter = r.get("traces_exporter", Raw::Str("otlp".into()), |k, raw, src| {
@@ -283,117 +300,207 @@ impl Settings {
         })?;
         let endpoint = r.get_opt("otlp_endpoint", |k, raw, src| {
             let s = parse_string(k, raw, src)?;
-            Ok(Endpoint::parse(&s).map_err(|why| invalid(k, raw, src, &why))?.with_rule(src))
+            Ok(Endpoint::parse(&s)
+                .map_err(|why| invalid(k, raw, src, &why))?
+                .with_rule(src))
         })?;
         let protocol = r.get_opt("otlp_protocol", |k, raw, src| {
             match parse_string(k, raw, src)?.as_str() {
                 "grpc" => Ok(Protocol::Grpc),
                 "http/protobuf" => Ok(Protocol::HttpProtobuf),
-                _ => Err(invalid(k, raw, src, "one of: grpc, http/protobuf (http/json is not supported)")),
+                _ => Err(invalid(
+                    k,
+                    raw,
+                    src,
+                    "one of: grpc, http/protobuf (http/json is not supported)",
+                )),
             }
         })?;
         let otlp_headers = r.get("otlp_headers", Raw::Map(vec![]), parse_headers)?;
-        let otlp_timeout = Duration::from_millis(r.get("otlp_timeout_ms", Raw::Int(10_000), |k, raw, src| {
-            parse_uint(k, raw, src, 1, 600_000)
-        })?);
-        let otlp_gzip = r.get("otlp_compression", Raw::Str("none".into()), |k, raw, src| {
-            match parse_string(k, raw, src)?.as_str() {
+        let otlp_timeout =
+            Duration::from_millis(r.get("otlp_timeout_ms", Raw::Int(10_000), |k, raw, src| {
+                parse_uint(k, raw, src, 1, 600_000)
+            })?);
+        let otlp_gzip = r.get(
+            "otlp_compression",
+            Raw::Str("none".into()),
+            |k, raw, src| match parse_string(k, raw, src)?.as_str() {
                 "none" | "" => Ok(false),
                 "gzip" if cfg!(feature = "gzip") => Ok(true),
-                "gzip" => Err(invalid(k, raw, src, "none (gzip needs tracewire's `gzip` cargo feature)")),
+                "gzip" => Err(invalid(
+                    k,
+                    raw,
+                    src,
+                    "none (gzip needs tracewire's `gzip` cargo feature)",
+                )),
                 _ => Err(invalid(k, raw, src, "one of: none, gzip")),
-            }
-        })?;
-        let sampler = r.get("sampler", Raw::Str("parentbased_traceidratio".into()), |k, raw, src| {
-            let s = parse_string(k, raw, src)?;
-            SAMPLERS
-                .iter()
-                .find(|(n, _)| *n == s)
-                .map(|(_, kind)| *kind)
-                .ok_or_else(|| {
-                    let names: Vec<&str> = SAMPLERS.iter().map(|(n, _)| *n).collect();
-                    invalid(k, raw, src, &format!("one of: {}", names.join(", ")))
-                })
-        })?;
+            },
+        )?;
+        let sampler = r.get(
+            "sampler",
+            Raw::Str("parentbased_traceidratio".into()),
+            |k, raw, src| {
+                let s = parse_string(k, raw, src)?;
+                SAMPLERS
+                    .iter()
+                    .find(|(n, _)| *n == s)
+                    .map(|(_, kind)| *kind)
+                    .ok_or_else(|| {
+                        let names: Vec<&str> = SAMPLERS.iter().map(|(n, _)| *n).collect();
+                        invalid(k, raw, src, &format!("one of: {}", names.join(", ")))
+                    })
+            },
+        )?;
         let sampling_rate = r.get("sampling_rate", Raw::Float(1.0), |k, raw, src| {
             let x = match raw {
                 Raw::Float(x) => *x,
                 Raw::Int(i) => *i as f64,
-                Raw::Str(s) => s.trim().parse::<f64>().map_err(|_| invalid(k, raw, src, RATE))?,
+                Raw::Str(s) => s
+                    .trim()
+                    .parse::<f64>()
+                    .map_err(|_| invalid(k, raw, src, RATE))?,
                 _ => return Err(invalid(k, raw, src, RATE)),
             };
-            if (0.0..=1.0).contains(&x) { Ok(x) } else { Err(invalid(k, raw, src, RATE)) }
+            if (0.0..=1.0).contains(&x) {
+                Ok(x)
+            } else {
+                Err(invalid(k, raw, src, RATE))
+            }
         })?;
         let default_name = c.app_name.clone().unwrap_or_else(executable_name);
-        let name_default_src = if c.app_name.is_some() { "app_name" } else { "executable name" };
-        let service_name = r.get("service_name_override", Raw::Str(default_name), |k, raw, src| {
-            let s = parse_string(k, raw, src)?;
-            if s.trim().is_empty() { Err(invalid(k, raw, src, "a non-empty service name")) } else { Ok(s) }
-        })?;
+        let name_default_src = if c.app_name.is_some() {
+            "app_name"
+        } else {
+            "executable name"
+        };
+        let service_name = r.get(
+            "service_name_override",
+            Raw::Str(default_name),
+            |k, raw, src| {
+                let s = parse_string(k, raw, src)?;
+                if s.trim().is_empty() {
+                    Err(invalid(k, raw, src, "a non-empty service name"))
+                } else {
+                    Ok(s)
+                }
+            },
+        )?;
         if matches!(r.last_source(), Source::Default) {
             r.set_last_note(name_default_src);
         }
-        let service_version = r.get_opt("service_version", parse_string)?.or(c.app_version.clone());
-        let resource_attributes = r.get("resource_attributes", Raw::Map(vec![]), |k, raw, src| {
-            parse_map(k, raw).map_err(|why| invalid(k, raw, src, &why))
-        })?;
-        let propagators = r.get("propagators", Raw::Str("tracecontext,baggage".into()), |k, raw, src| {
-            let items = match raw {
-                Raw::List(l) => l.clone(),
-                _ => parse_string(k, raw, src)?.split(',').map(|s| s.trim().to_string()).collect(),
-            };
-            let mut out = Vec::new();
-            for p in items.into_iter().filter(|p| !p.is_empty()) {
-                match p.as_str() {
-                    "tracecontext" | "baggage" => out.push(p),
-                    "none" => {}
-                    _ => return Err(invalid(k, raw, src, "a comma-separated list of: tracecontext, baggage, none")),
+        let service_version = r
+            .get_opt("service_version", parse_string)?
+            .or(c.app_version.clone());
+        let resource_attributes =
+            r.get("resource_attributes", Raw::Map(vec![]), |k, raw, src| {
+                parse_map(k, raw).map_err(|why| invalid(k, raw, src, &why))
+            })?;
+        let propagators = r.get(
+            "propagators",
+            Raw::Str("tracecontext,baggage".into()),
+            |k, raw, src| {
+                let items = match raw {
+                    Raw::List(l) => l.clone(),
+                    _ => parse_string(k, raw, src)?
+                        .split(',')
+                        .map(|s| s.trim().to_string())
+                        .collect(),
+                };
+                let mut out = Vec::new();
+                for p in items.into_iter().filter(|p| !p.is_empty()) {
+                    match p.as_str() {
+                        "tracecontext" | "baggage" => out.push(p),
+                        "none" => {}
+                        _ => {
+                            return Err(invalid(
+                                k,
+                                raw,
+                                src,
+                                "a comma-separated list of: tracecontext, baggage, none",
+                            ));
+                        }
+                    }
                 }
-            }
-            Ok(out)
-        })?;
+                Ok(out)
+            },
+        )?;
         let log_level = r.get("log_level", Raw::Str("info".into()), |k, raw, src| {
             let s = parse_string(k, raw, src)?;
             tracing_subscriber::EnvFilter::builder()
                 .parse(&s)
                 .map(|_| s.clone())
-                .map_err(|e| invalid(k, raw, src, &format!("env-filter directives such as `info` or `info,my_crate=debug` ({e})")))
+                .map_err(|e| {
+                    invalid(
+                        k,
+                        raw,
+                        src,
+                        &format!(
+                            "env-filter directives such as `info` or `info,my_crate=debug` ({e})"
+                        ),
+                    )
+                })
         })?;
-        let log_format = r.get("log_format", Raw::Str("json".into()), |k, raw, src| {
-            match parse_string(k, raw, src)?.as_str() {
-                "json" => Ok(LogFormat::Json),
-                "pretty" => Ok(LogFormat::Pretty),
-                "compact" => Ok(LogFormat::Compact),
-                _ => Err(invalid(k, raw, src, "one of: json, pretty, compact")),
-            }
-        })?;
-        let shutdown_timeout = Duration::from_millis(r.get("shutdown_timeout_ms", Raw::Int(5_000), |k, raw, src| {
-            parse_uint(k, raw, src, 0, 600_000)
-        })?);
-        let batch_max_queue_size = r.get("batch_max_queue_size", Raw::Int(8_192), |k, raw, src| {
-            parse_uint(k, raw, src, 1, 10_000_000)
-        })? as usize;
-        let batch_max_export_batch_size = r.get("batch_max_export_batch_size", Raw::Int(512), |k, raw, src| {
-            parse_uint(k, raw, src, 1, 1_000_000)
-        })? as usize;
-        let batch_scheduled_delay = Duration::from_millis(r.get("batch_scheduled_delay_ms", Raw::Int(1_000), |k, raw, src| {
-            parse_uint(k, raw, src, 1, 3_600_000)
-        })?);
+        let log_format =
+            r.get(
+                "log_format",
+                Raw::Str("json".into()),
+                |k, raw, src| match parse_string(k, raw, src)?.as_str() {
+                    "json" => Ok(LogFormat::Json),
+                    "pretty" => Ok(LogFormat::Pretty),
+                    "compact" => Ok(LogFormat::Compact),
+                    _ => Err(invalid(k, raw, src, "one of: json, pretty, compact")),
+                },
+            )?;
+        let shutdown_timeout = Duration::from_millis(r.get(
+            "shutdown_timeout_ms",
+            Raw::Int(5_000),
+            |k, raw, src| parse_uint(k, raw, src, 0, 600_000),
+        )?);
+        let batch_max_queue_size =
+            r.get("batch_max_queue_size", Raw::Int(8_192), |k, raw, src| {
+                parse_uint(k, raw, src, 1, 10_000_000)
+            })? as usize;
+        let batch_max_export_batch_size = r.get(
+            "batch_max_export_batch_size",
+            Raw::Int(512),
+            |k, raw, src| parse_uint(k, raw, src, 1, 1_000_000),
+        )? as usize;
+        let batch_scheduled_delay = Duration::from_millis(r.get(
+            "batch_scheduled_delay_ms",
+            Raw::Int(1_000),
+            |k, raw, src| parse_uint(k, raw, src, 1, 3_600_000),
+        )?);
         let file_max_bytes = r.get("file_max_bytes", Raw::Int(64 << 20), |k, raw, src| {
             parse_uint(k, raw, src, 0, u64::MAX)
         })?;
 
         let export = match (exporter.as_str(), endpoint) {
             ("none", _) => Export::None,
-            (_, None) => Export::File { path: PathBuf::from(DEFAULT_FILE_SINK) },
+            (_, None) => Export::File {
+                path: PathBuf::from(DEFAULT_FILE_SINK),
+            },
             (_, Some(Endpoint::File(path))) => Export::File { path },
-            (_, Some(Endpoint::Url { url, port, path_empty, rule })) => {
-                let protocol = protocol.unwrap_or(if port == 4317 { Protocol::Grpc } else { Protocol::HttpProtobuf });
+            (
+                _,
+                Some(Endpoint::Url {
+                    url,
+                    port,
+                    path_empty,
+                    rule,
+                }),
+            ) => {
+                let protocol = protocol.unwrap_or(if port == 4317 {
+                    Protocol::Grpc
+                } else {
+                    Protocol::HttpProtobuf
+                });
                 let url = match protocol {
                     Protocol::Grpc => url,
                     Protocol::HttpProtobuf => match rule {
                         AppendRule::Always => format!("{}/v1/traces", url.trim_end_matches('/')),
-                        AppendRule::IfNoPath if path_empty => format!("{}/v1/traces", url.trim_end_matches('/')),
+                        AppendRule::IfNoPath if path_empty => {
+                            format!("{}/v1/traces", url.trim_end_matches('/'))
+                        }
                         _ => url,
                     },
                 };
@@ -444,15 +551,31 @@ struct Resolver {
 type Parse<'a, T> = dyn Fn(&'static str, &Raw, &Source) -> Result<T> + 'a;
 
 impl Resolver {
-    fn get<T>(&mut self, key: &'static str, default: Raw, parse: impl Fn(&'static str, &Raw, &Source) -> Result<T>) -> Result<T> {
-        let (raw, src) = self.values.remove(key).unwrap_or((default, Source::Default));
-        let shown = if key == "otlp_headers" { redact(&raw) } else { raw.to_string() };
+    fn get<T>(
+        &mut self,
+        key: &'static str,
+        default: Raw,
+        parse: impl Fn(&'static str, &Raw, &Source) -> Result<T>,
+    ) -> Result<T> {
+        let (raw, src) = self
+            .values
+            .remove(key)
+            .unwrap_or((default, Source::Default));
+        let shown = if key == "otlp_headers" {
+            redact(&raw)
+        } else {
+            raw.to_string()
+        };
         let v = (&parse as &Parse<'_, T>)(key, &raw, &src)?;
         self.sources.push((key, src, shown));
         Ok(v)
     }
 
-    fn get_opt<T>(&mut self, key: &'static str, parse: impl Fn(&'static str, &Raw, &Source) -> Result<T>) -> Result<Option<T>> {
+    fn get_opt<T>(
+        &mut self,
+        key: &'static str,
+        parse: impl Fn(&'static str, &Raw, &Source) -> Result<T>,
+    ) -> Result<Option<T>> {
         match self.values.remove(key) {
             None => {
                 self.sources.push((key, Source::Default, "(unset)".into()));
@@ -497,7 +620,11 @@ fn redact(raw: &Raw) -> String {
 
 /// "names the key (or env var), the value and what is allowed".
 fn invalid(key: &str, raw: &Raw, src: &Source, allowed: &str) -> Error {
-    let shown = if key == "otlp_headers" { redact(raw) } else { raw.to_string() };
+    let shown = if key == "otlp_headers" {
+        redact(raw)
+    } else {
+        raw.to_string()
+    };
     let place = match src {
         Source::Env { var } => format!("{var}={shown}"),
         Source::File { path, table } => format!("{key} = {shown} in {path} [{table}]"),
@@ -530,22 +657,35 @@ fn parse_uint(key: &'static str, raw: &Raw, src: &Source, min: u64, max: u64) ->
     let allowed = || format!("a whole number from {min} to {max}");
     let v = match raw {
         Raw::Int(i) if *i >= 0 => *i as u64,
-        Raw::Str(s) => s.trim().parse::<u64>().map_err(|_| invalid(key, raw, src, &allowed()))?,
+        Raw::Str(s) => s
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| invalid(key, raw, src, &allowed()))?,
         _ => return Err(invalid(key, raw, src, &allowed())),
     };
-    if (min..=max).contains(&v) { Ok(v) } else { Err(invalid(key, raw, src, &allowed())) }
+    if (min..=max).contains(&v) {
+        Ok(v)
+    } else {
+        Err(invalid(key, raw, src, &allowed()))
+    }
 }
 
 /// `k1=v1,k2=v2` (the W3C Baggage-like format of `OTEL_*_HEADERS` and
 /// `OTEL_RESOURCE_ATTRIBUTES`, values percent-decoded), or a TOML table.
-pub(crate) fn parse_map(_key: &str, raw: &Raw) -> std::result::Result<Vec<(String, String)>, String> {
+pub(crate) fn parse_map(
+    _key: &str,
+    raw: &Raw,
+) -> std::result::Result<Vec<(String, String)>, String> {
     match raw {
         Raw::Map(m) => Ok(m.clone()),
         Raw::Str(s) => {
             let mut out: Vec<(String, String)> = Vec::new();
             for item in s.split(',').filter(|i| !i.trim().is_empty()) {
                 let Some((k, v)) = item.split_once('=') else {
-                    return Err(format!("comma-separated key=value pairs; `{}` has no `=`", item.trim()));
+                    return Err(format!(
+                        "comma-separated key=value pairs; `{}` has no `=`",
+                        item.trim()
+                    ));
                 };
                 let k = percent_decode(k.trim()).ok_or("valid percent-encoding")?;
                 let v = percent_decode(v.trim()).ok_or("valid percent-encoding")?;
@@ -566,10 +706,20 @@ fn parse_headers(key: &'static str, raw: &Raw, src: &Source) -> Result<Vec<(Stri
     for (k, v) in &map {
         let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
         if !k.chars().all(token) {
-            return Err(invalid(key, raw, src, &format!("header names made of letters, digits and !#$%&'*+-.^_`|~ (`{k}` is not)")));
+            return Err(invalid(
+                key,
+                raw,
+                src,
+                &format!("header names made of letters, digits and !#$%&'*+-.^_`|~ (`{k}` is not)"),
+            ));
         }
         if v.chars().any(|c| c.is_control()) {
-            return Err(invalid(key, raw, src, &format!("header values without control characters (the value of `{k}` has one)")));
+            return Err(invalid(
+                key,
+                raw,
+                src,
+                &format!("header values without control characters (the value of `{k}` has one)"),
+            ));
         }
     }
     Ok(map)
@@ -605,12 +755,18 @@ enum AppendRule {
 #[derive(Debug, Clone, PartialEq)]
 enum Endpoint {
     File(PathBuf),
-    Url { url: String, port: u16, path_empty: bool, rule: AppendRule },
+    Url {
+        url: String,
+        port: u16,
+        path_empty: bool,
+        rule: AppendRule,
+    },
 }
 
 impl Endpoint {
     fn parse(s: &str) -> std::result::Result<Endpoint, String> {
-        const ALLOWED: &str = "an http:// or https:// URL with a host (e.g. http://localhost:4317), or file:PATH";
+        const ALLOWED: &str =
+            "an http:// or https:// URL with a host (e.g. http://localhost:4317), or file:PATH";
         if let Some(path) = s.strip_prefix("file:") {
             let path = path.strip_prefix("//").unwrap_or(path);
             if path.is_empty() {
@@ -628,7 +784,11 @@ impl Endpoint {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, ""),
         };
-        if authority.contains('@') || authority.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if authority.contains('@')
+            || authority
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(ALLOWED.into());
         }
         let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
@@ -644,7 +804,9 @@ impl Endpoint {
             return Err(ALLOWED.into());
         }
         let port = match port {
-            Some(p) => p.parse::<u16>().map_err(|_| format!("{ALLOWED}; the port must be 1-65535"))?,
+            Some(p) => p
+                .parse::<u16>()
+                .map_err(|_| format!("{ALLOWED}; the port must be 1-65535"))?,
             None => default_port,
         };
         if port == 0 {
@@ -663,12 +825,26 @@ impl Endpoint {
 
     fn with_rule(self, src: &Source) -> Endpoint {
         let rule = match src {
-            Source::Env { var: "OTEL_EXPORTER_OTLP_ENDPOINT" } => AppendRule::Always,
-            Source::Env { var: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" } => AppendRule::Never,
+            Source::Env {
+                var: "OTEL_EXPORTER_OTLP_ENDPOINT",
+            } => AppendRule::Always,
+            Source::Env {
+                var: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            } => AppendRule::Never,
             _ => AppendRule::IfNoPath,
         };
         match self {
-            Endpoint::Url { url, port, path_empty, .. } => Endpoint::Url { url, port, path_empty, rule },
+            Endpoint::Url {
+                url,
+                port,
+                path_empty,
+                ..
+            } => Endpoint::Url {
+                url,
+                port,
+                path_empty,
+                rule,
+            },
             other => other,
         }
     }
@@ -679,7 +855,13 @@ struct Explain<'a>(&'a Settings);
 impl fmt::Display for Explain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.0;
-        let width = s.sources.iter().map(|(k, _, v)| k.len() + v.len()).max().unwrap_or(0) + 3;
+        let width = s
+            .sources
+            .iter()
+            .map(|(k, _, v)| k.len() + v.len())
+            .max()
+            .unwrap_or(0)
+            + 3;
         for (key, src, shown) in &s.sources {
             let line = format!("{key} = {shown}");
             writeln!(f, "{line:width$}  # {src}")?;
@@ -699,31 +881,60 @@ mod tests {
     use super::*;
 
     fn settings(env: &[(&str, &str)]) -> Result<Settings> {
-        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Settings::resolve(&env, &FileChoice::None, &[])
     }
 
     #[test]
     fn generic_http_endpoint_gets_the_signal_path() {
         let s = settings(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318/base/")]).unwrap();
-        assert_eq!(s.export, Export::Otlp { url: "http://c:4318/base/v1/traces".into(), protocol: Protocol::HttpProtobuf });
+        assert_eq!(
+            s.export,
+            Export::Otlp {
+                url: "http://c:4318/base/v1/traces".into(),
+                protocol: Protocol::HttpProtobuf
+            }
+        );
     }
 
     #[test]
     fn signal_endpoint_is_used_as_is() {
-        let s = settings(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c:4318/custom")]).unwrap();
-        assert_eq!(s.export, Export::Otlp { url: "http://c:4318/custom".into(), protocol: Protocol::HttpProtobuf });
+        let s =
+            settings(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c:4318/custom")]).unwrap();
+        assert_eq!(
+            s.export,
+            Export::Otlp {
+                url: "http://c:4318/custom".into(),
+                protocol: Protocol::HttpProtobuf
+            }
+        );
     }
 
     #[test]
     fn port_4317_defaults_to_grpc() {
         let s = settings(&[("TRACEWIRE_OTLP_ENDPOINT", "http://c:4317")]).unwrap();
-        assert_eq!(s.export, Export::Otlp { url: "http://c:4317".into(), protocol: Protocol::Grpc });
+        assert_eq!(
+            s.export,
+            Export::Otlp {
+                url: "http://c:4317".into(),
+                protocol: Protocol::Grpc
+            }
+        );
     }
 
     #[test]
     fn endpoints_that_are_not_urls_are_rejected() {
-        for bad in ["localhost:4317", "ftp://x", "http://", "http://h:99999", "http://h:0", "http://a b"] {
+        for bad in [
+            "localhost:4317",
+            "ftp://x",
+            "http://",
+            "http://h:99999",
+            "http://h:0",
+            "http://a b",
+        ] {
             let e = settings(&[("TRACEWIRE_OTLP_ENDPOINT", bad)]).unwrap_err();
             assert!(e.to_string().contains("TRACEWIRE_OTLP_ENDPOINT"), "{e}");
         }
@@ -732,7 +943,10 @@ mod tests {
     #[test]
     fn headers_are_percent_decoded_and_redacted_in_errors() {
         let s = settings(&[("OTEL_EXPORTER_OTLP_HEADERS", "a=b%20c, x-k = v")]).unwrap();
-        assert_eq!(s.otlp_headers, vec![("a".into(), "b c".into()), ("x-k".into(), "v".into())]);
+        assert_eq!(
+            s.otlp_headers,
+            vec![("a".into(), "b c".into()), ("x-k".into(), "v".into())]
+        );
         let e = settings(&[("OTEL_EXPORTER_OTLP_HEADERS", "bad header=topsecret")]).unwrap_err();
         assert!(!e.to_string().contains("topsecret"), "{e}");
     }

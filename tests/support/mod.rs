@@ -44,12 +44,19 @@ fn agent() -> &'static Agent {
                 .unwrap_or_default()
                 .to_string()
         };
-        Agent { path: get("AGENT"), libdir: get("LIBDIR") }
+        Agent {
+            path: get("AGENT"),
+            libdir: get("LIBDIR"),
+        }
     })
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn accepts(port: u16) -> bool {
@@ -97,11 +104,17 @@ impl Collector {
             .stderr(log)
             .spawn()
             .map_err(|e| format!("spawn {}: {e}", agent.path))?;
-        let mut c = Collector { child: Some(child), dir, grpc_port, http_port };
+        let mut c = Collector {
+            child: Some(child),
+            dir,
+            grpc_port,
+            http_port,
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = c.child.as_mut().unwrap().try_wait().unwrap() {
-                let log = std::fs::read_to_string(c.dir.path().join("collector.log")).unwrap_or_default();
+                let log =
+                    std::fs::read_to_string(c.dir.path().join("collector.log")).unwrap_or_default();
                 c.child = None;
                 return Err(format!("rotel exited with {status}: {log}"));
             }
@@ -215,7 +228,11 @@ impl Stalled {
                 std::thread::sleep(Duration::from_millis(10));
             }
         });
-        Stalled { port, stop, thread: Some(thread) }
+        Stalled {
+            port,
+            stop,
+            thread: Some(thread),
+        }
     }
 }
 
@@ -248,7 +265,14 @@ pub fn file_sink_spans(path: &std::path::Path) -> Vec<Value> {
             return d.clone();
         }
         if let Some(a) = v.get("arrayValue") {
-            return Value::Array(a["values"].as_array().into_iter().flatten().map(any).collect());
+            return Value::Array(
+                a["values"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(any)
+                    .collect(),
+            );
         }
         Value::Null
     }
@@ -259,7 +283,14 @@ pub fn file_sink_spans(path: &std::path::Path) -> Vec<Value> {
         }
         Value::Object(m)
     }
-    const KINDS: [&str; 6] = ["UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"];
+    const KINDS: [&str; 6] = [
+        "UNSPECIFIED",
+        "INTERNAL",
+        "SERVER",
+        "CLIENT",
+        "PRODUCER",
+        "CONSUMER",
+    ];
     const CODES: [&str; 3] = ["UNSET", "OK", "ERROR"];
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let mut out = Vec::new();

@@ -34,15 +34,25 @@ pub fn run() -> String {
 
 /// Level 1: the local root, a SERVER span.
 #[instrument(fields(otel.kind = "server", http.route = "/orders"))]
-pub async fn handle_order(order_id: u64, items: i64, express: bool, weight_kg: f64) -> Option<String> {
+pub async fn handle_order(
+    order_id: u64,
+    items: i64,
+    express: bool,
+    weight_kg: f64,
+) -> Option<String> {
     info!(order_id, items, "order received");
     let total = price_items(items).await;
     if reserve_stock().is_err() {
         info!("continuing without reservation");
     }
     charge(total);
-    info_span!("lookup", otel.name = "SELECT orders", otel.kind = "client", db.system.name = "postgresql")
-        .in_scope(|| info!(rows = 1u32, "looked up"));
+    info_span!(
+        "lookup",
+        otel.name = "SELECT orders",
+        otel.kind = "client",
+        db.system.name = "postgresql"
+    )
+    .in_scope(|| info!(rows = 1u32, "looked up"));
     tracewire::current_trace_id()
 }
 
@@ -80,13 +90,17 @@ fn charge(amount_cents: u64) {
 fn by_name(spans: &[Value]) -> HashMap<String, Vec<&Value>> {
     let mut m: HashMap<String, Vec<&Value>> = HashMap::new();
     for s in spans {
-        m.entry(s["name"].as_str().unwrap().to_string()).or_default().push(s);
+        m.entry(s["name"].as_str().unwrap().to_string())
+            .or_default()
+            .push(s);
     }
     m
 }
 
 fn one<'a>(m: &HashMap<String, Vec<&'a Value>>, name: &str) -> &'a Value {
-    let v = m.get(name).unwrap_or_else(|| panic!("no span named {name}: {:?}", m.keys()));
+    let v = m
+        .get(name)
+        .unwrap_or_else(|| panic!("no span named {name}: {:?}", m.keys()));
     assert_eq!(v.len(), 1, "one span named {name}");
     v[0]
 }
@@ -97,12 +111,21 @@ fn event<'a>(span: &'a Value, name: &str) -> &'a Value {
         .unwrap()
         .iter()
         .find(|e| e["name"] == name)
-        .unwrap_or_else(|| panic!("span {} has no event {name}: {}", span["name"], span["events"]))
+        .unwrap_or_else(|| {
+            panic!(
+                "span {} has no event {name}: {}",
+                span["name"], span["events"]
+            )
+        })
 }
 
 /// Checks the tree of one run, in the collector's capture format; returns span ids by name.
 pub fn check_tree(spans: &[Value], trace_id: &str, service: &str) -> HashMap<String, String> {
-    let spans: Vec<Value> = spans.iter().filter(|s| s["trace_id"] == trace_id).cloned().collect();
+    let spans: Vec<Value> = spans
+        .iter()
+        .filter(|s| s["trace_id"] == trace_id)
+        .cloned()
+        .collect();
     assert_eq!(spans.len(), SPANS, "spans of trace {trace_id}: {spans:#?}");
     let m = by_name(&spans);
     let root = one(&m, "handle_order");
@@ -115,12 +138,21 @@ pub fn check_tree(spans: &[Value], trace_id: &str, service: &str) -> HashMap<Str
     // Parents: the tree the code describes, across spawned tasks.
     assert_eq!(root["parent_span_id"], "", "the root has no parent");
     for child in [items, reserve, charge, lookup] {
-        assert_eq!(child["parent_span_id"], id(root), "{} is a child of handle_order", child["name"]);
+        assert_eq!(
+            child["parent_span_id"],
+            id(root),
+            "{} is a child of handle_order",
+            child["name"]
+        );
     }
     let leaves = &m["price_one"];
     assert_eq!(leaves.len(), 3);
     for leaf in leaves {
-        assert_eq!(leaf["parent_span_id"], id(items), "price_one is a child of price_items");
+        assert_eq!(
+            leaf["parent_span_id"],
+            id(items),
+            "price_one is a child of price_items"
+        );
     }
 
     // Kinds from otel.kind, names from otel.name.
@@ -129,13 +161,19 @@ pub fn check_tree(spans: &[Value], trace_id: &str, service: &str) -> HashMap<Str
     assert_eq!(items["kind"], "INTERNAL");
 
     // Attributes keep their type: u64 and i64 are integers, bool a bool, f64 a float.
-    assert_eq!(root["attributes"]["order_id"], 42, "u64 field arrives as an integer");
+    assert_eq!(
+        root["attributes"]["order_id"], 42,
+        "u64 field arrives as an integer"
+    );
     assert_eq!(root["attributes"]["items"], 3);
     assert_eq!(root["attributes"]["express"], true);
     assert_eq!(root["attributes"]["weight_kg"], 1.5);
     assert_eq!(root["attributes"]["http.route"], "/orders");
     assert_eq!(lookup["attributes"]["db.system.name"], "postgresql");
-    let mut item_values: Vec<i64> = leaves.iter().map(|l| l["attributes"]["item"].as_i64().unwrap()).collect();
+    let mut item_values: Vec<i64> = leaves
+        .iter()
+        .map(|l| l["attributes"]["item"].as_i64().unwrap())
+        .collect();
     item_values.sort();
     assert_eq!(item_values, vec![0, 1, 2]);
 
@@ -148,13 +186,22 @@ pub fn check_tree(spans: &[Value], trace_id: &str, service: &str) -> HashMap<Str
     // Errors: #[instrument(err)] and ERROR events → exception event + status Error.
     assert_eq!(reserve["status"]["code"], "ERROR");
     let exc = event(reserve, "exception");
-    assert!(exc["attributes"]["exception.message"].as_str().unwrap().contains("out of stock"), "{exc}");
+    assert!(
+        exc["attributes"]["exception.message"]
+            .as_str()
+            .unwrap()
+            .contains("out of stock"),
+        "{exc}"
+    );
     assert_eq!(charge["status"]["code"], "ERROR");
     assert_eq!(charge["status"]["message"], "payment declined");
     let exc = event(charge, "exception");
     assert_eq!(exc["attributes"]["exception.message"], "payment declined");
     assert_eq!(exc["attributes"]["amount_cents"], 1050);
-    assert_eq!(root["status"]["code"], "UNSET", "a handled error does not fail its parent");
+    assert_eq!(
+        root["status"]["code"], "UNSET",
+        "a handled error does not fail its parent"
+    );
 
     // Resource.
     let res = &root["resource"];
@@ -163,9 +210,15 @@ pub fn check_tree(spans: &[Value], trace_id: &str, service: &str) -> HashMap<Str
     assert_eq!(res["telemetry.sdk.language"], "rust");
     assert_eq!(res["telemetry.sdk.name"], "opentelemetry");
     assert_eq!(res["process.pid"], std::process::id());
-    assert!(res["host.name"].as_str().is_some_and(|h| !h.is_empty()), "host.name: {res}");
+    assert!(
+        res["host.name"].as_str().is_some_and(|h| !h.is_empty()),
+        "host.name: {res}"
+    );
 
-    spans.iter().map(|s| (s["name"].as_str().unwrap().to_string(), id(s))).collect()
+    spans
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap().to_string(), id(s)))
+        .collect()
 }
 
 /// JSON log lines carry exactly the exported span's ids.
@@ -177,7 +230,10 @@ pub fn check_logs(lines: &[Value], trace_id: &str, ids: &HashMap<String, String>
             .unwrap_or_else(|| panic!("no log line {msg:?} in {lines:#?}"))
     };
     for l in lines {
-        assert!(l["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')), "{l}");
+        assert!(
+            l["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')),
+            "{l}"
+        );
         assert!(l["level"].is_string() && l["target"].is_string(), "{l}");
     }
     let received = find("order received");
