@@ -3,11 +3,11 @@
 # virtual environment, once; concurrent callers wait for the first. Prints two lines:
 #   AGENT=/path/to/rotel-agent
 #   LIBDIR=/dir/holding/libpython   (rotel-agent embeds CPython and links it dynamically)
-# Knobs: TRACEWIRE_COLLECTOR_HOME (cache dir), ROTEL_VERSION, COLLECTOR_PYTHON.
+# Knobs: ROTEL_HOME (cache dir), ROTEL_VERSION, COLLECTOR_PYTHON.
 set -euo pipefail
 
 ROTEL_VERSION=${ROTEL_VERSION:-0.0.1a15}
-HOME_DIR=${TRACEWIRE_COLLECTOR_HOME:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/tracewire-collector}
+HOME_DIR=${ROTEL_HOME:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/tracewire-collector}
 VENV=$HOME_DIR/rotel-$ROTEL_VERSION
 mkdir -p "$HOME_DIR"
 

@@ -3,21 +3,14 @@
 
 mod support;
 
-use std::time::Duration;
-
-use support::{Captured, Collector, workload};
+use support::{Captured, Collector, check_delivered, to_collector, workload};
+use tracewire::Protocol;
 
 #[test]
 fn grpc_export_delivers_the_tree_and_log_ids_match() {
     let collector = Collector::start();
     let logs = Captured::default();
-    let guard = tracewire::builder()
-        .without_settings_file()
-        .with_env::<[(&str, &str); 0], &str, &str>([])
-        .with_otlp_endpoint(collector.grpc_endpoint())
-        .with_otlp_protocol(tracewire::Protocol::Grpc)
-        .with_service_name("grpc-test")
-        .with_service_version(workload::SERVICE_VERSION)
+    let guard = to_collector(&collector, Protocol::Grpc, "grpc-test")
         .with_log_writer(logs.clone())
         .set_default()
         .unwrap();
@@ -25,7 +18,6 @@ fn grpc_export_delivers_the_tree_and_log_ids_match() {
     let trace_id = workload::run();
     guard.shutdown().expect("every span delivered");
 
-    let spans = collector.wait_for_spans(workload::SPANS, Duration::from_secs(10));
-    let ids = workload::check_tree(&spans, &trace_id, "grpc-test");
+    let ids = check_delivered(&collector, &trace_id, "grpc-test");
     workload::check_logs(&logs.json_lines(), &trace_id, &ids);
 }

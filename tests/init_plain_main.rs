@@ -3,21 +3,14 @@
 
 mod support;
 
-use std::time::Duration;
-
-use support::{Collector, workload};
+use support::{Collector, check_delivered, to_collector, workload};
 use tracewire::ErrorKind;
+use tracewire::Protocol;
 
 #[test]
 fn init_without_a_runtime_exports_and_second_init_is_refused() {
     let collector = Collector::start();
-    let guard = tracewire::builder()
-        .without_settings_file()
-        .with_env::<[(&str, &str); 0], &str, &str>([])
-        .with_otlp_endpoint(collector.grpc_endpoint())
-        .with_otlp_protocol(tracewire::Protocol::Grpc)
-        .with_service_name("plain-main")
-        .with_service_version(workload::SERVICE_VERSION)
+    let guard = to_collector(&collector, Protocol::Grpc, "plain-main")
         .with_log_writer(std::io::sink())
         .init()
         .expect("first init");
@@ -27,6 +20,5 @@ fn init_without_a_runtime_exports_and_second_init_is_refused() {
 
     let trace_id = workload::run();
     guard.shutdown().expect("delivered");
-    let spans = collector.wait_for_spans(workload::SPANS, Duration::from_secs(10));
-    workload::check_tree(&spans, &trace_id, "plain-main");
+    check_delivered(&collector, &trace_id, "plain-main");
 }

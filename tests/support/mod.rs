@@ -326,3 +326,32 @@ pub fn file_sink_spans(path: &std::path::Path) -> Vec<Value> {
     }
     out
 }
+
+/// A builder aimed at `collector` over `protocol`, ignoring the developer's settings and env.
+pub fn to_collector(
+    collector: &Collector,
+    protocol: tracewire::Protocol,
+    service: &str,
+) -> tracewire::Builder {
+    let endpoint = match protocol {
+        tracewire::Protocol::Grpc => collector.grpc_endpoint(),
+        _ => collector.http_endpoint(),
+    };
+    tracewire::builder()
+        .without_settings_file()
+        .with_env::<[(&str, &str); 0], &str, &str>([])
+        .with_otlp_endpoint(endpoint)
+        .with_otlp_protocol(protocol)
+        .with_service_name(service)
+        .with_service_version(workload::SERVICE_VERSION)
+}
+
+/// Waits for one workload run's spans and checks its tree; returns span ids by name.
+pub fn check_delivered(
+    collector: &Collector,
+    trace_id: &str,
+    service: &str,
+) -> std::collections::HashMap<String, String> {
+    let spans = collector.wait_for_spans(workload::SPANS, Duration::from_secs(10));
+    workload::check_tree(&spans, trace_id, service)
+}
