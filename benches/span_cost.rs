@@ -4,6 +4,8 @@
 //! `cargo bench --bench span_cost`. Export goes to a file sink in a temp dir (the queue may fill
 //! and drop: what is measured is the caller's cost, not delivery).
 
+#![allow(missing_docs)] // criterion_group! generates an undocumented pub fn
+
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
