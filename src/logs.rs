@@ -146,10 +146,16 @@ where
             };
             event.record(&mut visitor);
 
-            let span = event
-                .parent()
-                .and_then(|id| ctx.span(id))
-                .or_else(|| ctx.lookup_current());
+            let current = ctx.lookup_current();
+            let explicit = event.parent().and_then(|id| ctx.span(id));
+            // The active OpenTelemetry context is the entered span's: it names the event's span
+            // only when the event has no explicit parent elsewhere.
+            let ids_apply = match (&explicit, &current) {
+                (Some(e), Some(c)) => e.id() == c.id(),
+                (Some(_), None) => false,
+                _ => true,
+            };
+            let span = explicit.or(current);
             if let Some(span) = &span {
                 line.push_str(",\"span\":{\"name\":");
                 push_json_str(line, span.name());
@@ -163,7 +169,7 @@ where
                 // are exactly the ids of the span that is exported.
                 opentelemetry::Context::map_current(|cx| {
                     let sc = cx.span().span_context().clone();
-                    if sc.is_valid() {
+                    if ids_apply && sc.is_valid() {
                         let _ = write!(
                             line,
                             ",\"trace_id\":\"{}\",\"span_id\":\"{}\",\"trace_flags\":\"{:02x}\"",

@@ -56,3 +56,23 @@ fn enabled_exports_to_the_sink() {
     assert_eq!(exported, 1);
     assert_eq!(lines[0]["trace_id"], id.unwrap().as_str());
 }
+
+#[test]
+fn explicit_parent_elsewhere_gets_no_wrong_ids() {
+    let logs = Captured::default();
+    let guard = tracewire::builder()
+        .without_settings_file()
+        .with_env([("OTEL_TRACES_EXPORTER", "none")])
+        .with_log_writer(logs.clone())
+        .set_default()
+        .unwrap();
+    let other = tracing::info_span!("other");
+    tracing::info_span!("entered").in_scope(|| tracing::info!(parent: &other, "to other"));
+    guard.shutdown().unwrap();
+    let line = &logs.json_lines()[0];
+    assert_eq!(line["span"]["name"], "other");
+    assert!(
+        line.get("span_id").is_none(),
+        "ids of the entered span must not be claimed: {line}"
+    );
+}
