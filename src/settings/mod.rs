@@ -548,8 +548,6 @@ struct Resolver {
     sources: Vec<(&'static str, Source, String)>,
 }
 
-type Parse<'a, T> = dyn Fn(&'static str, &Raw, &Source) -> Result<T> + 'a;
-
 impl Resolver {
     fn get<T>(
         &mut self,
@@ -561,12 +559,8 @@ impl Resolver {
             .values
             .remove(key)
             .unwrap_or((default, Source::Default));
-        let shown = if key == "otlp_headers" {
-            redact(&raw)
-        } else {
-            raw.to_string()
-        };
-        let v = (&parse as &Parse<'_, T>)(key, &raw, &src)?;
+        let shown = shown(key, &raw);
+        let v = parse(key, &raw, &src)?;
         self.sources.push((key, src, shown));
         Ok(v)
     }
@@ -600,6 +594,15 @@ impl Resolver {
     }
 }
 
+/// A value as printed in errors and `explain()`: header values never appear.
+fn shown(key: &str, raw: &Raw) -> String {
+    if key == "otlp_headers" {
+        redact(raw)
+    } else {
+        raw.to_string()
+    }
+}
+
 fn redact(raw: &Raw) -> String {
     match raw {
         Raw::Map(m) => {
@@ -620,11 +623,7 @@ fn redact(raw: &Raw) -> String {
 
 /// "names the key (or env var), the value and what is allowed".
 fn invalid(key: &str, raw: &Raw, src: &Source, allowed: &str) -> Error {
-    let shown = if key == "otlp_headers" {
-        redact(raw)
-    } else {
-        raw.to_string()
-    };
+    let shown = shown(key, raw);
     let place = match src {
         Source::Env { var } => format!("{var}={shown}"),
         Source::File { path, table } => format!("{key} = {shown} in {path} [{table}]"),
