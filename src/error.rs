@@ -18,6 +18,9 @@ pub enum ErrorKind {
     AlreadyInitialized,
     /// The export pipeline could not be built (runtime, exporter, file sink).
     Pipeline,
+    /// A remote parent could not be attached to a span (it was already entered, or no
+    /// OpenTelemetry layer is installed).
+    Propagation,
     /// Flushing or shutting down did not complete within `shutdown_timeout_ms`, or an export failed.
     Shutdown,
 }

@@ -10,7 +10,6 @@ use std::time::Duration;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{KeyValue, global};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
@@ -351,7 +350,8 @@ impl Builder {
         if let Some(provider) = &inner.provider {
             global::set_tracer_provider(provider.clone());
         }
-        global::set_text_map_propagator(propagator(&settings));
+        crate::propagation::configure(&settings.propagators);
+        global::set_text_map_propagator(crate::propagation::W3cPropagator::default());
         announce_default_sink(&settings);
         Ok(Guard { inner: Some(inner) })
     }
@@ -393,19 +393,6 @@ fn announce_default_sink(settings: &Settings) {
             path.display()
         );
     }
-}
-
-fn propagator(settings: &Settings) -> opentelemetry::propagation::TextMapCompositePropagator {
-    let mut list: Vec<Box<dyn opentelemetry::propagation::TextMapPropagator + Send + Sync>> =
-        Vec::new();
-    for p in &settings.propagators {
-        match p.as_str() {
-            "tracecontext" => list.push(Box::new(TraceContextPropagator::new())),
-            "baggage" => list.push(Box::new(BaggagePropagator::new())),
-            _ => {}
-        }
-    }
-    opentelemetry::propagation::TextMapCompositePropagator::new(list)
 }
 
 fn sampler(settings: &Settings) -> Sampler {

@@ -46,6 +46,7 @@ mod export;
 mod init;
 mod logs;
 mod otel_layer;
+pub mod propagation;
 mod settings;
 
 pub use error::{Error, ErrorKind, Result};
