@@ -351,6 +351,8 @@ impl Builder {
             global::set_tracer_provider(provider.clone());
         }
         crate::propagation::configure(&settings.propagators);
+        #[cfg(feature = "http-server")]
+        crate::http::configure(&settings);
         global::set_text_map_propagator(crate::propagation::W3cPropagator::default());
         announce_default_sink(&settings);
         Ok(Guard { inner: Some(inner) })

@@ -43,8 +43,11 @@
 
 mod error;
 mod export;
+#[cfg(any(feature = "http-server", feature = "reqwest"))]
+pub mod http;
 mod init;
 mod logs;
+pub mod messaging;
 mod otel_layer;
 pub mod propagation;
 mod settings;

@@ -131,7 +131,7 @@ fn truncate(members: &mut Vec<(&str, &str)>) {
     if len(members) <= TRACESTATE_MAX {
         return;
     }
-    members.retain(|(k, v)| k.len() + v.len() + 1 <= 128);
+    members.retain(|(k, v)| k.len() + v.len() < 128);
     while len(members) > TRACESTATE_MAX {
         members.pop();
     }

@@ -40,6 +40,7 @@ keys! {
     "batch_max_export_batch_size", "TRACEWIRE_BATCH_MAX_EXPORT_BATCH_SIZE", ["OTEL_BSP_MAX_EXPORT_BATCH_SIZE"];
     "batch_scheduled_delay_ms", "TRACEWIRE_BATCH_SCHEDULED_DELAY_MS", ["OTEL_BSP_SCHEDULE_DELAY"];
     "file_max_bytes", "TRACEWIRE_FILE_MAX_BYTES", [];
+    "exclude_paths", "TRACEWIRE_EXCLUDE_PATHS", [];
 }
 
 /// The candidate closest to `input` by edit distance, if it is close enough to be a typo.

@@ -219,6 +219,8 @@ pub struct Settings {
     pub batch_scheduled_delay: Duration,
     /// Cap of the file sink; beyond it spans are dropped and counted.
     pub file_max_bytes: u64,
+    /// HTTP paths the server layer does not trace (exact, or a prefix ending in `*`).
+    pub exclude_paths: Vec<String>,
     sources: Vec<(&'static str, Source, String)>,
 }
 
@@ -474,6 +476,26 @@ impl Settings {
             parse_uint(k, raw, src, 0, u64::MAX)
         })?;
 
+        let exclude_paths = r.get("exclude_paths", Raw::List(vec![]), |k, raw, src| {
+            let items = match raw {
+                Raw::List(l) => l.clone(),
+                _ => parse_string(k, raw, src)?
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .collect(),
+            };
+            let items: Vec<String> = items.into_iter().filter(|p| !p.is_empty()).collect();
+            match items.iter().find(|p| !p.starts_with('/')) {
+                Some(_) => Err(invalid(
+                    k,
+                    raw,
+                    src,
+                    "paths starting with `/` (a trailing `*` matches a prefix)",
+                )),
+                None => Ok(items),
+            }
+        })?;
+
         let export = match (exporter.as_str(), endpoint) {
             ("none", _) => Export::None,
             (_, None) => Export::File {
@@ -529,6 +551,7 @@ impl Settings {
             batch_max_export_batch_size: batch_max_export_batch_size.min(batch_max_queue_size),
             batch_scheduled_delay,
             file_max_bytes,
+            exclude_paths,
             sources: r.sources,
         })
     }

@@ -355,3 +355,62 @@ pub fn check_delivered(
     let spans = collector.wait_for_spans(workload::SPANS, Duration::from_secs(10));
     workload::check_tree(&spans, trace_id, service)
 }
+
+/// A NATS server (Debian's nats-server, installed by scripts/install-nats.sh) on a free
+/// loopback port; killed on Drop.
+pub struct NatsServer {
+    child: Child,
+    pub port: u16,
+}
+
+impl NatsServer {
+    pub fn start() -> NatsServer {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/install-nats.sh");
+        let out = Command::new("bash")
+            .arg(&script)
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run install-nats.sh");
+        assert!(out.status.success(), "scripts/install-nats.sh failed");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let bin = text
+            .lines()
+            .find_map(|l| l.strip_prefix("NATS="))
+            .expect("NATS=path")
+            .to_string();
+        for _ in 0..3 {
+            let port = free_port();
+            let mut child = Command::new(&bin)
+                .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn nats-server");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                if accepts(port) {
+                    return NatsServer { child, port };
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("nats-server did not start");
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,94 @@
+//! reqwest-middleware: a CLIENT span per request, with the trace context injected.
+
+use http::Extensions;
+use reqwest::{Request, Response};
+use reqwest_middleware::{Middleware, Next, Result};
+use tracing::Instrument as _;
+use tracing::field::Empty;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+use super::redact_url;
+use crate::propagation;
+
+/// A [`reqwest_middleware::Middleware`]: each request gets a CLIENT span `{METHOD}` with the
+/// HTTP client semantic conventions, `traceparent`/`tracestate`/`baggage` injected, 4xx and 5xx
+/// marked Error, transport errors recorded.
+///
+/// ```
+/// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+///     .with(tracewire::http::TracingMiddleware::default())
+///     .build();
+/// # let _ = client;
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct TracingMiddleware {
+    _private: (),
+}
+
+/// Put it in a request's extensions to send that request without a span or injected headers.
+///
+/// ```
+/// # let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new()).build();
+/// let req = client.get("http://localhost:1/").with_extension(tracewire::http::DisableTracing);
+/// # let _ = req;
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DisableTracing;
+
+#[async_trait::async_trait]
+impl Middleware for TracingMiddleware {
+    async fn handle(
+        &self,
+        mut req: Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> Result<Response> {
+        if extensions.get::<DisableTracing>().is_some() {
+            return next.run(req, extensions).await;
+        }
+        let method = req.method().as_str().to_string();
+        let url = req.url();
+        let span = tracing::info_span!(
+            target: "tracewire::http",
+            "HTTP client request",
+            otel.name = %method,
+            otel.kind = "client",
+            otel.status_code = Empty,
+            http.request.method = %method,
+            url.full = %redact_url(url.as_str()),
+            server.address = url.host_str().unwrap_or(""),
+            server.port = url.port_or_known_default(),
+            http.response.status_code = Empty,
+            error.type = Empty,
+        );
+        propagation::inject_context(&span.context(), req.headers_mut());
+        if span.is_disabled() {
+            // No span (tracing off or filtered): still forward the caller's context.
+            propagation::inject(req.headers_mut());
+        }
+        let result = next.run(req, extensions).instrument(span.clone()).await;
+        match &result {
+            Ok(res) => {
+                let status = res.status();
+                span.record("http.response.status_code", status.as_u16());
+                if status.is_client_error() || status.is_server_error() {
+                    span.record("error.type", status.as_str());
+                    span.record("otel.status_code", "error");
+                }
+            }
+            Err(e) => {
+                let kind = match e {
+                    reqwest_middleware::Error::Reqwest(r) if r.is_timeout() => "timeout",
+                    reqwest_middleware::Error::Reqwest(r) if r.is_connect() => "connect",
+                    _ => "_OTHER",
+                };
+                span.record("error.type", kind);
+                span.record("otel.status_code", "error");
+                span.in_scope(
+                    || tracing::error!(target: "tracewire::http", error = %e, "request failed"),
+                );
+            }
+        }
+        result
+    }
+}

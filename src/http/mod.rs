@@ -1,0 +1,107 @@
+//! HTTP: a tower layer for servers (`http-server`, `axum` features) and a reqwest middleware
+//! for clients (`reqwest` feature), both following the stable HTTP semantic conventions.
+
+#[cfg(feature = "reqwest")]
+mod client;
+#[cfg(feature = "http-server")]
+mod server;
+
+use std::borrow::Cow;
+
+#[cfg(feature = "reqwest")]
+pub use client::{DisableTracing, TracingMiddleware};
+#[cfg(feature = "http-server")]
+pub use server::{ResponseFuture, TraceLayer, TraceService};
+
+#[cfg(feature = "http-server")]
+pub(crate) use server::configure;
+
+/// Query parameters whose values are credentials: replaced by `REDACTED` in `url.query` and
+/// `url.full`, as the semantic conventions ask.
+const SENSITIVE_PARAMS: &[&str] = &[
+    "awsaccesskeyid",
+    "signature",
+    "sig",
+    "x-goog-signature",
+    "x-amz-signature",
+    "x-amz-credential",
+    "x-amz-security-token",
+    "token",
+    "access_token",
+    "id_token",
+    "refresh_token",
+    "api_key",
+    "apikey",
+    "key",
+    "password",
+    "passwd",
+    "secret",
+    "client_secret",
+    "code",
+];
+
+/// `a=1&token=abc` → `a=1&token=REDACTED`.
+pub(crate) fn redact_query(q: &str) -> Cow<'_, str> {
+    let sensitive = |k: &str| SENSITIVE_PARAMS.iter().any(|s| k.eq_ignore_ascii_case(s));
+    if !q
+        .split('&')
+        .any(|p| sensitive(p.split('=').next().unwrap_or("")))
+    {
+        return Cow::Borrowed(q);
+    }
+    Cow::Owned(
+        q.split('&')
+            .map(|p| match p.split_once('=') {
+                Some((k, _)) if sensitive(k) => format!("{k}=REDACTED"),
+                _ => p.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("&"),
+    )
+}
+
+/// A URL without user info, and with credentials in the query redacted.
+#[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
+pub(crate) fn redact_url(url: &str) -> String {
+    let (before_query, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let mut out = match before_query.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            let userinfo = if authority.contains('@') {
+                "REDACTED:REDACTED@"
+            } else {
+                ""
+            };
+            format!("{scheme}://{userinfo}{host}{path}")
+        }
+        None => before_query.to_string(),
+    };
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(&redact_query(q));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_redacted() {
+        assert_eq!(redact_query("a=1&b=2"), "a=1&b=2");
+        assert_eq!(
+            redact_query("a=1&Token=abc&sig=x"),
+            "a=1&Token=REDACTED&sig=REDACTED"
+        );
+        assert_eq!(
+            redact_url("https://user:pw@host:8443/p?q=1&api_key=k"),
+            "https://REDACTED:REDACTED@host:8443/p?q=1&api_key=REDACTED"
+        );
+        assert_eq!(redact_url("http://host/p"), "http://host/p");
+    }
+}

@@ -1,0 +1,337 @@
+//! A tower layer that gives every request a SERVER span, continuing the caller's trace.
+
+use std::fmt::Display;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::pin::Pin;
+use std::sync::{Arc, RwLock};
+use std::task::{Context as TaskContext, Poll};
+
+use http::{Request, Response};
+use opentelemetry::Context;
+use tracing::field::Empty;
+
+use super::redact_query;
+use crate::propagation;
+use crate::settings::Settings;
+
+static EXCLUDED: RwLock<Vec<String>> = RwLock::new(Vec::new());
+
+pub(crate) fn configure(settings: &Settings) {
+    *EXCLUDED.write().unwrap_or_else(|p| p.into_inner()) = settings.exclude_paths.clone();
+}
+
+/// The tower [`Layer`](tower::Layer): wrap an axum `Router` or any
+/// `Service<http::Request<B>, Response = http::Response<B2>>`.
+///
+/// Each request gets a SERVER span named `{METHOD} {route}` (the axum route with the `axum`
+/// feature; `{METHOD}` alone when no route is known, never the raw path), child of the
+/// context in the request's `traceparent`/`tracestate`/`baggage`, with the stable HTTP
+/// semantic conventions. 5xx responses, errors and panics set status Error; 4xx stays Unset.
+/// Excluded paths get no span, but their incoming context is still forwarded downstream.
+///
+/// ```
+/// use tower::Layer as _;
+/// let layer = tracewire::http::TraceLayer::new().with_exclude_paths(["/health"]);
+/// let svc = layer.layer(tower::service_fn(|_req: http::Request<()>| async {
+///     Ok::<_, std::convert::Infallible>(http::Response::new(()))
+/// }));
+/// # let _ = svc;
+/// ```
+#[derive(Debug, Clone)]
+pub struct TraceLayer {
+    exclude: Arc<[String]>,
+    echo_traceparent: bool,
+}
+
+impl Default for TraceLayer {
+    fn default() -> Self {
+        TraceLayer::new()
+    }
+}
+
+impl TraceLayer {
+    /// Excluded paths from the settings `init()` installed (`exclude_paths`).
+    ///
+    /// ```
+    /// let layer = tracewire::http::TraceLayer::new();
+    /// # let _ = layer;
+    /// ```
+    pub fn new() -> Self {
+        let exclude = EXCLUDED.read().unwrap_or_else(|p| p.into_inner()).clone();
+        TraceLayer {
+            exclude: exclude.into(),
+            echo_traceparent: false,
+        }
+    }
+
+    /// Excluded paths from these settings.
+    ///
+    /// ```
+    /// let s = tracewire::builder().without_settings_file()
+    ///     .with_env([("TRACEWIRE_EXCLUDE_PATHS", "/health,/metrics")]).settings()?;
+    /// let layer = tracewire::http::TraceLayer::from_settings(&s);
+    /// # let _ = layer;
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn from_settings(settings: &Settings) -> Self {
+        TraceLayer::new().with_exclude_paths(settings.exclude_paths.iter().cloned())
+    }
+
+    /// Paths not traced: exact, or a prefix when ending in `*`.
+    ///
+    /// ```
+    /// let layer = tracewire::http::TraceLayer::new().with_exclude_paths(["/health", "/internal/*"]);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_exclude_paths<I, S>(mut self, paths: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.exclude = paths.into_iter().map(Into::into).collect::<Vec<_>>().into();
+        self
+    }
+
+    /// Adds a `traceparent` header to every traced response, for clients that correlate.
+    ///
+    /// ```
+    /// let layer = tracewire::http::TraceLayer::new().with_traceparent_response(true);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_traceparent_response(mut self, echo: bool) -> Self {
+        self.echo_traceparent = echo;
+        self
+    }
+
+    fn excluded(&self, path: &str) -> bool {
+        self.exclude.iter().any(|p| match p.strip_suffix('*') {
+            Some(prefix) => path.starts_with(prefix),
+            None => p == path,
+        })
+    }
+}
+
+impl<S> tower::Layer<S> for TraceLayer {
+    type Service = TraceService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        TraceService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service [`TraceLayer`] produces.
+#[derive(Debug, Clone)]
+pub struct TraceService<S> {
+    inner: S,
+    layer: TraceLayer,
+}
+
+fn route<B>(req: &Request<B>) -> Option<&str> {
+    #[cfg(feature = "axum")]
+    if let Some(m) = req.extensions().get::<axum::extract::MatchedPath>() {
+        return Some(m.as_str());
+    }
+    let _ = req;
+    None
+}
+
+fn client_address<B>(req: &Request<B>) -> Option<String> {
+    #[cfg(feature = "axum")]
+    if let Some(ci) = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+    {
+        return Some(ci.0.ip().to_string());
+    }
+    let _ = req;
+    None
+}
+
+fn protocol_version(v: http::Version) -> &'static str {
+    match v {
+        http::Version::HTTP_09 => "0.9",
+        http::Version::HTTP_10 => "1.0",
+        http::Version::HTTP_2 => "2",
+        http::Version::HTTP_3 => "3",
+        _ => "1.1",
+    }
+}
+
+fn make_span<B>(req: &Request<B>) -> tracing::Span {
+    let method = req.method().as_str();
+    let route = route(req);
+    let name = match route {
+        Some(r) => format!("{method} {r}"),
+        None => method.to_string(),
+    };
+    let host = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()));
+    let (address, port) = match host.map(|h| {
+        h.rsplit_once(':')
+            .map_or((h, None), |(a, p)| (a, p.parse::<u16>().ok()))
+    }) {
+        Some((a, p)) => (Some(a), p),
+        None => (None, None),
+    };
+    let span = tracing::info_span!(
+        target: "tracewire::http",
+        "HTTP request",
+        otel.name = %name,
+        otel.kind = "server",
+        otel.status_code = Empty,
+        http.request.method = %method,
+        http.route = route,
+        url.path = %req.uri().path(),
+        url.scheme = req.uri().scheme_str().unwrap_or("http"),
+        url.query = Empty,
+        server.address = address,
+        server.port = port,
+        client.address = Empty,
+        user_agent.original = Empty,
+        network.protocol.version = protocol_version(req.version()),
+        http.response.status_code = Empty,
+        error.type = Empty,
+    );
+    if let Some(q) = req.uri().query() {
+        span.record("url.query", redact_query(q).as_ref());
+    }
+    if let Some(ua) = req
+        .headers()
+        .get(http::header::USER_AGENT)
+        .and_then(|h| h.to_str().ok())
+    {
+        span.record("user_agent.original", ua);
+    }
+    if let Some(c) = client_address(req) {
+        span.record("client.address", c.as_str());
+    }
+    span
+}
+
+impl<S, ReqBody, ResBody> tower::Service<Request<ReqBody>> for TraceService<S>
+where
+    S: tower::Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S::Error: Display,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let remote = propagation::extract(req.headers());
+        if self.layer.excluded(req.uri().path()) {
+            let _forward = remote.clone().attach();
+            return ResponseFuture {
+                inner: self.inner.call(req),
+                span: tracing::Span::none(),
+                remote,
+                echo: false,
+            };
+        }
+        let span = make_span(&req);
+        // The only error is "already entered", impossible for a span made just now.
+        let _ = propagation::set_parent_context(&span, remote.clone());
+        let inner = {
+            let _forward = remote.clone().attach();
+            let _entered = span.enter();
+            self.inner.call(req)
+        };
+        ResponseFuture {
+            inner,
+            span,
+            remote,
+            echo: self.layer.echo_traceparent,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`TraceService`].
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        span: tracing::Span,
+        // Attached while polling, so that with tracing off (or on excluded paths) the
+        // caller's context still reaches outgoing requests.
+        remote: Context,
+        echo: bool,
+    }
+}
+
+impl<F> std::fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture")
+            .field("span", &self.span)
+            .finish()
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    E: Display,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let _forward = this.remote.clone().attach();
+        let _entered = this.span.enter();
+        let inner = this.inner;
+        let polled = match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(p) => p,
+            Err(panic) => {
+                this.span.record("error.type", "panic");
+                this.span.record("otel.status_code", "error");
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "handler panicked".into());
+                tracing::error!(target: "tracewire::http", error = %message, "handler panicked");
+                resume_unwind(panic);
+            }
+        };
+        let Poll::Ready(result) = polled else {
+            return Poll::Pending;
+        };
+        if this.span.is_none() {
+            return Poll::Ready(result);
+        }
+        match result {
+            Ok(mut res) => {
+                let status = res.status();
+                this.span
+                    .record("http.response.status_code", status.as_u16());
+                if status.is_server_error() {
+                    this.span.record("error.type", status.as_str());
+                    this.span.record("otel.status_code", "error");
+                }
+                if *this.echo
+                    && let Some(tp) = propagation::current_traceparent()
+                    && let Ok(v) = http::HeaderValue::try_from(tp)
+                {
+                    res.headers_mut().insert("traceparent", v);
+                }
+                Poll::Ready(Ok(res))
+            }
+            Err(e) => {
+                this.span.record("error.type", "_OTHER");
+                this.span.record("otel.status_code", "error");
+                tracing::error!(target: "tracewire::http", error = %e, "request failed");
+                Poll::Ready(Err(e))
+            }
+        }
+    }
+}
