@@ -83,11 +83,12 @@ impl JsonLayer {
 /// formatting them again.
 struct SpanFields(String);
 
-const RESERVED: &[&str] = &[
+/// Keys of a log line an event field may not take.
+/// Keys of a log line an event field may not take (`message` is the event's own).
+const EVENT_RESERVED: &[&str] = &[
     "timestamp",
     "level",
     "target",
-    "message",
     "span",
     "trace_id",
     "span_id",
@@ -107,7 +108,7 @@ where
         let mut fields = String::new();
         attrs.record(&mut JsonFields {
             out: &mut fields,
-            reserved: false,
+            reserved: SPAN_RESERVED,
         });
         span.extensions_mut().insert(SpanFields(fields));
     }
@@ -118,7 +119,7 @@ where
         if let Some(SpanFields(fields)) = ext.get_mut::<SpanFields>() {
             values.record(&mut JsonFields {
                 out: fields,
-                reserved: false,
+                reserved: SPAN_RESERVED,
             });
         }
     }
@@ -142,7 +143,7 @@ where
             push_json_str(line, meta.target());
             let mut visitor = JsonFields {
                 out: line,
-                reserved: true,
+                reserved: EVENT_RESERVED,
             };
             event.record(&mut visitor);
 
@@ -193,15 +194,18 @@ where
 /// Writes fields as `,"name":value` with their own JSON type.
 struct JsonFields<'a> {
     out: &'a mut String,
-    /// Event fields: rename those that would repeat a key of the line.
-    reserved: bool,
+    /// Field names that would repeat a key of the enclosing object: written as `fields.<name>`.
+    reserved: &'static [&'static str],
 }
+
+/// Keys of the `span` object a span field may not take.
+const SPAN_RESERVED: &[&str] = &["name"];
 
 impl JsonFields<'_> {
     fn key(&mut self, field: &Field) {
         let name = field.name();
         self.out.push(',');
-        if self.reserved && name != "message" && RESERVED.contains(&name) {
+        if self.reserved.contains(&name) {
             push_json_str(self.out, &format!("fields.{name}"));
         } else {
             push_json_str(self.out, name);

@@ -8,7 +8,10 @@ use proptest::prelude::*;
 use tracewire::propagation::{extract, inject_context};
 
 fn headers(pairs: &[(&str, String)]) -> Vec<(String, Vec<u8>)> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.clone().into_bytes())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone().into_bytes()))
+        .collect()
 }
 
 proptest! {

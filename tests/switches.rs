@@ -76,3 +76,24 @@ fn explicit_parent_elsewhere_gets_no_wrong_ids() {
         "ids of the entered span must not be claimed: {line}"
     );
 }
+
+#[test]
+fn field_names_never_repeat_a_key() {
+    let logs = Captured::default();
+    let guard = tracewire::builder()
+        .without_settings_file()
+        .with_env([("OTEL_TRACES_EXPORTER", "none")])
+        .with_log_writer(logs.clone())
+        .set_default()
+        .unwrap();
+    tracing::info_span!("greet", name = "world").in_scope(|| tracing::info!(level = 3, trace_id = "mine", "hi"));
+    guard.shutdown().unwrap();
+    let raw = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let line = &logs.json_lines()[0];
+    assert_eq!(line["span"]["name"], "greet");
+    assert_eq!(line["span"]["fields.name"], "world");
+    assert_eq!(line["level"], "INFO");
+    assert_eq!(line["fields.level"], 3);
+    assert_eq!(line["fields.trace_id"], "mine");
+    assert_eq!(raw.matches("\"name\"").count(), 1, "{raw}");
+}
