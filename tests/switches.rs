@@ -86,7 +86,8 @@ fn field_names_never_repeat_a_key() {
         .with_log_writer(logs.clone())
         .set_default()
         .unwrap();
-    tracing::info_span!("greet", name = "world").in_scope(|| tracing::info!(level = 3, trace_id = "mine", "hi"));
+    tracing::info_span!("greet", name = "world")
+        .in_scope(|| tracing::info!(level = 3, trace_id = "mine", "hi"));
     guard.shutdown().unwrap();
     let raw = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     let line = &logs.json_lines()[0];
