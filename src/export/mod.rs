@@ -200,10 +200,25 @@ fn errors_as_exceptions(span: &mut SpanData) {
                 .iter()
                 .any(|kv| kv.key.as_str() == "exception.message")
             {
-                event.attributes.push(KeyValue::new(
-                    "exception.message",
-                    Value::from(message.into_owned()),
-                ));
+                // `error!(error = %e, "what failed")`: the error is the exception, the
+                // message stays as the event's description.
+                let error = event
+                    .attributes
+                    .iter()
+                    .find(|kv| kv.key.as_str() == "error")
+                    .map(|kv| kv.value.as_str().into_owned());
+                let exception = match error {
+                    Some(e) => {
+                        event
+                            .attributes
+                            .push(KeyValue::new("message", Value::from(message.into_owned())));
+                        e
+                    }
+                    None => message.into_owned(),
+                };
+                event
+                    .attributes
+                    .push(KeyValue::new("exception.message", Value::from(exception)));
             }
         }
         if first_message.is_none() {
