@@ -10,7 +10,7 @@ use std::time::Duration;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{KeyValue, global};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanLimits};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
@@ -478,12 +478,21 @@ fn build(settings: &Settings, writer: LogWriter) -> Result<(Stack, Inner)> {
         timeout: settings.shutdown_timeout,
         scope: None,
     };
+    let warn_to: Arc<std::sync::OnceLock<tracing::dispatcher::WeakDispatch>> = Arc::default();
     let otel_layer = if settings.enabled && settings.tracing_enabled {
         let resource = resource(settings);
         let mut provider = SdkTracerProvider::builder()
+            .with_span_limits(SpanLimits {
+                max_attributes_per_span: settings.span_attribute_count_limit,
+                max_events_per_span: settings.span_event_count_limit,
+                max_links_per_span: settings.span_link_count_limit,
+                max_attributes_per_event: settings.event_attribute_count_limit,
+                max_attributes_per_link: settings.link_attribute_count_limit,
+            })
             .with_sampler(sampler(settings))
             .with_resource(resource.clone());
-        if let Some((pipeline, processor)) = Pipeline::build(settings, &resource)? {
+        if let Some((pipeline, processor)) = Pipeline::build(settings, &resource, warn_to.clone())?
+        {
             inner.counters = Some(pipeline.counters.clone());
             inner.pipeline = Some(pipeline);
             provider = provider.with_span_processor(processor);
@@ -505,13 +514,19 @@ fn build(settings: &Settings, writer: LogWriter) -> Result<(Stack, Inner)> {
             .compact()
             .with_writer(writer)
             .boxed(),
-        _ => JsonLayer::new(writer).boxed(),
+        _ => JsonLayer::new(
+            writer,
+            crate::redact::Redactor::new(&settings.redact_fields),
+        )
+        .boxed(),
     };
     let subscriber = Registry::default()
         .with(filter)
         .with(otel_layer)
         .with(log_layer);
-    Ok((tracing::Dispatch::new(subscriber), inner))
+    let dispatch = tracing::Dispatch::new(subscriber);
+    let _ = warn_to.set(dispatch.downgrade());
+    Ok((dispatch, inner))
 }
 
 #[derive(Debug)]
@@ -548,9 +563,20 @@ impl Inner {
         if let Some(mut p) = self.pipeline.take() {
             p.stop();
         }
+        let stats = self.stats();
+        if stats.dropped() > 0 {
+            tracing::warn!(
+                target: "tracewire",
+                dropped_total = stats.dropped(),
+                queue_full = stats.dropped_queue_full,
+                file_sink_full = stats.dropped_file_cap,
+                failed_exports = stats.failed_exports,
+                exported = stats.exported_spans,
+                "spans were not delivered"
+            );
+        }
         // Leave the scoped subscriber last, so that what shutdown reports is still seen.
         self.scope.take();
-        let stats = self.stats();
         if outcome.is_ok() && stats.dropped() > 0 {
             outcome = Err(Error::new(
                 ErrorKind::Shutdown,

@@ -49,15 +49,19 @@ mod init;
 mod logs;
 pub mod messaging;
 mod otel_layer;
+mod panic;
 pub mod propagation;
+mod redact;
 mod settings;
 
 pub use error::{Error, ErrorKind, Result};
 pub use export::Stats;
 pub use init::{Builder, Guard, builder, init};
+pub use panic::install_panic_hook;
+pub use redact::REDACTED;
 pub use settings::{
-    DEFAULT_FILE_SINK, Export, LogFormat, Protocol, SamplerKind, Settings, Source, TRACEWIRE_ENV,
-    TRACEWIRE_SETTINGS,
+    DEFAULT_FILE_SINK, DEFAULT_REDACT, Export, LogFormat, Protocol, SamplerKind, Settings, Source,
+    TRACEWIRE_ENV, TRACEWIRE_SETTINGS,
 };
 
 /// The trace id of the current span, as 32 lowercase hex digits, when it has one.

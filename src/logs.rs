@@ -18,6 +18,8 @@ use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::redact::{REDACTED, Redactor};
+
 /// Where log lines go.
 #[derive(Clone, Default)]
 pub(crate) enum LogWriter {
@@ -71,11 +73,12 @@ impl Write for Locked<'_> {
 #[derive(Debug)]
 pub(crate) struct JsonLayer {
     writer: LogWriter,
+    redactor: Redactor,
 }
 
 impl JsonLayer {
-    pub(crate) fn new(writer: LogWriter) -> Self {
-        JsonLayer { writer }
+    pub(crate) fn new(writer: LogWriter, redactor: Redactor) -> Self {
+        JsonLayer { writer, redactor }
     }
 }
 
@@ -109,6 +112,7 @@ where
         attrs.record(&mut JsonFields {
             out: &mut fields,
             reserved: SPAN_RESERVED,
+            redactor: &self.redactor,
         });
         span.extensions_mut().insert(SpanFields(fields));
     }
@@ -120,6 +124,7 @@ where
             values.record(&mut JsonFields {
                 out: fields,
                 reserved: SPAN_RESERVED,
+                redactor: &self.redactor,
             });
         }
     }
@@ -144,6 +149,7 @@ where
             let mut visitor = JsonFields {
                 out: line,
                 reserved: EVENT_RESERVED,
+                redactor: &self.redactor,
             };
             event.record(&mut visitor);
 
@@ -194,6 +200,7 @@ where
 /// Writes fields as `,"name":value` with their own JSON type.
 struct JsonFields<'a> {
     out: &'a mut String,
+    redactor: &'a Redactor,
     /// Field names that would repeat a key of the enclosing object: written as `fields.<name>`.
     reserved: &'static [&'static str],
 }
@@ -202,7 +209,8 @@ struct JsonFields<'a> {
 const SPAN_RESERVED: &[&str] = &["name"];
 
 impl JsonFields<'_> {
-    fn key(&mut self, field: &Field) {
+    /// Writes `,"name":`; for a sensitive name also the marker, and returns `true`.
+    fn key(&mut self, field: &Field) -> bool {
         let name = field.name();
         self.out.push(',');
         if self.reserved.contains(&name) {
@@ -211,28 +219,43 @@ impl JsonFields<'_> {
             push_json_str(self.out, name);
         }
         self.out.push(':');
+        if self.redactor.is_sensitive_static(name) {
+            push_json_str(self.out, REDACTED);
+            return true;
+        }
+        false
     }
 }
 
 impl Visit for JsonFields<'_> {
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.key(field);
+        if self.key(field) {
+            return;
+        }
         let _ = write!(self.out, "{value}");
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.key(field);
+        if self.key(field) {
+            return;
+        }
         let _ = write!(self.out, "{value}");
     }
     fn record_i128(&mut self, field: &Field, value: i128) {
-        self.key(field);
+        if self.key(field) {
+            return;
+        }
         let _ = write!(self.out, "{value}");
     }
     fn record_u128(&mut self, field: &Field, value: u128) {
-        self.key(field);
+        if self.key(field) {
+            return;
+        }
         let _ = write!(self.out, "{value}");
     }
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.key(field);
+        if self.key(field) {
+            return;
+        }
         if value.is_finite() {
             let _ = write!(self.out, "{value}");
         } else {
@@ -240,21 +263,29 @@ impl Visit for JsonFields<'_> {
         }
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.key(field);
+        if self.key(field) {
+            return;
+        }
         self.out.push_str(if value { "true" } else { "false" });
     }
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.key(field);
+        if self.key(field) {
+            return;
+        }
         push_json_str(self.out, value);
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.key(field);
+        if self.key(field) {
+            return;
+        }
         self.out.push('"');
         let _ = write!(Escape(self.out), "{value}");
         self.out.push('"');
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.key(field);
+        if self.key(field) {
+            return;
+        }
         self.out.push('"');
         let _ = write!(Escape(self.out), "{value:?}");
         self.out.push('"');

@@ -8,7 +8,7 @@
 mod file;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 use opentelemetry::trace::Status;
@@ -19,6 +19,7 @@ use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter as _, SpanProcessor}
 use tokio::sync::Notify;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::redact::{REDACTED, Redactor};
 use crate::settings::{Export, Settings};
 use file::FileSink;
 
@@ -125,6 +126,11 @@ struct Shared {
     max_batch: usize,
     batch_ready: Notify,
     counters: Arc<Counters>,
+    redactor: Redactor,
+    max_value_len: usize,
+    /// Where drop warnings go: the stack this pipeline serves, set once it exists.
+    warn_to: Arc<OnceLock<tracing::dispatcher::WeakDispatch>>,
+    warn_interval: Duration,
 }
 
 /// The SDK span processor: `on_end` only pushes onto a bounded queue; everything else
@@ -138,11 +144,10 @@ pub(crate) struct BatchProcessor {
 impl SpanProcessor for BatchProcessor {
     fn on_start(&self, _span: &mut Span, _cx: &Context) {}
 
-    fn on_end(&self, mut span: SpanData) {
+    fn on_end(&self, span: SpanData) {
         if !span.span_context.is_sampled() {
             return;
         }
-        errors_as_exceptions(&mut span);
         let mut queue = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
         if queue.len() >= self.shared.max_queue {
             drop(queue);
@@ -178,6 +183,49 @@ impl SpanProcessor for BatchProcessor {
         // inside a non-cooperative exporter.
         rx.recv_timeout(timeout + Duration::from_millis(200))
             .map_err(|_| OTelSdkError::Timeout(timeout))
+    }
+}
+
+/// What happens to a span before it leaves the process, on the export task rather than on the
+/// caller's thread: exceptions normalized, secrets redacted, long values truncated.
+fn prepare(span: &mut SpanData, redactor: &Redactor, max_len: usize) {
+    errors_as_exceptions(span);
+    let clean = |kvs: &mut Vec<KeyValue>| {
+        for kv in kvs.iter_mut() {
+            if redactor.is_sensitive(kv.key.as_str()) {
+                kv.value = Value::from(REDACTED);
+            } else {
+                truncate(&mut kv.value, max_len);
+            }
+        }
+    };
+    clean(&mut span.attributes);
+    for event in span.events.events.iter_mut() {
+        clean(&mut event.attributes);
+    }
+    for link in span.links.links.iter_mut() {
+        clean(&mut link.attributes);
+    }
+}
+
+fn truncate(value: &mut Value, max_len: usize) {
+    let cut = |s: &str| -> Option<String> {
+        (s.len() > max_len).then(|| s.chars().take(max_len).collect())
+    };
+    match value {
+        Value::String(s) => {
+            if let Some(t) = cut(s.as_str()) {
+                *value = Value::from(t);
+            }
+        }
+        Value::Array(opentelemetry::Array::String(items)) => {
+            for item in items.iter_mut() {
+                if let Some(t) = cut(item.as_str()) {
+                    *item = t.into();
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -249,6 +297,7 @@ impl Pipeline {
     pub(crate) fn build(
         settings: &Settings,
         resource: &Resource,
+        warn_to: Arc<OnceLock<tracing::dispatcher::WeakDispatch>>,
     ) -> Result<Option<(Pipeline, BatchProcessor)>> {
         if settings.export == Export::None {
             return Ok(None);
@@ -278,6 +327,10 @@ impl Pipeline {
             max_batch: settings.batch_max_export_batch_size,
             batch_ready: Notify::new(),
             counters: counters.clone(),
+            redactor: Redactor::new(&settings.redact_fields),
+            max_value_len: settings.attribute_value_length_limit,
+            warn_to: warn_to.clone(),
+            warn_interval: settings.drop_warning_interval,
         });
         let (control, rx) = tokio::sync::mpsc::unbounded_channel();
         runtime.spawn(export_loop(
@@ -423,7 +476,9 @@ async fn export_loop(
     timeout: Duration,
     mut control: tokio::sync::mpsc::UnboundedReceiver<Control>,
 ) {
+    let mut warned = DropWarning::default();
     loop {
+        warned.maybe_warn(&shared);
         let msg = tokio::select! {
             _ = shared.batch_ready.notified() => None,
             _ = tokio::time::sleep(delay) => None,
@@ -451,15 +506,52 @@ async fn export_loop(
     }
 }
 
+/// "Logged as a warning at most once per interval while they grow."
+#[derive(Default)]
+struct DropWarning {
+    reported: u64,
+    at: Option<Instant>,
+}
+
+impl DropWarning {
+    fn maybe_warn(&mut self, shared: &Shared) {
+        let stats = shared.counters.snapshot();
+        let dropped = stats.dropped();
+        if dropped <= self.reported || self.at.is_some_and(|t| t.elapsed() < shared.warn_interval) {
+            return;
+        }
+        let Some(dispatch) = shared.warn_to.get().and_then(|w| w.upgrade()) else {
+            return;
+        };
+        tracing::dispatcher::with_default(&dispatch, || {
+            tracing::warn!(
+                target: "tracewire",
+                dropped_total = dropped,
+                dropped_since_last_warning = dropped - self.reported,
+                queue_full = stats.dropped_queue_full,
+                file_sink_full = stats.dropped_file_cap,
+                failed_exports = stats.failed_exports,
+                last_error = shared.counters.last_error().unwrap_or_default(),
+                "spans are being dropped"
+            );
+        });
+        self.reported = dropped;
+        self.at = Some(Instant::now());
+    }
+}
+
 /// Exports everything queued, a batch at a time; with a deadline, what cannot be sent in time
 /// is counted as failed instead of holding up shutdown.
 async fn drain(shared: &Shared, exporter: &Exporter, timeout: Duration, deadline: Option<Instant>) {
     loop {
-        let batch: Vec<SpanData> = {
+        let mut batch: Vec<SpanData> = {
             let mut q = shared.queue.lock().unwrap_or_else(|p| p.into_inner());
             let n = q.len().min(shared.max_batch);
             q.drain(..n).collect()
         };
+        for span in batch.iter_mut() {
+            prepare(span, &shared.redactor, shared.max_value_len);
+        }
         if batch.is_empty() {
             return;
         }

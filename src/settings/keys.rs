@@ -41,6 +41,14 @@ keys! {
     "batch_scheduled_delay_ms", "TRACEWIRE_BATCH_SCHEDULED_DELAY_MS", ["OTEL_BSP_SCHEDULE_DELAY"];
     "file_max_bytes", "TRACEWIRE_FILE_MAX_BYTES", [];
     "exclude_paths", "TRACEWIRE_EXCLUDE_PATHS", [];
+    "redact_fields", "TRACEWIRE_REDACT_FIELDS", [];
+    "attribute_value_length_limit", "TRACEWIRE_ATTRIBUTE_VALUE_LENGTH_LIMIT", ["OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT"];
+    "span_attribute_count_limit", "TRACEWIRE_SPAN_ATTRIBUTE_COUNT_LIMIT", ["OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "OTEL_ATTRIBUTE_COUNT_LIMIT"];
+    "span_event_count_limit", "TRACEWIRE_SPAN_EVENT_COUNT_LIMIT", ["OTEL_SPAN_EVENT_COUNT_LIMIT"];
+    "span_link_count_limit", "TRACEWIRE_SPAN_LINK_COUNT_LIMIT", ["OTEL_SPAN_LINK_COUNT_LIMIT"];
+    "event_attribute_count_limit", "TRACEWIRE_EVENT_ATTRIBUTE_COUNT_LIMIT", ["OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT"];
+    "link_attribute_count_limit", "TRACEWIRE_LINK_ATTRIBUTE_COUNT_LIMIT", ["OTEL_LINK_ATTRIBUTE_COUNT_LIMIT"];
+    "drop_warning_interval_ms", "TRACEWIRE_DROP_WARNING_INTERVAL_MS", [];
 }
 
 /// The candidate closest to `input` by edit distance, if it is close enough to be a typo.

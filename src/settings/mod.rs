@@ -221,6 +221,23 @@ pub struct Settings {
     pub file_max_bytes: u64,
     /// HTTP paths the server layer does not trace (exact, or a prefix ending in `*`).
     pub exclude_paths: Vec<String>,
+    /// Field and attribute names whose values are replaced by `[REDACTED]` (matched as
+    /// case-insensitive substrings of the name).
+    pub redact_fields: Vec<String>,
+    /// Longest string attribute value, in characters; longer values are truncated.
+    pub attribute_value_length_limit: usize,
+    /// Attributes kept per span; more are dropped and counted in the span.
+    pub span_attribute_count_limit: u32,
+    /// Events kept per span.
+    pub span_event_count_limit: u32,
+    /// Links kept per span.
+    pub span_link_count_limit: u32,
+    /// Attributes kept per event.
+    pub event_attribute_count_limit: u32,
+    /// Attributes kept per link.
+    pub link_attribute_count_limit: u32,
+    /// At most one warning per interval while spans are being dropped.
+    pub drop_warning_interval: Duration,
     sources: Vec<(&'static str, Source, String)>,
 }
 
@@ -496,6 +513,46 @@ impl Settings {
             }
         })?;
 
+        let redact_fields = r.get(
+            "redact_fields",
+            Raw::List(DEFAULT_REDACT.iter().map(|s| s.to_string()).collect()),
+            |k, raw, src| {
+                let items = match raw {
+                    Raw::List(l) => l.clone(),
+                    _ => parse_string(k, raw, src)?
+                        .split(',')
+                        .map(|s| s.trim().to_string())
+                        .collect(),
+                };
+                Ok(items
+                    .into_iter()
+                    .filter(|p| !p.is_empty())
+                    .map(|p| p.to_ascii_lowercase())
+                    .collect())
+            },
+        )?;
+        let attribute_value_length_limit = r.get(
+            "attribute_value_length_limit",
+            Raw::Int(8192),
+            |k, raw, src| parse_uint(k, raw, src, 1, u32::MAX as u64),
+        )? as usize;
+        let mut count = |key: &'static str| {
+            r.get(key, Raw::Int(128), |k, raw, src| {
+                parse_uint(k, raw, src, 0, u32::MAX as u64)
+            })
+            .map(|v| v as u32)
+        };
+        let span_attribute_count_limit = count("span_attribute_count_limit")?;
+        let span_event_count_limit = count("span_event_count_limit")?;
+        let span_link_count_limit = count("span_link_count_limit")?;
+        let event_attribute_count_limit = count("event_attribute_count_limit")?;
+        let link_attribute_count_limit = count("link_attribute_count_limit")?;
+        let drop_warning_interval = Duration::from_millis(r.get(
+            "drop_warning_interval_ms",
+            Raw::Int(60_000),
+            |k, raw, src| parse_uint(k, raw, src, 100, 86_400_000),
+        )?);
+
         let export = match (exporter.as_str(), endpoint) {
             ("none", _) => Export::None,
             (_, None) => Export::File {
@@ -552,12 +609,37 @@ impl Settings {
             batch_scheduled_delay,
             file_max_bytes,
             exclude_paths,
+            redact_fields,
+            attribute_value_length_limit,
+            span_attribute_count_limit,
+            span_event_count_limit,
+            span_link_count_limit,
+            event_attribute_count_limit,
+            link_attribute_count_limit,
+            drop_warning_interval,
             sources: r.sources,
         })
     }
 }
 
 const RATE: &str = "a number from 0.0 to 1.0";
+
+/// Names that look like secrets: their values never leave the process by default.
+pub const DEFAULT_REDACT: &[&str] = &[
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "authorization",
+    "api_key",
+    "apikey",
+    "api-key",
+    "cookie",
+    "private_key",
+    "credential",
+    "credentials",
+    "session_id",
+];
 
 fn executable_name() -> String {
     std::env::current_exe()
