@@ -68,20 +68,46 @@ impl Collector {
     pub fn start() -> Collector {
         let mut last = String::new();
         for _ in 0..3 {
-            match Collector::try_start() {
-                Ok(c) => return c,
+            let mut c = Collector::unstarted(free_port(), free_port());
+            match c.launch() {
+                Ok(()) => return c,
                 Err(e) => last = e,
             }
         }
         panic!("the collector did not start: {last}");
     }
 
-    fn try_start() -> Result<Collector, String> {
+    /// A collector on these ports that is not running yet (for "collector down at start").
+    pub fn unstarted(grpc_port: u16, http_port: u16) -> Collector {
+        Collector {
+            child: None,
+            dir: tempfile::tempdir().unwrap(),
+            grpc_port,
+            http_port,
+        }
+    }
+
+    /// Starts (again) on the same ports, keeping what was captured.
+    pub fn launch(&mut self) -> Result<(), String> {
+        self.stop();
+        let mut last = String::new();
+        // A port just released may take a moment to be bindable again.
+        for _ in 0..20 {
+            match self.try_launch() {
+                Ok(()) => return Ok(()),
+                Err(e) => last = e,
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(last)
+    }
+
+    fn try_launch(&mut self) -> Result<(), String> {
         let agent = agent();
-        let dir = tempfile::tempdir().unwrap();
         let capture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/capture.py");
-        let (grpc_port, http_port) = (free_port(), free_port());
-        let log = std::fs::File::create(dir.path().join("collector.log")).unwrap();
+        let (grpc_port, http_port) = (self.grpc_port, self.http_port);
+        let log = std::fs::File::create(self.dir.path().join("collector.log")).unwrap();
+        let _ = std::fs::remove_file(self.dir.path().join("ready.jsonl"));
         let child = Command::new(&agent.path)
             .args(["start", "--otlp-grpc-endpoint"])
             .arg(format!("127.0.0.1:{grpc_port}"))
@@ -92,36 +118,32 @@ impl Collector {
             .arg("--otlp-with-logs-processor")
             .arg(&capture)
             .args(["--exporter", "blackhole", "--pid-file"])
-            .arg(dir.path().join("rotel.pid"))
+            .arg(self.dir.path().join("rotel.pid"))
             .arg("--log-file")
-            .arg(dir.path().join("rotel.log"))
-            .env("CAPTURE_DIR", dir.path())
+            .arg(self.dir.path().join("rotel.log"))
+            .env("CAPTURE_DIR", self.dir.path())
             .env("NO_COLOR", "1")
             .env("LD_LIBRARY_PATH", &agent.libdir)
-            .current_dir(dir.path())
+            .current_dir(self.dir.path())
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
             .map_err(|e| format!("spawn {}: {e}", agent.path))?;
-        let mut c = Collector {
-            child: Some(child),
-            dir,
-            grpc_port,
-            http_port,
-        };
+        self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Some(status) = c.child.as_mut().unwrap().try_wait().unwrap() {
-                let log =
-                    std::fs::read_to_string(c.dir.path().join("collector.log")).unwrap_or_default();
-                c.child = None;
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                let log = std::fs::read_to_string(self.dir.path().join("collector.log"))
+                    .unwrap_or_default();
+                self.child = None;
                 return Err(format!("rotel exited with {status}: {log}"));
             }
-            if c.lines("ready.jsonl").len() >= 2 && accepts(grpc_port) && accepts(http_port) {
-                return Ok(c);
+            if self.lines("ready.jsonl").len() >= 2 && accepts(grpc_port) && accepts(http_port) {
+                return Ok(());
             }
             if Instant::now() > deadline {
+                self.stop();
                 return Err("rotel not ready after 30 s".into());
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -412,5 +434,65 @@ impl Drop for NatsServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// How a fake endpoint misbehaves.
+#[derive(Clone, Copy, Debug)]
+pub enum Fault {
+    /// Reads the request, answers `503 Service Unavailable` (HTTP/1.1).
+    Http503,
+    /// Accepts and closes the connection at once.
+    Reset,
+}
+
+/// A small in-process endpoint that fails in one way; stops itself on Drop or after 2 minutes.
+pub struct FaultyEndpoint {
+    pub port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FaultyEndpoint {
+    pub fn start(fault: Fault) -> FaultyEndpoint {
+        use std::io::{Read, Write};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) && Instant::now() < deadline {
+                let Ok((mut s, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                match fault {
+                    Fault::Reset => drop(s),
+                    Fault::Http503 => {
+                        let _ = s.set_nonblocking(false);
+                        let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
+                        let mut buf = [0u8; 65536];
+                        let _ = s.read(&mut buf);
+                        let _ = s.write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+                    }
+                }
+            }
+        });
+        FaultyEndpoint {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for FaultyEndpoint {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
