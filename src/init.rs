@@ -252,6 +252,21 @@ impl Builder {
         self
     }
 
+    /// Reads settings from this TOML text instead of a file (embedded defaults, tests).
+    ///
+    /// ```
+    /// let s = tracewire::builder()
+    ///     .with_settings_toml("[observability]\nsampling_rate = 0.5\n")
+    ///     .with_env::<[(&str, &str); 0], _, _>([])
+    ///     .settings()?;
+    /// assert_eq!(s.sampling_rate, 0.5);
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn with_settings_toml(mut self, text: impl Into<String>) -> Self {
+        self.file = FileChoice::Text(text.into());
+        self
+    }
+
     /// Reads no settings file at all (not even `settings.toml`).
     ///
     /// ```

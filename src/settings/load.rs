@@ -79,6 +79,8 @@ pub(crate) enum FileChoice {
     Path(PathBuf),
     /// No file at all.
     None,
+    /// This TOML text, as if read from a file.
+    Text(String),
 }
 
 fn read_file(
@@ -88,6 +90,7 @@ fn read_file(
 ) -> Result<()> {
     let file_override = match choice {
         FileChoice::None => return Ok(()),
+        FileChoice::Text(text) => return read_toml(config::File::from_str(text, FileFormat::Toml), "(settings text)".into(), None, out),
         FileChoice::Path(p) => Some(p.as_path()),
         FileChoice::Default => None,
     };
@@ -110,16 +113,24 @@ fn read_file(
         }
         return Ok(());
     }
+    let shown = path.display().to_string();
+    let source = config::File::from(path.as_path()).format(FileFormat::Toml);
+    read_toml(source, shown, Some(path), out)
+}
+
+fn read_toml<S>(source: S, shown: String, path: Option<PathBuf>, out: &mut Collected) -> Result<()>
+where
+    S: config::Source + Send + Sync + 'static,
+{
     let root = config::Config::builder()
-        .add_source(config::File::from(path.as_path()).format(FileFormat::Toml))
+        .add_source(source)
         .build()
-        .map_err(|e| Error::config(format!("cannot read settings file {}: {e}", path.display())))?;
+        .map_err(|e| Error::config(format!("cannot read settings file {shown}: {e}")))?;
     let root = root
         .cache
         .into_table()
-        .map_err(|e| Error::config(format!("settings file {}: {e}", path.display())))?;
-    let shown = path.display().to_string();
-    out.file = Some(path);
+        .map_err(|e| Error::config(format!("settings file {shown}: {e}")))?;
+    out.file = path;
 
     if let Some(v) = root.get("app_name") {
         out.app_name = Some(scalar_string(&v.kind));
