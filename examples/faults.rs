@@ -65,7 +65,11 @@ fn stalled() -> u16 {
 }
 
 fn refused() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn guard(port: u16) -> tracewire::Guard {
@@ -80,9 +84,10 @@ fn guard(port: u16) -> tracewire::Guard {
         .unwrap()
 }
 
-/// `rate` requests per second for `secs`; per-request latencies in ns.
-fn steady(rate: u64, secs: u64, mut each_second: impl FnMut(u64)) -> Vec<u64> {
-    let mut lat = Vec::with_capacity((rate * secs) as usize);
+/// `rate` requests per second for `secs`; per-request latencies in ns when `record`
+/// (the soak does not record them: the list would be the memory that grows).
+fn steady(rate: u64, secs: u64, record: bool, mut each_second: impl FnMut(u64)) -> Vec<u64> {
+    let mut lat = Vec::with_capacity(if record { (rate * secs) as usize } else { 0 });
     let start = Instant::now();
     let interval = Duration::from_nanos(1_000_000_000 / rate);
     let mut next = start;
@@ -91,7 +96,9 @@ fn steady(rate: u64, secs: u64, mut each_second: impl FnMut(u64)) -> Vec<u64> {
     while start.elapsed() < Duration::from_secs(secs) {
         let t = Instant::now();
         request(i);
-        lat.push(t.elapsed().as_nanos() as u64);
+        if record {
+            lat.push(t.elapsed().as_nanos() as u64);
+        }
         i += 1;
         next += interval;
         if let Some(wait) = next.checked_duration_since(Instant::now()) {
@@ -113,7 +120,11 @@ fn pct(sorted: &[u64], p: f64) -> f64 {
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| l.to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .map(|l| l.to_string())
+        })
         .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         .unwrap_or(0)
 }
@@ -121,10 +132,13 @@ fn rss_kib() -> u64 {
 fn main() {
     let mode = std::env::args().nth(1).unwrap_or_else(|| "latency".into());
     if mode == "soak" {
-        let secs: u64 = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(60);
+        let secs: u64 = std::env::args()
+            .nth(2)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(60);
         let g = guard(refused());
         let mut samples = Vec::new();
-        steady(20_000, secs, |s| {
+        steady(20_000, secs, false, |s| {
             let r = rss_kib();
             samples.push(r);
             println!("t={s:>3}s rss={r} KiB dropped={}", g.stats().dropped());
@@ -139,13 +153,26 @@ fn main() {
         let _ = g.shutdown();
         return;
     }
-    println!("{:<10} {:>10} {:>10} {:>10} {:>10}", "endpoint", "p50 µs", "p99 µs", "max µs", "lost");
-    for (name, port) in [("healthy", healthy()), ("stalled", stalled()), ("refused", refused())] {
+    println!(
+        "{:<10} {:>10} {:>10} {:>10} {:>10}",
+        "endpoint", "p50 µs", "p99 µs", "max µs", "lost"
+    );
+    for (name, port) in [
+        ("healthy", healthy()),
+        ("stalled", stalled()),
+        ("refused", refused()),
+    ] {
         let g = guard(port);
-        let mut lat = steady(10_000, 5, |_| {});
+        let mut lat = steady(10_000, 5, true, |_| {});
         lat.sort_unstable();
         let failed = g.stats().dropped();
-        println!("{name:<10} {:>10.1} {:>10.1} {:>10.1} {:>10}", pct(&lat, 0.5), pct(&lat, 0.99), pct(&lat, 1.0), failed);
+        println!(
+            "{name:<10} {:>10.1} {:>10.1} {:>10.1} {:>10}",
+            pct(&lat, 0.5),
+            pct(&lat, 0.99),
+            pct(&lat, 1.0),
+            failed
+        );
         let _ = g.shutdown();
     }
 }

@@ -95,10 +95,14 @@ fn run_one(rng: &mut Rng, input: &[u8]) {
             tracewire::propagation::inject_context(&cx, &mut out);
         }
         1 => {
-            let h: HashMap<String, String> = [("traceparent", text.clone()), ("tracestate", text.clone()), ("baggage", text)]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect();
+            let h: HashMap<String, String> = [
+                ("traceparent", text.clone()),
+                ("tracestate", text.clone()),
+                ("baggage", text),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
             let _ = tracewire::propagation::extract(&h);
         }
         2 => {
@@ -109,14 +113,23 @@ fn run_one(rng: &mut Rng, input: &[u8]) {
         }
         _ => {
             let key = ENV_KEYS[rng.below(ENV_KEYS.len())];
-            let _ = tracewire::builder().without_settings_file().with_env([(key, text)]).settings();
+            let _ = tracewire::builder()
+                .without_settings_file()
+                .with_env([(key, text)])
+                .settings();
         }
     }
 }
 
 fn main() {
-    let inputs: u64 = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(1_000_000);
-    let seed: u64 = std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(1);
+    let inputs: u64 = std::env::args()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_000_000);
+    let seed: u64 = std::env::args()
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
     let mut rng = Rng(seed.max(1));
     std::panic::set_hook(Box::new(|_| {}));
     let start = Instant::now();
@@ -130,5 +143,8 @@ fn main() {
         }
     }
     let secs = start.elapsed().as_secs_f64();
-    println!("fuzz: {inputs} inputs, 0 panics, {secs:.1} s ({:.0} inputs/s), seed {seed}", inputs as f64 / secs);
+    println!(
+        "fuzz: {inputs} inputs, 0 panics, {secs:.1} s ({:.0} inputs/s), seed {seed}",
+        inputs as f64 / secs
+    );
 }

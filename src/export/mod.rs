@@ -322,7 +322,8 @@ impl Pipeline {
             build_exporter(settings, resource, counters.clone())?
         };
         let shared = Arc::new(Shared {
-            queue: Mutex::new(Vec::with_capacity(settings.batch_max_export_batch_size)),
+            // Allocated once at its bound: a full queue during an outage does not grow the heap.
+            queue: Mutex::new(Vec::with_capacity(settings.batch_max_queue_size)),
             max_queue: settings.batch_max_queue_size,
             max_batch: settings.batch_max_export_batch_size,
             batch_ready: Notify::new(),

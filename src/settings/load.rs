@@ -90,7 +90,14 @@ fn read_file(
 ) -> Result<()> {
     let file_override = match choice {
         FileChoice::None => return Ok(()),
-        FileChoice::Text(text) => return read_toml(config::File::from_str(text, FileFormat::Toml), "(settings text)".into(), None, out),
+        FileChoice::Text(text) => {
+            return read_toml(
+                config::File::from_str(text, FileFormat::Toml),
+                "(settings text)".into(),
+                None,
+                out,
+            );
+        }
         FileChoice::Path(p) => Some(p.as_path()),
         FileChoice::Default => None,
     };

@@ -257,11 +257,11 @@ impl Settings {
     ///
     /// ```
     /// let s = tracewire::builder()
-    ///     .with_env([("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer secret")])
+    ///     .with_env([("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer hunter2")])
     ///     .settings()?;
     /// let text = s.explain().to_string();
     /// assert!(text.contains("otlp_headers"));
-    /// assert!(!text.contains("secret"));
+    /// assert!(!text.contains("hunter2"));
     /// # Ok::<(), tracewire::Error>(())
     /// ```
     pub fn explain(&self) -> impl fmt::Display + '_ {
@@ -965,6 +965,7 @@ impl fmt::Display for Explain<'_> {
             .map(|(k, _, v)| k.len() + v.len())
             .max()
             .unwrap_or(0)
+            .min(56)
             + 3;
         for (key, src, shown) in &s.sources {
             let line = format!("{key} = {shown}");
