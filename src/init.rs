@@ -70,6 +70,7 @@ pub struct Builder {
     env: Option<HashMap<String, String>>,
     file: FileChoice,
     writer: LogWriter,
+    memory: Option<crate::export::MemorySink>,
 }
 
 macro_rules! setter {
@@ -350,7 +351,7 @@ impl Builder {
             return Err(already_initialized());
         }
         let settings = self.settings()?;
-        let (dispatch, mut inner) = build(&settings, self.writer)?;
+        let (dispatch, mut inner) = build(&settings, self.writer, None)?;
         if INSTALLED.swap(true, Ordering::SeqCst) {
             inner.abandon();
             return Err(already_initialized());
@@ -387,10 +388,26 @@ impl Builder {
     /// # Ok::<(), tracewire::Error>(())
     /// ```
     pub fn set_default(self) -> Result<Guard> {
+        let (dispatch, mut guard) = self.build_stack()?;
+        if let Some(inner) = guard.inner.as_mut() {
+            inner.scope = Some(tracing::dispatcher::set_default(&dispatch));
+        }
+        Ok(guard)
+    }
+
+    /// The stack, installed nowhere: for the test kit, which installs it per thread or future.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    pub(crate) fn build_stack(self) -> Result<(tracing::Dispatch, Guard)> {
         let settings = self.settings()?;
-        let (dispatch, mut inner) = build(&settings, self.writer)?;
-        inner.scope = Some(tracing::dispatcher::set_default(&dispatch));
-        Ok(Guard { inner: Some(inner) })
+        let (dispatch, inner) = build(&settings, self.writer, self.memory)?;
+        Ok((dispatch, Guard { inner: Some(inner) }))
+    }
+
+    /// Exports into this in-memory sink instead of the configured target.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    pub(crate) fn with_memory_sink(mut self, sink: crate::export::MemorySink) -> Self {
+        self.memory = Some(sink);
+        self
     }
 }
 
@@ -476,7 +493,11 @@ fn host_name() -> Option<String> {
 
 type Stack = tracing::Dispatch;
 
-fn build(settings: &Settings, writer: LogWriter) -> Result<(Stack, Inner)> {
+fn build(
+    settings: &Settings,
+    writer: LogWriter,
+    memory: Option<crate::export::MemorySink>,
+) -> Result<(Stack, Inner)> {
     let filter = EnvFilter::builder()
         .parse(&settings.log_level)
         .map_err(|e| {
@@ -506,7 +527,7 @@ fn build(settings: &Settings, writer: LogWriter) -> Result<(Stack, Inner)> {
             })
             .with_sampler(sampler(settings))
             .with_resource(resource.clone());
-        if let Some((pipeline, processor)) = Pipeline::build(settings, &resource, warn_to.clone())?
+        if let Some((pipeline, processor)) = Pipeline::build(settings, &resource, warn_to.clone(), memory)?
         {
             inner.counters = Some(pipeline.counters.clone());
             inner.pipeline = Some(pipeline);

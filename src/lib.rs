@@ -53,6 +53,8 @@ mod panic;
 pub mod propagation;
 mod redact;
 mod settings;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::{Error, ErrorKind, Result};
 pub use export::Stats;

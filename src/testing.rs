@@ -1,0 +1,353 @@
+//! A test kit for your own instrumentation (feature `testing`).
+//!
+//! [`Capture`] installs tracewire's stack for the current thread only (no global state, so
+//! tests may run in parallel), exports finished spans into memory and keeps the JSON log lines.
+//!
+//! ```
+//! use tracewire::testing::{AttrValue, Capture};
+//!
+//! #[tracing::instrument]
+//! fn checkout(items: u64) {
+//!     tracing::info!(items, "checking out");
+//!     tracing::info_span!("charge").in_scope(|| tracing::error!("card declined"));
+//! }
+//!
+//! let capture = Capture::start();
+//! checkout(3);
+//! let spans = capture.spans();
+//! let root = capture.span("checkout");
+//! assert_eq!(root.attr("items"), Some(&AttrValue::I64(3)));
+//! assert!(root.event("checking out").is_some());
+//! let charge = &root.children(&spans)[0];
+//! assert!(charge.is_error());
+//! capture.trace_id(); // panics unless every span shares one trace id
+//! assert_eq!(capture.logs()[0]["message"], "checking out");
+//! ```
+//!
+//! In a multi-thread runtime, spans made on other threads are captured when the future runs
+//! with the capture's dispatcher: `fut.with_subscriber(capture.dispatch())`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use opentelemetry::trace::{SpanKind, Status};
+use opentelemetry_sdk::trace::SpanData;
+
+use crate::init::{Builder, Guard};
+
+/// A typed attribute value, as the exporter sends it.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum AttrValue {
+    /// A boolean.
+    Bool(bool),
+    /// An integer (tracing's `i64` and `u64` fields that fit).
+    I64(i64),
+    /// A float.
+    F64(f64),
+    /// A string.
+    Str(String),
+    /// An array.
+    Array(Vec<AttrValue>),
+}
+
+impl AttrValue {
+    /// The string, if this is one.
+    ///
+    /// ```
+    /// assert_eq!(tracewire::testing::AttrValue::Str("a".into()).as_str(), Some("a"));
+    /// ```
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            AttrValue::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The integer, if this is one.
+    ///
+    /// ```
+    /// assert_eq!(tracewire::testing::AttrValue::I64(7).as_i64(), Some(7));
+    /// ```
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            AttrValue::I64(i) => Some(*i),
+            _ => None,
+        }
+    }
+}
+
+fn attr_value(v: &opentelemetry::Value) -> AttrValue {
+    use opentelemetry::{Array, Value};
+    match v {
+        Value::Bool(b) => AttrValue::Bool(*b),
+        Value::I64(i) => AttrValue::I64(*i),
+        Value::F64(f) => AttrValue::F64(*f),
+        Value::String(s) => AttrValue::Str(s.to_string()),
+        Value::Array(Array::Bool(a)) => AttrValue::Array(a.iter().map(|b| AttrValue::Bool(*b)).collect()),
+        Value::Array(Array::I64(a)) => AttrValue::Array(a.iter().map(|i| AttrValue::I64(*i)).collect()),
+        Value::Array(Array::F64(a)) => AttrValue::Array(a.iter().map(|f| AttrValue::F64(*f)).collect()),
+        Value::Array(Array::String(a)) => AttrValue::Array(a.iter().map(|s| AttrValue::Str(s.to_string())).collect()),
+        other => AttrValue::Str(other.to_string()),
+    }
+}
+
+fn attrs(kvs: &[opentelemetry::KeyValue]) -> BTreeMap<String, AttrValue> {
+    kvs.iter().map(|kv| (kv.key.to_string(), attr_value(&kv.value))).collect()
+}
+
+/// One event of a captured span.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct CapturedEvent {
+    /// The event's name (its message, or `exception`).
+    pub name: String,
+    /// Its attributes (fields), typed.
+    pub attributes: BTreeMap<String, AttrValue>,
+}
+
+/// A finished span, as it was exported.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct CapturedSpan {
+    /// The exported name (`otel.name` when set).
+    pub name: String,
+    /// 32 hex digits.
+    pub trace_id: String,
+    /// 16 hex digits.
+    pub span_id: String,
+    /// The parent's span id, `None` for a root.
+    pub parent_span_id: Option<String>,
+    /// `internal`, `server`, `client`, `producer` or `consumer`.
+    pub kind: &'static str,
+    /// `None` unless the status is Error; then the error's description.
+    pub error: Option<String>,
+    /// The attributes, typed.
+    pub attributes: BTreeMap<String, AttrValue>,
+    /// The events, in order.
+    pub events: Vec<CapturedEvent>,
+}
+
+impl CapturedSpan {
+    fn from_data(s: &SpanData) -> CapturedSpan {
+        let parent = s.parent_span_id;
+        CapturedSpan {
+            name: s.name.to_string(),
+            trace_id: s.span_context.trace_id().to_string(),
+            span_id: s.span_context.span_id().to_string(),
+            parent_span_id: (parent != opentelemetry::trace::SpanId::INVALID).then(|| parent.to_string()),
+            kind: match s.span_kind {
+                SpanKind::Server => "server",
+                SpanKind::Client => "client",
+                SpanKind::Producer => "producer",
+                SpanKind::Consumer => "consumer",
+                SpanKind::Internal => "internal",
+            },
+            error: match &s.status {
+                Status::Error { description } => Some(description.to_string()),
+                _ => None,
+            },
+            attributes: attrs(&s.attributes),
+            events: s
+                .events
+                .iter()
+                .map(|e| CapturedEvent { name: e.name.to_string(), attributes: attrs(&e.attributes) })
+                .collect(),
+        }
+    }
+
+    /// The attribute `key`.
+    ///
+    /// ```
+    /// # let capture = tracewire::testing::Capture::start();
+    /// tracing::info_span!("s", n = 1).in_scope(|| {});
+    /// assert_eq!(capture.span("s").attr("n").and_then(|v| v.as_i64()), Some(1));
+    /// ```
+    pub fn attr(&self, key: &str) -> Option<&AttrValue> {
+        self.attributes.get(key)
+    }
+
+    /// The first event named `name`.
+    ///
+    /// ```
+    /// # let capture = tracewire::testing::Capture::start();
+    /// tracing::info_span!("s").in_scope(|| tracing::info!(k = "v", "hello"));
+    /// assert!(capture.span("s").event("hello").is_some());
+    /// ```
+    pub fn event(&self, name: &str) -> Option<&CapturedEvent> {
+        self.events.iter().find(|e| e.name == name)
+    }
+
+    /// This span's children among `all`.
+    ///
+    /// ```
+    /// # let capture = tracewire::testing::Capture::start();
+    /// tracing::info_span!("parent").in_scope(|| tracing::info_span!("child").in_scope(|| {}));
+    /// let all = capture.spans();
+    /// assert_eq!(capture.span("parent").children(&all)[0].name, "child");
+    /// ```
+    pub fn children<'a>(&self, all: &'a [CapturedSpan]) -> Vec<&'a CapturedSpan> {
+        all.iter()
+            .filter(|s| s.parent_span_id.as_deref() == Some(self.span_id.as_str()))
+            .collect()
+    }
+
+    /// Whether the span's status is Error.
+    ///
+    /// ```
+    /// # let capture = tracewire::testing::Capture::start();
+    /// tracing::info_span!("s").in_scope(|| tracing::error!("boom"));
+    /// assert!(capture.span("s").is_error());
+    /// ```
+    pub fn is_error(&self) -> bool {
+        self.error.is_some()
+    }
+}
+
+#[derive(Clone, Default)]
+struct Lines(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Spans and log lines captured in memory, for the current thread, until dropped.
+#[must_use = "the capture stops when dropped"]
+pub struct Capture {
+    spans: Arc<Mutex<Vec<SpanData>>>,
+    logs: Lines,
+    dispatch: tracing::Dispatch,
+    guard: Guard,
+    _scope: tracing::dispatcher::DefaultGuard,
+}
+
+impl std::fmt::Debug for Capture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Capture").finish_non_exhaustive()
+    }
+}
+
+impl Capture {
+    /// Captures with default settings (every span sampled), ignoring `settings.toml` and the
+    /// environment.
+    ///
+    /// ```
+    /// let capture = tracewire::testing::Capture::start();
+    /// tracing::info_span!("work").in_scope(|| {});
+    /// assert_eq!(capture.spans().len(), 1);
+    /// ```
+    pub fn start() -> Capture {
+        Capture::with_builder(crate::builder().without_settings_file().with_env::<[(&str, &str); 0], &str, &str>([]))
+            .expect("the default settings are valid")
+    }
+
+    /// Captures with these settings (redaction, limits, sampling...); the export target and log
+    /// writer are replaced by memory.
+    ///
+    /// ```
+    /// let capture = tracewire::testing::Capture::with_builder(
+    ///     tracewire::builder().without_settings_file().with_env([("TRACEWIRE_REDACT_FIELDS", "ssn")]),
+    /// )?;
+    /// tracing::info_span!("s", ssn = "123").in_scope(|| {});
+    /// assert_eq!(capture.span("s").attr("ssn").unwrap().as_str(), Some(tracewire::REDACTED));
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn with_builder(builder: Builder) -> crate::Result<Capture> {
+        let spans: Arc<Mutex<Vec<SpanData>>> = Arc::default();
+        let logs = Lines::default();
+        let (dispatch, guard) = builder
+            .with_batch_scheduled_delay(Duration::from_millis(50))
+            .with_log_writer(logs.clone())
+            .with_memory_sink(spans.clone())
+            .build_stack()?;
+        let scope = tracing::dispatcher::set_default(&dispatch);
+        Ok(Capture { spans, logs, dispatch, guard, _scope: scope })
+    }
+
+    /// The dispatcher, to capture work on other threads (`WithSubscriber::with_subscriber`).
+    ///
+    /// ```
+    /// let capture = tracewire::testing::Capture::start();
+    /// let d = capture.dispatch();
+    /// std::thread::spawn(move || tracing::dispatcher::with_default(&d, || {
+    ///     tracing::info_span!("elsewhere").in_scope(|| {});
+    /// })).join().unwrap();
+    /// assert_eq!(capture.span("elsewhere").name, "elsewhere");
+    /// ```
+    pub fn dispatch(&self) -> tracing::Dispatch {
+        self.dispatch.clone()
+    }
+
+    /// Every span finished so far, in the order they finished.
+    ///
+    /// ```
+    /// let capture = tracewire::testing::Capture::start();
+    /// assert!(capture.spans().is_empty());
+    /// ```
+    pub fn spans(&self) -> Vec<CapturedSpan> {
+        let _ = self.guard.flush();
+        self.spans
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(CapturedSpan::from_data)
+            .collect()
+    }
+
+    /// The one span named `name`; panics, listing the names seen, if there is none or more.
+    ///
+    /// ```
+    /// let capture = tracewire::testing::Capture::start();
+    /// tracing::info_span!("only").in_scope(|| {});
+    /// assert_eq!(capture.span("only").kind, "internal");
+    /// ```
+    pub fn span(&self, name: &str) -> CapturedSpan {
+        let all = self.spans();
+        let mut found: Vec<CapturedSpan> = all.iter().filter(|s| s.name == name).cloned().collect();
+        match found.len() {
+            1 => found.remove(0),
+            n => panic!(
+                "expected one span named {name:?}, found {n}; spans: {:?}",
+                all.iter().map(|s| s.name.as_str()).collect::<Vec<_>>()
+            ),
+        }
+    }
+
+    /// Asserts that every captured span belongs to one trace, and returns its id.
+    ///
+    /// ```
+    /// let capture = tracewire::testing::Capture::start();
+    /// tracing::info_span!("a").in_scope(|| tracing::info_span!("b").in_scope(|| {}));
+    /// assert_eq!(capture.trace_id().len(), 32);
+    /// ```
+    pub fn trace_id(&self) -> String {
+        let all = self.spans();
+        let first = all.first().map(|s| s.trace_id.clone()).expect("no span was captured");
+        let others: Vec<&str> = all.iter().filter(|s| s.trace_id != first).map(|s| s.name.as_str()).collect();
+        assert!(others.is_empty(), "spans outside trace {first}: {others:?}");
+        first
+    }
+
+    /// The JSON log lines written so far, parsed.
+    ///
+    /// ```
+    /// let capture = tracewire::testing::Capture::start();
+    /// tracing::info!(n = 1, "hello");
+    /// assert_eq!(capture.logs()[0]["n"], 1);
+    /// ```
+    pub fn logs(&self) -> Vec<serde_json::Value> {
+        let bytes = self.logs.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+}
