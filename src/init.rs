@@ -527,7 +527,8 @@ fn build(
             })
             .with_sampler(sampler(settings))
             .with_resource(resource.clone());
-        if let Some((pipeline, processor)) = Pipeline::build(settings, &resource, warn_to.clone(), memory)?
+        if let Some((pipeline, processor)) =
+            Pipeline::build(settings, &resource, warn_to.clone(), memory)?
         {
             inner.counters = Some(pipeline.counters.clone());
             inner.pipeline = Some(pipeline);

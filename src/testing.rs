@@ -86,16 +86,26 @@ fn attr_value(v: &opentelemetry::Value) -> AttrValue {
         Value::I64(i) => AttrValue::I64(*i),
         Value::F64(f) => AttrValue::F64(*f),
         Value::String(s) => AttrValue::Str(s.to_string()),
-        Value::Array(Array::Bool(a)) => AttrValue::Array(a.iter().map(|b| AttrValue::Bool(*b)).collect()),
-        Value::Array(Array::I64(a)) => AttrValue::Array(a.iter().map(|i| AttrValue::I64(*i)).collect()),
-        Value::Array(Array::F64(a)) => AttrValue::Array(a.iter().map(|f| AttrValue::F64(*f)).collect()),
-        Value::Array(Array::String(a)) => AttrValue::Array(a.iter().map(|s| AttrValue::Str(s.to_string())).collect()),
+        Value::Array(Array::Bool(a)) => {
+            AttrValue::Array(a.iter().map(|b| AttrValue::Bool(*b)).collect())
+        }
+        Value::Array(Array::I64(a)) => {
+            AttrValue::Array(a.iter().map(|i| AttrValue::I64(*i)).collect())
+        }
+        Value::Array(Array::F64(a)) => {
+            AttrValue::Array(a.iter().map(|f| AttrValue::F64(*f)).collect())
+        }
+        Value::Array(Array::String(a)) => {
+            AttrValue::Array(a.iter().map(|s| AttrValue::Str(s.to_string())).collect())
+        }
         other => AttrValue::Str(other.to_string()),
     }
 }
 
 fn attrs(kvs: &[opentelemetry::KeyValue]) -> BTreeMap<String, AttrValue> {
-    kvs.iter().map(|kv| (kv.key.to_string(), attr_value(&kv.value))).collect()
+    kvs.iter()
+        .map(|kv| (kv.key.to_string(), attr_value(&kv.value)))
+        .collect()
 }
 
 /// One event of a captured span.
@@ -137,7 +147,8 @@ impl CapturedSpan {
             name: s.name.to_string(),
             trace_id: s.span_context.trace_id().to_string(),
             span_id: s.span_context.span_id().to_string(),
-            parent_span_id: (parent != opentelemetry::trace::SpanId::INVALID).then(|| parent.to_string()),
+            parent_span_id: (parent != opentelemetry::trace::SpanId::INVALID)
+                .then(|| parent.to_string()),
             kind: match s.span_kind {
                 SpanKind::Server => "server",
                 SpanKind::Client => "client",
@@ -153,7 +164,10 @@ impl CapturedSpan {
             events: s
                 .events
                 .iter()
-                .map(|e| CapturedEvent { name: e.name.to_string(), attributes: attrs(&e.attributes) })
+                .map(|e| CapturedEvent {
+                    name: e.name.to_string(),
+                    attributes: attrs(&e.attributes),
+                })
                 .collect(),
         }
     }
@@ -211,7 +225,10 @@ struct Lines(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Lines {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -245,8 +262,12 @@ impl Capture {
     /// assert_eq!(capture.spans().len(), 1);
     /// ```
     pub fn start() -> Capture {
-        Capture::with_builder(crate::builder().without_settings_file().with_env::<[(&str, &str); 0], &str, &str>([]))
-            .expect("the default settings are valid")
+        Capture::with_builder(
+            crate::builder()
+                .without_settings_file()
+                .with_env::<[(&str, &str); 0], &str, &str>([]),
+        )
+        .expect("the default settings are valid")
     }
 
     /// Captures with these settings (redaction, limits, sampling...); the export target and log
@@ -269,7 +290,13 @@ impl Capture {
             .with_memory_sink(spans.clone())
             .build_stack()?;
         let scope = tracing::dispatcher::set_default(&dispatch);
-        Ok(Capture { spans, logs, dispatch, guard, _scope: scope })
+        Ok(Capture {
+            spans,
+            logs,
+            dispatch,
+            guard,
+            _scope: scope,
+        })
     }
 
     /// The dispatcher, to capture work on other threads (`WithSubscriber::with_subscriber`).
@@ -330,8 +357,15 @@ impl Capture {
     /// ```
     pub fn trace_id(&self) -> String {
         let all = self.spans();
-        let first = all.first().map(|s| s.trace_id.clone()).expect("no span was captured");
-        let others: Vec<&str> = all.iter().filter(|s| s.trace_id != first).map(|s| s.name.as_str()).collect();
+        let first = all
+            .first()
+            .map(|s| s.trace_id.clone())
+            .expect("no span was captured");
+        let others: Vec<&str> = all
+            .iter()
+            .filter(|s| s.trace_id != first)
+            .map(|s| s.name.as_str())
+            .collect();
         assert!(others.is_empty(), "spans outside trace {first}: {others:?}");
         first
     }
@@ -344,7 +378,12 @@ impl Capture {
     /// assert_eq!(capture.logs()[0]["n"], 1);
     /// ```
     pub fn logs(&self) -> Vec<serde_json::Value> {
-        let bytes = self.logs.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let bytes = self
+            .logs
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         String::from_utf8_lossy(&bytes)
             .lines()
             .filter_map(|l| serde_json::from_str(l).ok())
