@@ -7,6 +7,7 @@
 
 mod file;
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
@@ -89,37 +90,66 @@ impl Counters {
 /// Where the test kit collects finished spans.
 pub(crate) type MemorySink = Arc<Mutex<Vec<SpanData>>>;
 
-enum Exporter {
+pub(crate) enum SpanSink {
     Otlp(opentelemetry_otlp::SpanExporter),
     File(FileSink),
     Memory(MemorySink),
 }
 
-impl Exporter {
+/// A kind of telemetry the pipeline carries: spans, and log records with the `logs` feature.
+/// Queueing, batching, timeouts and counting are the same for both; this is what differs.
+pub(crate) trait Signal: Send + Sync + 'static {
+    type Item: Send + 'static;
+    type Sink: Send + Sync + 'static;
+    /// Called on the export task, just before export.
+    fn prepare(item: &mut Self::Item, redactor: &Redactor, max_len: usize);
     /// `Ok(false)`: not sent, already counted as dropped by the sink.
-    async fn export(&self, batch: Vec<SpanData>) -> std::result::Result<bool, String> {
-        match self {
-            Exporter::Otlp(e) => e
+    fn export(
+        sink: &Self::Sink,
+        batch: Vec<Self::Item>,
+    ) -> impl Future<Output = std::result::Result<bool, String>> + Send;
+    fn shutdown(sink: &mut Self::Sink);
+    /// (exported, failed, dropped because the queue was full)
+    fn tally(c: &Counters) -> (&AtomicU64, &AtomicU64, &AtomicU64);
+}
+
+pub(crate) struct Spans;
+
+impl Signal for Spans {
+    type Item = SpanData;
+    type Sink = SpanSink;
+
+    fn prepare(span: &mut SpanData, redactor: &Redactor, max_len: usize) {
+        prepare(span, redactor, max_len);
+    }
+
+    async fn export(sink: &SpanSink, batch: Vec<SpanData>) -> std::result::Result<bool, String> {
+        match sink {
+            SpanSink::Otlp(e) => e
                 .export(batch)
                 .await
                 .map(|()| true)
                 .map_err(|e| e.to_string()),
-            Exporter::File(f) => f.write(batch),
-            Exporter::Memory(m) => {
+            SpanSink::File(f) => f.write(batch),
+            SpanSink::Memory(m) => {
                 m.lock().unwrap_or_else(|p| p.into_inner()).extend(batch);
                 Ok(true)
             }
         }
     }
 
-    fn shutdown(&mut self) {
-        match self {
-            Exporter::Otlp(e) => {
+    fn shutdown(sink: &mut SpanSink) {
+        match sink {
+            SpanSink::Otlp(e) => {
                 let _ = e.shutdown();
             }
-            Exporter::File(f) => f.close(),
-            Exporter::Memory(_) => {}
+            SpanSink::File(f) => f.close(),
+            SpanSink::Memory(_) => {}
         }
+    }
+
+    fn tally(c: &Counters) -> (&AtomicU64, &AtomicU64, &AtomicU64) {
+        (&c.exported, &c.failed_spans, &c.dropped_queue_full)
     }
 }
 
@@ -128,9 +158,8 @@ enum Control {
     Shutdown(Instant, mpsc::Sender<()>),
 }
 
-#[derive(Debug)]
-struct Shared {
-    queue: Mutex<Vec<SpanData>>,
+struct Shared<S: Signal> {
+    queue: Mutex<Vec<S::Item>>,
     max_queue: usize,
     max_batch: usize,
     batch_ready: Notify,
@@ -142,31 +171,39 @@ struct Shared {
     warn_interval: Duration,
 }
 
-/// The SDK span processor: `on_end` only pushes onto a bounded queue; everything else
-/// happens on the export task.
-#[derive(Debug)]
-pub(crate) struct BatchProcessor {
-    shared: Arc<Shared>,
+impl<S: Signal> std::fmt::Debug for Shared<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("max_queue", &self.max_queue)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The caller's side of a pipeline: push onto the bounded queue, ask the task to flush or stop.
+pub(crate) struct Handle<S: Signal> {
+    shared: Arc<Shared<S>>,
     control: tokio::sync::mpsc::UnboundedSender<Control>,
 }
 
-impl SpanProcessor for BatchProcessor {
-    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
+impl<S: Signal> std::fmt::Debug for Handle<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle")
+            .field("shared", &self.shared)
+            .finish()
+    }
+}
 
-    fn on_end(&self, span: SpanData) {
-        if !span.span_context.is_sampled() {
-            return;
-        }
+impl<S: Signal> Handle<S> {
+    fn push(&self, item: S::Item) {
         let mut queue = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
         if queue.len() >= self.shared.max_queue {
             drop(queue);
-            self.shared
-                .counters
-                .dropped_queue_full
+            S::tally(&self.shared.counters)
+                .2
                 .fetch_add(1, Ordering::Relaxed);
             return;
         }
-        queue.push(span);
+        queue.push(item);
         let ready = queue.len() == self.shared.max_batch;
         drop(queue);
         if ready {
@@ -174,7 +211,7 @@ impl SpanProcessor for BatchProcessor {
         }
     }
 
-    fn force_flush(&self) -> OTelSdkResult {
+    fn flush(&self) -> OTelSdkResult {
         let (tx, rx) = mpsc::channel();
         self.control
             .send(Control::Flush(tx))
@@ -182,7 +219,7 @@ impl SpanProcessor for BatchProcessor {
         rx.recv().map_err(|_| OTelSdkError::AlreadyShutdown)
     }
 
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+    fn shutdown(&self, timeout: Duration) -> OTelSdkResult {
         let deadline = Instant::now() + timeout;
         let (tx, rx) = mpsc::channel();
         self.control
@@ -192,6 +229,29 @@ impl SpanProcessor for BatchProcessor {
         // inside a non-cooperative exporter.
         rx.recv_timeout(timeout + Duration::from_millis(200))
             .map_err(|_| OTelSdkError::Timeout(timeout))
+    }
+}
+
+/// The SDK span processor: `on_end` only pushes onto a bounded queue; everything else
+/// happens on the export task.
+#[derive(Debug)]
+pub(crate) struct BatchProcessor(Handle<Spans>);
+
+impl SpanProcessor for BatchProcessor {
+    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
+
+    fn on_end(&self, span: SpanData) {
+        if span.span_context.is_sampled() {
+            self.0.push(span);
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown(timeout)
     }
 }
 
@@ -330,37 +390,63 @@ impl Pipeline {
             // tonic's channel and hyper's client attach to the runtime they are built in.
             let _in_runtime = runtime.enter();
             match memory {
-                Some(m) => Exporter::Memory(m),
+                Some(m) => SpanSink::Memory(m),
                 None => build_exporter(settings, resource, counters.clone())?,
             }
         };
-        let shared = Arc::new(Shared {
+        let pipeline = Pipeline {
+            runtime: Some(runtime),
+            counters,
+        };
+        let handle = pipeline.spawn::<Spans>(
+            exporter,
+            settings,
+            warn_to,
+            settings.batch_max_queue_size,
+            true,
+        );
+        Ok(Some((pipeline, BatchProcessor(handle))))
+    }
+
+    /// Starts the export task of one signal on this pipeline's runtime.
+    pub(crate) fn spawn<S: Signal>(
+        &self,
+        sink: S::Sink,
+        settings: &Settings,
+        warn_to: Arc<OnceLock<tracing::dispatcher::WeakDispatch>>,
+        max_queue: usize,
+        warn: bool,
+    ) -> Handle<S> {
+        let shared = Arc::new(Shared::<S> {
             // Allocated once at its bound: a full queue during an outage does not grow the heap.
-            queue: Mutex::new(Vec::with_capacity(settings.batch_max_queue_size)),
-            max_queue: settings.batch_max_queue_size,
-            max_batch: settings.batch_max_export_batch_size,
+            queue: Mutex::new(Vec::with_capacity(max_queue)),
+            max_queue,
+            max_batch: settings.batch_max_export_batch_size.min(max_queue),
             batch_ready: Notify::new(),
-            counters: counters.clone(),
+            counters: self.counters.clone(),
             redactor: Redactor::new(&settings.redact_fields),
             max_value_len: settings.attribute_value_length_limit,
-            warn_to: warn_to.clone(),
+            warn_to,
             warn_interval: settings.drop_warning_interval,
         });
         let (control, rx) = tokio::sync::mpsc::unbounded_channel();
-        runtime.spawn(export_loop(
-            shared.clone(),
-            exporter,
-            settings.batch_scheduled_delay,
-            settings.otlp_timeout,
-            rx,
-        ));
-        Ok(Some((
-            Pipeline {
-                runtime: Some(runtime),
-                counters,
-            },
-            BatchProcessor { shared, control },
-        )))
+        if let Some(rt) = &self.runtime {
+            rt.spawn(export_loop(
+                shared.clone(),
+                sink,
+                settings.batch_scheduled_delay,
+                settings.otlp_timeout,
+                rx,
+                warn,
+            ));
+        }
+        Handle { shared, control }
+    }
+
+    /// The runtime, for building exporters that attach to it.
+    #[cfg_attr(not(feature = "logs"), allow(dead_code))]
+    pub(crate) fn runtime(&self) -> Option<&tokio::runtime::Runtime> {
+        self.runtime.as_ref()
     }
 
     /// Stops the runtime without waiting: the export task has already been told to finish.
@@ -390,19 +476,19 @@ fn build_exporter(
     settings: &Settings,
     resource: &Resource,
     counters: Arc<Counters>,
-) -> Result<Exporter> {
+) -> Result<SpanSink> {
     let pipeline_err = |e: String| Error::new(ErrorKind::Pipeline, e);
     match &settings.export {
         Export::None => unreachable!("checked by the caller"),
         Export::File { path } => FileSink::open(path, settings.file_max_bytes, resource, counters)
-            .map(Exporter::File)
+            .map(SpanSink::File)
             .map_err(|e| {
                 pipeline_err(format!("cannot open the file sink {}: {e}", path.display()))
             }),
         Export::Otlp { url, protocol } => {
             let mut exporter = otlp::build(url, *protocol, settings).map_err(pipeline_err)?;
             exporter.set_resource(resource);
-            Ok(Exporter::Otlp(exporter))
+            Ok(SpanSink::Otlp(exporter))
         }
     }
 }
@@ -483,16 +569,19 @@ mod otlp {
     }
 }
 
-async fn export_loop(
-    shared: Arc<Shared>,
-    mut exporter: Exporter,
+async fn export_loop<S: Signal>(
+    shared: Arc<Shared<S>>,
+    mut exporter: S::Sink,
     delay: Duration,
     timeout: Duration,
     mut control: tokio::sync::mpsc::UnboundedReceiver<Control>,
+    warn: bool,
 ) {
     let mut warned = DropWarning::default();
     loop {
-        warned.maybe_warn(&shared);
+        if warn {
+            warned.maybe_warn(&shared);
+        }
         let msg = tokio::select! {
             _ = shared.batch_ready.notified() => None,
             _ = tokio::time::sleep(delay) => None,
@@ -506,14 +595,14 @@ async fn export_loop(
             }
             Some(Some(Control::Shutdown(deadline, reply))) => {
                 drain(&shared, &exporter, timeout, Some(deadline)).await;
-                exporter.shutdown();
+                S::shutdown(&mut exporter);
                 let _ = reply.send(());
                 return;
             }
             // Every sender is gone: the processor was dropped without a shutdown.
             Some(None) => {
                 drain(&shared, &exporter, timeout, Some(Instant::now() + timeout)).await;
-                exporter.shutdown();
+                S::shutdown(&mut exporter);
                 return;
             }
         }
@@ -528,7 +617,7 @@ struct DropWarning {
 }
 
 impl DropWarning {
-    fn maybe_warn(&mut self, shared: &Shared) {
+    fn maybe_warn<S: Signal>(&mut self, shared: &Shared<S>) {
         let stats = shared.counters.snapshot();
         let dropped = stats.dropped();
         if dropped <= self.reported || self.at.is_some_and(|t| t.elapsed() < shared.warn_interval) {
@@ -556,15 +645,20 @@ impl DropWarning {
 
 /// Exports everything queued, a batch at a time; with a deadline, what cannot be sent in time
 /// is counted as failed instead of holding up shutdown.
-async fn drain(shared: &Shared, exporter: &Exporter, timeout: Duration, deadline: Option<Instant>) {
+async fn drain<S: Signal>(
+    shared: &Shared<S>,
+    exporter: &S::Sink,
+    timeout: Duration,
+    deadline: Option<Instant>,
+) {
     loop {
-        let mut batch: Vec<SpanData> = {
+        let mut batch: Vec<S::Item> = {
             let mut q = shared.queue.lock().unwrap_or_else(|p| p.into_inner());
             let n = q.len().min(shared.max_batch);
             q.drain(..n).collect()
         };
-        for span in batch.iter_mut() {
-            prepare(span, &shared.redactor, shared.max_value_len);
+        for item in batch.iter_mut() {
+            S::prepare(item, &shared.redactor, shared.max_value_len);
         }
         if batch.is_empty() {
             return;
@@ -577,19 +671,20 @@ async fn drain(shared: &Shared, exporter: &Exporter, timeout: Duration, deadline
         let outcome = if limit.is_zero() {
             Err("shutdown deadline passed".to_string())
         } else {
-            match tokio::time::timeout(limit, exporter.export(batch)).await {
+            match tokio::time::timeout(limit, S::export(exporter, batch)).await {
                 Ok(r) => r,
                 Err(_) => Err(format!("export timed out after {limit:?}")),
             }
         };
         let c = &shared.counters;
+        let (exported, failed, _) = S::tally(c);
         match outcome {
             Ok(true) => {
-                c.exported.fetch_add(n, Ordering::Relaxed);
+                exported.fetch_add(n, Ordering::Relaxed);
             }
             Ok(false) => {}
             Err(e) => {
-                c.failed_spans.fetch_add(n, Ordering::Relaxed);
+                failed.fetch_add(n, Ordering::Relaxed);
                 c.failed_exports.fetch_add(1, Ordering::Relaxed);
                 *c.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
             }
