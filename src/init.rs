@@ -509,6 +509,8 @@ fn build(
 
     let mut inner = Inner {
         provider: None,
+        #[cfg(feature = "logs")]
+        logger: None,
         pipeline: None,
         counters: None,
         timeout: settings.shutdown_timeout,
@@ -531,16 +533,34 @@ fn build(
             Pipeline::build(settings, &resource, warn_to.clone(), memory)?
         {
             inner.counters = Some(pipeline.counters.clone());
+            #[cfg(feature = "logs")]
+            if settings.logs_enabled {
+                inner.logger =
+                    crate::export::logs::provider(&pipeline, settings, &resource, warn_to.clone())?;
+            }
             inner.pipeline = Some(pipeline);
             provider = provider.with_span_processor(processor);
         }
         let provider = provider.build();
         let tracer = provider.tracer("tracewire");
         inner.provider = Some(provider);
-        Some(crate::otel_layer::OtelLayer::new(tracer))
+        Some(crate::otel_layer::OtelLayer::otel(
+            tracer,
+            crate::redact::Redactor::new(&settings.redact_fields),
+        ))
     } else {
         None
     };
+
+    #[cfg(feature = "logs")]
+    let log_bridge = inner.logger.as_ref().map(|lp| {
+        crate::otel_layer::Rewrite::new(
+            opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(lp),
+            crate::redact::Redactor::new(&settings.redact_fields),
+        )
+    });
+    #[cfg(not(feature = "logs"))]
+    let log_bridge: Option<tracing_subscriber::layer::Identity> = None;
 
     let log_layer = match settings.log_format {
         LogFormat::Pretty => tracing_subscriber::fmt::layer()
@@ -560,6 +580,7 @@ fn build(
     let subscriber = Registry::default()
         .with(filter)
         .with(otel_layer)
+        .with(log_bridge)
         .with(log_layer);
     let dispatch = tracing::Dispatch::new(subscriber);
     let _ = warn_to.set(dispatch.downgrade());
@@ -569,6 +590,8 @@ fn build(
 #[derive(Debug)]
 struct Inner {
     provider: Option<SdkTracerProvider>,
+    #[cfg(feature = "logs")]
+    logger: Option<opentelemetry_sdk::logs::SdkLoggerProvider>,
     pipeline: Option<Pipeline>,
     counters: Option<Arc<Counters>>,
     timeout: Duration,
@@ -586,6 +609,10 @@ impl Inner {
     /// Flushes, shuts the exporter down and stops the export runtime, all within `timeout`.
     fn shutdown(&mut self) -> Result<()> {
         let mut outcome = Ok(());
+        #[cfg(feature = "logs")]
+        if let Some(logger) = self.logger.take() {
+            let _ = logger.shutdown_with_timeout(self.timeout);
+        }
         if let Some(provider) = self.provider.take() {
             if let Err(e) = provider.shutdown_with_timeout(self.timeout) {
                 outcome = Err(Error::new(
@@ -614,17 +641,18 @@ impl Inner {
         }
         // Leave the scoped subscriber last, so that what shutdown reports is still seen.
         self.scope.take();
-        if outcome.is_ok() && stats.dropped() > 0 {
+        if outcome.is_ok() && (stats.dropped() > 0 || stats.dropped_logs > 0) {
             outcome = Err(Error::new(
                 ErrorKind::Shutdown,
                 format!(
-                    "tracewire: {} spans were not delivered ({} queue full, {} file sink full, {} in {} failed exports); {} delivered",
+                    "tracewire: {} spans were not delivered ({} queue full, {} file sink full, {} in {} failed exports); {} delivered; {} log records not delivered",
                     stats.dropped(),
                     stats.dropped_queue_full,
                     stats.dropped_file_cap,
                     stats.failed_spans,
                     stats.failed_exports,
-                    stats.exported_spans
+                    stats.exported_spans,
+                    stats.dropped_logs
                 ) + &self
                     .counters
                     .as_ref()
@@ -683,6 +711,10 @@ impl Guard {
     /// # Ok::<(), tracewire::Error>(())
     /// ```
     pub fn flush(&self) -> Result<()> {
+        #[cfg(feature = "logs")]
+        if let Some(logger) = self.inner.as_ref().and_then(|i| i.logger.as_ref()) {
+            let _ = logger.force_flush();
+        }
         match self.inner.as_ref().and_then(|i| i.provider.as_ref()) {
             Some(p) => p.force_flush().map_err(|e| {
                 Error::new(ErrorKind::Shutdown, format!("tracewire: flush failed: {e}"))

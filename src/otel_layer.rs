@@ -1,39 +1,55 @@
-//! The OpenTelemetry layer, with integers kept as integers.
+//! The OpenTelemetry layers (spans, and log records with the `logs` feature), fed integers as
+//! integers and secrets already redacted.
 //!
 //! tracing-opentelemetry 0.34 records `u64` fields (every `usize` length, every `u32` id) through
-//! `Debug`, so they reach the collector as strings. This wrapper hands it the same fields with
-//! each `u64` that fits an `i64` as an `i64`. The rewrite costs one extra, allocation-free pass
-//! over the fields to find a `u64`; only spans and events that have one pay for more.
+//! `Debug`, so they reach the collector as strings. This wrapper hands the inner layer the same
+//! fields with each `u64` that fits an `i64` as an `i64`, and the value of each field whose name
+//! looks sensitive as `[REDACTED]`. The rewrite costs one extra, allocation-free pass over the
+//! fields; only spans and events that have such a field pay for more.
 
 use std::any::TypeId;
 
 use opentelemetry_sdk::trace::Tracer;
 use tracing::field::{DisplayValue, Field, Value, ValueSet, Visit, display};
+
+use crate::redact::{REDACTED, Redactor};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Dispatch, Event, Metadata, Subscriber, subscriber::Interest};
 use tracing_opentelemetry::OpenTelemetryLayer;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
-/// tracing-opentelemetry's layer, fed typed integers.
-pub(crate) struct OtelLayer<S> {
-    inner: OpenTelemetryLayer<S, Tracer>,
+/// An inner layer fed typed integers and redacted secrets.
+pub(crate) struct Rewrite<L> {
+    inner: L,
+    redactor: Redactor,
 }
 
-impl<S> std::fmt::Debug for OtelLayer<S> {
+/// tracing-opentelemetry's layer behind the rewrite.
+pub(crate) type OtelLayer<S> = Rewrite<OpenTelemetryLayer<S, Tracer>>;
+
+impl<L> std::fmt::Debug for Rewrite<L> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("OtelLayer")
+        f.write_str("Rewrite")
     }
 }
 
-impl<S> OtelLayer<S>
+impl<S> Rewrite<OpenTelemetryLayer<S, Tracer>>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    pub(crate) fn new(tracer: Tracer) -> Self {
-        OtelLayer {
+    pub(crate) fn otel(tracer: Tracer, redactor: Redactor) -> Self {
+        Rewrite {
             inner: tracing_opentelemetry::layer().with_tracer(tracer),
+            redactor,
         }
+    }
+}
+
+impl<L> Rewrite<L> {
+    #[cfg_attr(not(feature = "logs"), allow(dead_code))]
+    pub(crate) fn new(inner: L, redactor: Redactor) -> Self {
+        Rewrite { inner, redactor }
     }
 }
 
@@ -57,33 +73,45 @@ impl Owned {
     }
 }
 
-/// Finds whether a value set has a `u64`, without allocating.
-#[derive(Default)]
-struct HasU64(bool);
+/// Finds whether a value set has a `u64` or a sensitive field, without allocating.
+struct NeedsRewrite<'a> {
+    redactor: &'a Redactor,
+    found: bool,
+}
 
-impl Visit for HasU64 {
+impl Visit for NeedsRewrite<'_> {
     fn record_u64(&mut self, _: &Field, _: u64) {
-        self.0 = true;
+        self.found = true;
     }
-    fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}
+    fn record_debug(&mut self, f: &Field, _: &dyn std::fmt::Debug) {
+        if !self.found && self.redactor.is_sensitive_static(f.name()) {
+            self.found = true;
+        }
+    }
 }
 
 /// The values by field index, `u64` turned into `i64`; `None` when a value cannot be owned
 /// without changing how the layer sees it (an `Error`, which it maps to exception fields).
-struct Collect {
+struct Collect<'a> {
     values: Vec<Option<Owned>>,
     gave_up: bool,
+    redactor: &'a Redactor,
 }
 
-impl Collect {
+impl Collect<'_> {
     fn put(&mut self, field: &Field, v: Owned) {
+        let v = if self.redactor.is_sensitive_static(field.name()) {
+            Owned::Str(REDACTED.to_string())
+        } else {
+            v
+        };
         if let Some(slot) = self.values.get_mut(field.index()) {
             *slot = Some(v);
         }
     }
 }
 
-impl Visit for Collect {
+impl Visit for Collect<'_> {
     fn record_f64(&mut self, f: &Field, v: f64) {
         self.put(f, Owned::F64(v));
     }
@@ -102,8 +130,12 @@ impl Visit for Collect {
     fn record_str(&mut self, f: &Field, v: &str) {
         self.put(f, Owned::Str(v.to_string()));
     }
-    fn record_error(&mut self, _: &Field, _: &(dyn std::error::Error + 'static)) {
-        self.gave_up = true;
+    fn record_error(&mut self, f: &Field, e: &(dyn std::error::Error + 'static)) {
+        if self.redactor.is_sensitive_static(f.name()) {
+            self.put(f, Owned::Str(e.to_string()));
+        } else {
+            self.gave_up = true;
+        }
     }
     fn record_debug(&mut self, f: &Field, v: &dyn std::fmt::Debug) {
         // The layer formats Debug values with `{:?}`; Display of this string prints the same.
@@ -111,16 +143,24 @@ impl Visit for Collect {
     }
 }
 
-/// `Some(values)` when `record` holds a `u64` and can be rewritten.
-fn rewrite(fields_len: usize, record: impl Fn(&mut dyn Visit)) -> Option<Vec<Option<Owned>>> {
-    let mut probe = HasU64::default();
+/// `Some(values)` when `record` holds a `u64` or a sensitive field and can be rewritten.
+fn rewrite(
+    redactor: &Redactor,
+    fields_len: usize,
+    record: impl Fn(&mut dyn Visit),
+) -> Option<Vec<Option<Owned>>> {
+    let mut probe = NeedsRewrite {
+        redactor,
+        found: false,
+    };
     record(&mut probe);
-    if !probe.0 {
+    if !probe.found {
         return None;
     }
     let mut c = Collect {
         values: (0..fields_len).map(|_| None).collect(),
         gave_up: false,
+        redactor,
     };
     record(&mut c);
     (!c.gave_up).then_some(c.values)
@@ -138,9 +178,10 @@ fn with_value_set<R>(
     f(&meta.fields().value_set_all(&refs))
 }
 
-impl<S> Layer<S> for OtelLayer<S>
+impl<S, L> Layer<S> for Rewrite<L>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
+    L: Layer<S>,
 {
     fn on_register_dispatch(&self, subscriber: &Dispatch) {
         self.inner.on_register_dispatch(subscriber);
@@ -160,7 +201,7 @@ where
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let meta = attrs.metadata();
-        let Some(values) = rewrite(meta.fields().len(), |v| attrs.record(v)) else {
+        let Some(values) = rewrite(&self.redactor, meta.fields().len(), |v| attrs.record(v)) else {
             return self.inner.on_new_span(attrs, id, ctx);
         };
         with_value_set(meta, &values, |vs| {
@@ -179,7 +220,7 @@ where
         let Some(meta) = ctx.metadata(span) else {
             return self.inner.on_record(span, values, ctx);
         };
-        let Some(owned) = rewrite(meta.fields().len(), |v| values.record(v)) else {
+        let Some(owned) = rewrite(&self.redactor, meta.fields().len(), |v| values.record(v)) else {
             return self.inner.on_record(span, values, ctx);
         };
         with_value_set(meta, &owned, |vs| {
@@ -193,7 +234,7 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let meta = event.metadata();
-        let Some(values) = rewrite(meta.fields().len(), |v| event.record(v)) else {
+        let Some(values) = rewrite(&self.redactor, meta.fields().len(), |v| event.record(v)) else {
             return self.inner.on_event(event, ctx);
         };
         with_value_set(meta, &values, |vs| {

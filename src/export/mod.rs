@@ -6,6 +6,8 @@
 //! exactly when an export needs to make progress), and so that shutdown can be bounded.
 
 mod file;
+#[cfg(feature = "logs")]
+pub(crate) mod logs;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,6 +45,10 @@ pub struct Stats {
     pub failed_spans: u64,
     /// Export requests that failed or timed out.
     pub failed_exports: u64,
+    /// Log records the collector accepted (`logs_enabled`).
+    pub exported_logs: u64,
+    /// Log records lost: queue full, or in failed exports.
+    pub dropped_logs: u64,
 }
 
 impl Stats {
@@ -64,6 +70,9 @@ pub(crate) struct Counters {
     dropped_file_cap: AtomicU64,
     failed_spans: AtomicU64,
     failed_exports: AtomicU64,
+    exported_logs: AtomicU64,
+    failed_logs: AtomicU64,
+    dropped_logs_queue_full: AtomicU64,
     last_error: Mutex<Option<String>>,
 }
 
@@ -83,6 +92,9 @@ impl Counters {
             dropped_file_cap: self.dropped_file_cap.load(Ordering::Relaxed),
             failed_spans: self.failed_spans.load(Ordering::Relaxed),
             failed_exports: self.failed_exports.load(Ordering::Relaxed),
+            exported_logs: self.exported_logs.load(Ordering::Relaxed),
+            dropped_logs: self.failed_logs.load(Ordering::Relaxed)
+                + self.dropped_logs_queue_full.load(Ordering::Relaxed),
         }
     }
 }
@@ -102,7 +114,7 @@ pub(crate) trait Signal: Send + Sync + 'static {
     type Item: Send + 'static;
     type Sink: Send + Sync + 'static;
     /// Called on the export task, just before export.
-    fn prepare(item: &mut Self::Item, redactor: &Redactor, max_len: usize);
+    fn prepare(item: &mut Self::Item, prep: &Prep);
     /// `Ok(false)`: not sent, already counted as dropped by the sink.
     fn export(
         sink: &Self::Sink,
@@ -113,14 +125,25 @@ pub(crate) trait Signal: Send + Sync + 'static {
     fn tally(c: &Counters) -> (&AtomicU64, &AtomicU64, &AtomicU64);
 }
 
+/// What `prepare` needs from the settings.
+pub(crate) struct Prep {
+    pub(crate) redactor: Redactor,
+    pub(crate) max_len: usize,
+    pub(crate) drop_plain_events: bool,
+}
+
 pub(crate) struct Spans;
 
 impl Signal for Spans {
     type Item = SpanData;
     type Sink = SpanSink;
 
-    fn prepare(span: &mut SpanData, redactor: &Redactor, max_len: usize) {
-        prepare(span, redactor, max_len);
+    fn prepare(span: &mut SpanData, prep: &Prep) {
+        prepare(span, &prep.redactor, prep.max_len);
+        if prep.drop_plain_events {
+            // With OTLP logs on, events travel as log records; exceptions stay on the span.
+            span.events.events.retain(|e| e.name == "exception");
+        }
     }
 
     async fn export(sink: &SpanSink, batch: Vec<SpanData>) -> std::result::Result<bool, String> {
@@ -164,8 +187,7 @@ struct Shared<S: Signal> {
     max_batch: usize,
     batch_ready: Notify,
     counters: Arc<Counters>,
-    redactor: Redactor,
-    max_value_len: usize,
+    prep: Prep,
     /// Where drop warnings go: the stack this pipeline serves, set once it exists.
     warn_to: Arc<OnceLock<tracing::dispatcher::WeakDispatch>>,
     warn_interval: Duration,
@@ -424,8 +446,11 @@ impl Pipeline {
             max_batch: settings.batch_max_export_batch_size.min(max_queue),
             batch_ready: Notify::new(),
             counters: self.counters.clone(),
-            redactor: Redactor::new(&settings.redact_fields),
-            max_value_len: settings.attribute_value_length_limit,
+            prep: Prep {
+                redactor: Redactor::new(&settings.redact_fields),
+                max_len: settings.attribute_value_length_limit,
+                drop_plain_events: settings.logs_enabled && !settings.span_events_with_logs,
+            },
             warn_to,
             warn_interval: settings.drop_warning_interval,
         });
@@ -658,7 +683,7 @@ async fn drain<S: Signal>(
             q.drain(..n).collect()
         };
         for item in batch.iter_mut() {
-            S::prepare(item, &shared.redactor, shared.max_value_len);
+            S::prepare(item, &shared.prep);
         }
         if batch.is_empty() {
             return;

@@ -49,6 +49,8 @@ keys! {
     "event_attribute_count_limit", "TRACEWIRE_EVENT_ATTRIBUTE_COUNT_LIMIT", ["OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT"];
     "link_attribute_count_limit", "TRACEWIRE_LINK_ATTRIBUTE_COUNT_LIMIT", ["OTEL_LINK_ATTRIBUTE_COUNT_LIMIT"];
     "drop_warning_interval_ms", "TRACEWIRE_DROP_WARNING_INTERVAL_MS", [];
+    "logs_enabled", "TRACEWIRE_LOGS_ENABLED", ["OTEL_LOGS_EXPORTER"];
+    "span_events_with_logs", "TRACEWIRE_SPAN_EVENTS_WITH_LOGS", [];
 }
 
 /// The candidate closest to `input` by edit distance, if it is close enough to be a typo.

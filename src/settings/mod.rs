@@ -238,6 +238,10 @@ pub struct Settings {
     pub link_attribute_count_limit: u32,
     /// At most one warning per interval while spans are being dropped.
     pub drop_warning_interval: Duration,
+    /// Export tracing events as OTLP log records (feature `logs`).
+    pub logs_enabled: bool,
+    /// With `logs_enabled`, keep events as span events too (default: only as log records).
+    pub span_events_with_logs: bool,
     sources: Vec<(&'static str, Source, String)>,
 }
 
@@ -553,6 +557,30 @@ impl Settings {
             |k, raw, src| parse_uint(k, raw, src, 100, 86_400_000),
         )?);
 
+        let logs_enabled = r.get("logs_enabled", Raw::Bool(false), |k, raw, src| {
+            let on = match src {
+                // OTEL_LOGS_EXPORTER names an exporter rather than saying yes or no.
+                Source::Env {
+                    var: "OTEL_LOGS_EXPORTER",
+                } => match parse_string(k, raw, src)?.as_str() {
+                    "otlp" => true,
+                    "none" => false,
+                    _ => return Err(invalid(k, raw, src, "otlp or none")),
+                },
+                _ => parse_bool(k, raw, src)?,
+            };
+            if on && !cfg!(feature = "logs") {
+                return Err(invalid(
+                    k,
+                    raw,
+                    src,
+                    "false (OTLP logs need tracewire's `logs` cargo feature)",
+                ));
+            }
+            Ok(on)
+        })?;
+        let span_events_with_logs = r.get("span_events_with_logs", Raw::Bool(false), parse_bool)?;
+
         let export = match (exporter.as_str(), endpoint) {
             ("none", _) => Export::None,
             (_, None) => Export::File {
@@ -617,6 +645,8 @@ impl Settings {
             event_attribute_count_limit,
             link_attribute_count_limit,
             drop_warning_interval,
+            logs_enabled,
+            span_events_with_logs,
             sources: r.sources,
         })
     }

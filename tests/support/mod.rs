@@ -169,6 +169,11 @@ impl Collector {
             .collect()
     }
 
+    /// Every log record received so far.
+    pub fn logs(&self) -> Vec<Value> {
+        self.lines("logs.jsonl")
+    }
+
     /// Every span received so far.
     pub fn spans(&self) -> Vec<Value> {
         self.lines("spans.jsonl")

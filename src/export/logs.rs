@@ -1,0 +1,156 @@
+//! OTLP log records from tracing events (feature `logs`): the same queue, batching, timeouts
+//! and counters as spans, on the same runtime.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use opentelemetry::InstrumentationScope;
+use opentelemetry_otlp::{LogExporter, WithExportConfig as _};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::logs::{LogBatch, LogExporter as _, SdkLogRecord, SdkLoggerProvider};
+
+use super::{Counters, Handle, Pipeline, Prep, Signal};
+use crate::error::{Error, ErrorKind, Result};
+use crate::settings::{Export, Protocol, Settings};
+
+pub(crate) struct Logs;
+
+impl Signal for Logs {
+    type Item = (SdkLogRecord, InstrumentationScope);
+    type Sink = LogExporter;
+
+    // Secrets were redacted before the record was made (see otel_layer.rs).
+    fn prepare(_item: &mut Self::Item, _prep: &Prep) {}
+
+    async fn export(
+        sink: &LogExporter,
+        batch: Vec<Self::Item>,
+    ) -> std::result::Result<bool, String> {
+        let refs: Vec<(&SdkLogRecord, &InstrumentationScope)> =
+            batch.iter().map(|(r, s)| (r, s)).collect();
+        sink.export(LogBatch::new(&refs))
+            .await
+            .map(|()| true)
+            .map_err(|e| e.to_string())
+    }
+
+    fn shutdown(sink: &mut LogExporter) {
+        let _ = sink.shutdown();
+    }
+
+    fn tally(c: &Counters) -> (&AtomicU64, &AtomicU64, &AtomicU64) {
+        (&c.exported_logs, &c.failed_logs, &c.dropped_logs_queue_full)
+    }
+}
+
+/// The SDK log processor: `emit` copies the record onto the bounded queue.
+#[derive(Debug)]
+struct LogProcessor(Handle<Logs>);
+
+impl opentelemetry_sdk::logs::LogProcessor for LogProcessor {
+    fn emit(&self, record: &mut SdkLogRecord, scope: &InstrumentationScope) {
+        self.0.push((record.clone(), scope.clone()));
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown(timeout)
+    }
+}
+
+/// `…/v1/traces` → `…/v1/logs`; a custom path gets `/v1/logs` beside it.
+fn logs_url(traces_url: &str) -> String {
+    match traces_url.strip_suffix("/v1/traces") {
+        Some(base) => format!("{base}/v1/logs"),
+        None => format!("{}/v1/logs", traces_url.trim_end_matches('/')),
+    }
+}
+
+/// The logger provider whose records go to the same collector as the spans.
+pub(crate) fn provider(
+    pipeline: &Pipeline,
+    settings: &Settings,
+    resource: &Resource,
+    warn_to: Arc<OnceLock<tracing::dispatcher::WeakDispatch>>,
+) -> Result<Option<SdkLoggerProvider>> {
+    let Export::Otlp { url, protocol } = &settings.export else {
+        // Log records need a collector: with the file sink or no export, events stay log lines.
+        return Ok(None);
+    };
+    let Some(rt) = pipeline.runtime() else {
+        return Ok(None);
+    };
+    let _in_runtime = rt.enter();
+    let err = |e: opentelemetry_otlp::ExporterBuildError| {
+        Error::new(
+            ErrorKind::Pipeline,
+            format!("cannot build the OTLP log exporter for {url}: {e}"),
+        )
+    };
+    let exporter = match protocol {
+        #[cfg(feature = "grpc")]
+        Protocol::Grpc => {
+            use opentelemetry_otlp::WithTonicConfig as _;
+            let mut b = LogExporter::builder()
+                .with_tonic()
+                .with_endpoint(url)
+                .with_timeout(settings.otlp_timeout);
+            if settings.otlp_gzip {
+                b = b.with_compression(opentelemetry_otlp::Compression::Gzip);
+            }
+            b.build().map_err(err)?
+        }
+        #[cfg(feature = "http-proto")]
+        Protocol::HttpProtobuf => {
+            use opentelemetry_otlp::WithHttpConfig as _;
+            let headers = settings.otlp_headers.iter().cloned().collect();
+            let mut b = LogExporter::builder()
+                .with_http()
+                .with_endpoint(logs_url(url))
+                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                .with_timeout(settings.otlp_timeout)
+                .with_headers(headers);
+            if settings.otlp_gzip {
+                b = b.with_compression(opentelemetry_otlp::Compression::Gzip);
+            }
+            b.build().map_err(err)?
+        }
+        #[allow(unreachable_patterns)]
+        _ => return Ok(None),
+    };
+    let mut exporter = exporter;
+    opentelemetry_sdk::logs::LogExporter::set_resource(&mut exporter, resource);
+    let handle = pipeline.spawn::<Logs>(
+        exporter,
+        settings,
+        warn_to,
+        settings.batch_max_queue_size,
+        false,
+    );
+    Ok(Some(
+        SdkLoggerProvider::builder()
+            .with_resource(resource.clone())
+            .with_log_processor(LogProcessor(handle))
+            .build(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn logs_go_beside_traces() {
+        assert_eq!(
+            super::logs_url("http://c:4318/v1/traces"),
+            "http://c:4318/v1/logs"
+        );
+        assert_eq!(
+            super::logs_url("http://c:4318/custom"),
+            "http://c:4318/custom/v1/logs"
+        );
+    }
+}
