@@ -18,7 +18,9 @@ use opentelemetry::trace::Status;
 use opentelemetry::{Context, KeyValue, Value};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter as _, SpanProcessor};
+#[cfg(any(feature = "grpc", feature = "http-proto"))]
+use opentelemetry_sdk::trace::SpanExporter as _;
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use tokio::sync::Notify;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -103,6 +105,7 @@ impl Counters {
 pub(crate) type MemorySink = Arc<Mutex<Vec<SpanData>>>;
 
 pub(crate) enum SpanSink {
+    #[cfg(any(feature = "grpc", feature = "http-proto"))]
     Otlp(opentelemetry_otlp::SpanExporter),
     File(FileSink),
     Memory(MemorySink),
@@ -148,6 +151,7 @@ impl Signal for Spans {
 
     async fn export(sink: &SpanSink, batch: Vec<SpanData>) -> std::result::Result<bool, String> {
         match sink {
+            #[cfg(any(feature = "grpc", feature = "http-proto"))]
             SpanSink::Otlp(e) => e
                 .export(batch)
                 .await
@@ -163,6 +167,7 @@ impl Signal for Spans {
 
     fn shutdown(sink: &mut SpanSink) {
         match sink {
+            #[cfg(any(feature = "grpc", feature = "http-proto"))]
             SpanSink::Otlp(e) => {
                 let _ = e.shutdown();
             }
@@ -510,16 +515,21 @@ fn build_exporter(
             .map_err(|e| {
                 pipeline_err(format!("cannot open the file sink {}: {e}", path.display()))
             }),
+        #[cfg(any(feature = "grpc", feature = "http-proto"))]
         Export::Otlp { url, protocol } => {
             let mut exporter = otlp::build(url, *protocol, settings).map_err(pipeline_err)?;
             exporter.set_resource(resource);
             Ok(SpanSink::Otlp(exporter))
         }
+        #[cfg(not(any(feature = "grpc", feature = "http-proto")))]
+        Export::Otlp { url, .. } => Err(pipeline_err(format!(
+            "cannot export to {url}: tracewire was built without the `grpc` and `http-proto` features"
+        ))),
     }
 }
 
+#[cfg(any(feature = "grpc", feature = "http-proto"))]
 mod otlp {
-    use std::collections::HashMap;
 
     use opentelemetry_otlp::{SpanExporter, WithExportConfig};
 
@@ -569,7 +579,8 @@ mod otlp {
             #[cfg(feature = "http-proto")]
             Protocol::HttpProtobuf => {
                 use opentelemetry_otlp::WithHttpConfig;
-                let headers: HashMap<String, String> = s.otlp_headers.iter().cloned().collect();
+                let headers: std::collections::HashMap<String, String> =
+                    s.otlp_headers.iter().cloned().collect();
                 let mut b = SpanExporter::builder()
                     .with_http()
                     .with_endpoint(url)
