@@ -547,6 +547,7 @@ fn build(
         Some(crate::otel_layer::OtelLayer::otel(
             tracer,
             crate::redact::Redactor::new(&settings.redact_fields),
+            settings.span_source_attributes,
         ))
     } else {
         None

@@ -18,7 +18,7 @@ use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::redact::{REDACTED, Redactor};
+use crate::redact::{REDACTED, Redactor, masked};
 
 /// Where log lines go.
 #[derive(Clone, Default)]
@@ -112,7 +112,7 @@ where
         attrs.record(&mut JsonFields {
             out: &mut fields,
             reserved: SPAN_RESERVED,
-            redactor: &self.redactor,
+            mask: self.redactor.mask(attrs.metadata().fields()),
         });
         span.extensions_mut().insert(SpanFields(fields));
     }
@@ -124,7 +124,7 @@ where
             values.record(&mut JsonFields {
                 out: fields,
                 reserved: SPAN_RESERVED,
-                redactor: &self.redactor,
+                mask: self.redactor.mask(span.metadata().fields()),
             });
         }
     }
@@ -149,7 +149,7 @@ where
             let mut visitor = JsonFields {
                 out: line,
                 reserved: EVENT_RESERVED,
-                redactor: &self.redactor,
+                mask: self.redactor.mask(meta.fields()),
             };
             event.record(&mut visitor);
 
@@ -200,7 +200,8 @@ where
 /// Writes fields as `,"name":value` with their own JSON type.
 struct JsonFields<'a> {
     out: &'a mut String,
-    redactor: &'a Redactor,
+    /// Sensitive fields of this callsite (see [`Redactor::mask`]).
+    mask: u64,
     /// Field names that would repeat a key of the enclosing object: written as `fields.<name>`.
     reserved: &'static [&'static str],
 }
@@ -219,7 +220,7 @@ impl JsonFields<'_> {
             push_json_str(self.out, name);
         }
         self.out.push(':');
-        if self.redactor.is_sensitive_static(name) {
+        if masked(self.mask, field.index()) {
             push_json_str(self.out, REDACTED);
             return true;
         }

@@ -12,7 +12,7 @@ use std::any::TypeId;
 use opentelemetry_sdk::trace::Tracer;
 use tracing::field::{DisplayValue, Field, Value, ValueSet, Visit, display};
 
-use crate::redact::{REDACTED, Redactor};
+use crate::redact::{REDACTED, Redactor, masked};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Dispatch, Event, Metadata, Subscriber, subscriber::Interest};
 use tracing_opentelemetry::OpenTelemetryLayer;
@@ -38,9 +38,14 @@ impl<S> Rewrite<OpenTelemetryLayer<S, Tracer>>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    pub(crate) fn otel(tracer: Tracer, redactor: Redactor) -> Self {
+    pub(crate) fn otel(tracer: Tracer, redactor: Redactor, source_attributes: bool) -> Self {
         Rewrite {
-            inner: tracing_opentelemetry::layer().with_tracer(tracer),
+            inner: tracing_opentelemetry::layer()
+                .with_tracer(tracer)
+                .with_threads(source_attributes)
+                .with_tracked_inactivity(source_attributes)
+                .with_location(source_attributes)
+                .with_target(source_attributes),
             redactor,
         }
     }
@@ -73,34 +78,30 @@ impl Owned {
     }
 }
 
-/// Finds whether a value set has a `u64` or a sensitive field, without allocating.
-struct NeedsRewrite<'a> {
-    redactor: &'a Redactor,
-    found: bool,
-}
+/// Finds whether a value set has a `u64`, without allocating.
+#[derive(Default)]
+struct HasU64(bool);
 
-impl Visit for NeedsRewrite<'_> {
+impl Visit for HasU64 {
     fn record_u64(&mut self, _: &Field, _: u64) {
-        self.found = true;
+        self.0 = true;
     }
-    fn record_debug(&mut self, f: &Field, _: &dyn std::fmt::Debug) {
-        if !self.found && self.redactor.is_sensitive_static(f.name()) {
-            self.found = true;
-        }
-    }
+    fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}
 }
 
-/// The values by field index, `u64` turned into `i64`; `None` when a value cannot be owned
-/// without changing how the layer sees it (an `Error`, which it maps to exception fields).
-struct Collect<'a> {
+/// The values by field index, `u64` turned into `i64`, sensitive ones redacted; `gave_up` when
+/// a value cannot be owned without changing how the layer sees it (an `Error`, which it maps to
+/// exception fields).
+struct Collect {
     values: Vec<Option<Owned>>,
     gave_up: bool,
-    redactor: &'a Redactor,
+    /// Sensitive fields of this callsite (see [`Redactor::mask`]).
+    mask: u64,
 }
 
-impl Collect<'_> {
+impl Collect {
     fn put(&mut self, field: &Field, v: Owned) {
-        let v = if self.redactor.is_sensitive_static(field.name()) {
+        let v = if masked(self.mask, field.index()) {
             Owned::Str(REDACTED.to_string())
         } else {
             v
@@ -111,7 +112,7 @@ impl Collect<'_> {
     }
 }
 
-impl Visit for Collect<'_> {
+impl Visit for Collect {
     fn record_f64(&mut self, f: &Field, v: f64) {
         self.put(f, Owned::F64(v));
     }
@@ -131,7 +132,7 @@ impl Visit for Collect<'_> {
         self.put(f, Owned::Str(v.to_string()));
     }
     fn record_error(&mut self, f: &Field, e: &(dyn std::error::Error + 'static)) {
-        if self.redactor.is_sensitive_static(f.name()) {
+        if masked(self.mask, f.index()) {
             self.put(f, Owned::Str(e.to_string()));
         } else {
             self.gave_up = true;
@@ -146,21 +147,21 @@ impl Visit for Collect<'_> {
 /// `Some(values)` when `record` holds a `u64` or a sensitive field and can be rewritten.
 fn rewrite(
     redactor: &Redactor,
-    fields_len: usize,
+    fields: &tracing_core::field::FieldSet,
     record: impl Fn(&mut dyn Visit),
 ) -> Option<Vec<Option<Owned>>> {
-    let mut probe = NeedsRewrite {
-        redactor,
-        found: false,
-    };
-    record(&mut probe);
-    if !probe.found {
-        return None;
+    let mask = redactor.mask(fields);
+    if mask == 0 {
+        let mut probe = HasU64::default();
+        record(&mut probe);
+        if !probe.0 {
+            return None;
+        }
     }
     let mut c = Collect {
-        values: (0..fields_len).map(|_| None).collect(),
+        values: (0..fields.len()).map(|_| None).collect(),
         gave_up: false,
-        redactor,
+        mask,
     };
     record(&mut c);
     (!c.gave_up).then_some(c.values)
@@ -201,7 +202,7 @@ where
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let meta = attrs.metadata();
-        let Some(values) = rewrite(&self.redactor, meta.fields().len(), |v| attrs.record(v)) else {
+        let Some(values) = rewrite(&self.redactor, meta.fields(), |v| attrs.record(v)) else {
             return self.inner.on_new_span(attrs, id, ctx);
         };
         with_value_set(meta, &values, |vs| {
@@ -220,7 +221,7 @@ where
         let Some(meta) = ctx.metadata(span) else {
             return self.inner.on_record(span, values, ctx);
         };
-        let Some(owned) = rewrite(&self.redactor, meta.fields().len(), |v| values.record(v)) else {
+        let Some(owned) = rewrite(&self.redactor, meta.fields(), |v| values.record(v)) else {
             return self.inner.on_record(span, values, ctx);
         };
         with_value_set(meta, &owned, |vs| {
@@ -234,7 +235,7 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let meta = event.metadata();
-        let Some(values) = rewrite(&self.redactor, meta.fields().len(), |v| event.record(v)) else {
+        let Some(values) = rewrite(&self.redactor, meta.fields(), |v| event.record(v)) else {
             return self.inner.on_event(event, ctx);
         };
         with_value_set(meta, &values, |vs| {

@@ -6,9 +6,11 @@
 //! case changes: `user.password`, `x-api-key`, `accessToken` and `http.request.header.authorization`
 //! match; `gen_ai.usage.input_tokens` does not match `token`.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+
+use tracing_core::callsite::Identifier;
+use tracing_core::field::FieldSet;
 
 /// What replaces a redacted value.
 pub const REDACTED: &str = "[REDACTED]";
@@ -17,6 +19,9 @@ pub const REDACTED: &str = "[REDACTED]";
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Redactor {
     patterns: Arc<[Vec<String>]>,
+    /// Per callsite, a bit per field: sensitive or not. Field names are fixed per callsite, so
+    /// each is judged once, and a log line or span pays one lookup instead of one per field.
+    masks: Arc<RwLock<HashMap<Identifier, u64>>>,
 }
 
 fn words(name: &str) -> Vec<String> {
@@ -51,6 +56,7 @@ impl Redactor {
                 .map(|p| words(p))
                 .filter(|w| !w.is_empty())
                 .collect(),
+            masks: Arc::default(),
         }
     }
 
@@ -64,26 +70,38 @@ impl Redactor {
             .any(|p| p.len() <= w.len() && w.windows(p.len()).any(|win| win == p.as_slice()))
     }
 
-    /// [`is_sensitive`](Self::is_sensitive) for field names, which are `'static`: remembered per
-    /// thread, so a log line does not split names again.
-    pub(crate) fn is_sensitive_static(&self, name: &'static str) -> bool {
-        thread_local! {
-            static SEEN: RefCell<HashMap<(usize, &'static str), bool>> = RefCell::new(HashMap::new());
+    /// Which fields of this callsite are sensitive: bit `i` for the field of index `i`.
+    pub(crate) fn mask(&self, fields: &FieldSet) -> u64 {
+        if self.patterns.is_empty() {
+            return 0;
         }
-        let key = (Arc::as_ptr(&self.patterns) as *const () as usize, name);
-        SEEN.with(|seen| {
-            if let Some(&v) = seen.borrow().get(&key) {
-                return v;
-            }
-            let v = self.is_sensitive(name);
-            let mut seen = seen.borrow_mut();
-            if seen.len() > 4096 {
-                seen.clear();
-            }
-            seen.insert(key, v);
-            v
-        })
+        // A field knows its callsite; a callsite without fields has nothing to redact.
+        let Some(id) = fields.iter().next().map(|f| f.callsite()) else {
+            return 0;
+        };
+        if let Some(&m) = self
+            .masks
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+        {
+            return m;
+        }
+        let m = fields
+            .iter()
+            .filter(|f| f.index() < 64 && self.is_sensitive(f.name()))
+            .fold(0u64, |m, f| m | 1 << f.index());
+        self.masks
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, m);
+        m
     }
+}
+
+/// Whether field `index` is set in a [`Redactor::mask`].
+pub(crate) fn masked(mask: u64, index: usize) -> bool {
+    index < 64 && mask & (1 << index) != 0
 }
 
 #[cfg(test)]

@@ -51,6 +51,7 @@ keys! {
     "drop_warning_interval_ms", "TRACEWIRE_DROP_WARNING_INTERVAL_MS", [];
     "logs_enabled", "TRACEWIRE_LOGS_ENABLED", ["OTEL_LOGS_EXPORTER"];
     "span_events_with_logs", "TRACEWIRE_SPAN_EVENTS_WITH_LOGS", [];
+    "span_source_attributes", "TRACEWIRE_SPAN_SOURCE_ATTRIBUTES", [];
 }
 
 /// The candidate closest to `input` by edit distance, if it is close enough to be a typo.

@@ -242,6 +242,9 @@ pub struct Settings {
     pub logs_enabled: bool,
     /// With `logs_enabled`, keep events as span events too (default: only as log records).
     pub span_events_with_logs: bool,
+    /// Add `code.*`, `thread.*`, `target`, `busy_ns`/`idle_ns` attributes to every span
+    /// (tracing-opentelemetry's defaults; off by default: they cost ~20% of a span's instructions).
+    pub span_source_attributes: bool,
     sources: Vec<(&'static str, Source, String)>,
 }
 
@@ -580,6 +583,8 @@ impl Settings {
             Ok(on)
         })?;
         let span_events_with_logs = r.get("span_events_with_logs", Raw::Bool(false), parse_bool)?;
+        let span_source_attributes =
+            r.get("span_source_attributes", Raw::Bool(false), parse_bool)?;
 
         let export = match (exporter.as_str(), endpoint) {
             ("none", _) => Export::None,
@@ -647,6 +652,7 @@ impl Settings {
             drop_warning_interval,
             logs_enabled,
             span_events_with_logs,
+            span_source_attributes,
             sources: r.sources,
         })
     }

@@ -1,0 +1,116 @@
+//! The setups and workloads compared by `benches/stack.rs` and `examples/instructions.rs`, so
+//! the time and the instruction counts measure the same thing.
+#![allow(dead_code, unreachable_pub)]
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+use tracing_subscriber::layer::SubscriberExt as _;
+
+/// An exporter that accepts everything: the stock stack's export cost is not what is compared.
+#[derive(Debug)]
+pub struct Noop;
+
+impl SpanExporter for Noop {
+    async fn export(&self, _batch: Vec<SpanData>) -> OTelSdkResult {
+        Ok(())
+    }
+}
+
+pub const SETUPS: &[&str] = &[
+    "no_subscriber",
+    "registry_empty_layer",
+    "stock_otel",
+    "stock_otel_json",
+    "tracewire_sampled",
+    "tracewire_unsampled",
+    "tracewire_tracing_disabled",
+    "tracewire_disabled",
+];
+
+/// What a setup keeps alive while it is measured.
+pub enum Held {
+    None,
+    Provider(SdkTracerProvider),
+    Guard(tracewire::Guard),
+}
+
+/// Installs `setup` for the current thread; the dispatcher must be kept for the measurement.
+pub fn install(setup: &str, dir: &std::path::Path) -> (Option<tracing::Dispatch>, Held) {
+    let stock = |json: bool| {
+        // tracing-opentelemetry 0.34 defaults over the SDK's BatchSpanProcessor (queue 2048).
+        let provider = SdkTracerProvider::builder()
+            .with_batch_exporter(Noop)
+            .build();
+        let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"));
+        let json = json.then(|| {
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(std::io::sink)
+        });
+        let d = tracing::Dispatch::new(tracing_subscriber::registry().with(otel).with(json));
+        (Some(d), Held::Provider(provider))
+    };
+    let tracewire = |env: &[(&str, &str)]| {
+        let (d, g) = tracewire_stack(env, dir);
+        (Some(d), Held::Guard(g))
+    };
+    match setup {
+        "no_subscriber" => (None, Held::None),
+        "registry_empty_layer" => (
+            Some(tracing::Dispatch::new(
+                tracing_subscriber::registry().with(tracing_subscriber::layer::Identity::new()),
+            )),
+            Held::None,
+        ),
+        "stock_otel" => stock(false),
+        "stock_otel_json" => stock(true),
+        "tracewire_sampled" => tracewire(&[]),
+        "tracewire_unsampled" => tracewire(&[("TRACEWIRE_SAMPLING_RATE", "0")]),
+        "tracewire_tracing_disabled" => tracewire(&[("TRACEWIRE_TRACING_ENABLED", "false")]),
+        "tracewire_disabled" => tracewire(&[("TRACEWIRE_ENABLED", "false")]),
+        other => panic!("unknown setup {other}"),
+    }
+}
+
+fn tracewire_stack(
+    env: &[(&str, &str)],
+    dir: &std::path::Path,
+) -> (tracing::Dispatch, tracewire::Guard) {
+    // The file sink into a temp dir, capped: the caller's cost is measured, not delivery.
+    let guard = tracewire::builder()
+        .without_settings_file()
+        .with_env(env.iter().copied())
+        .with_otlp_endpoint(format!("file:{}", dir.join("spans.jsonl").display()))
+        .with_log_writer(std::io::sink())
+        .set_default()
+        .expect("stack");
+    let d = tracing::dispatcher::get_default(|d| d.clone());
+    (d, guard)
+}
+
+#[tracing::instrument]
+pub fn one_field(n: i64) -> i64 {
+    n + 1
+}
+
+#[tracing::instrument]
+pub fn with_event(n: i64) -> i64 {
+    tracing::info!(n, "inside");
+    n + 1
+}
+
+#[tracing::instrument]
+pub fn root_with_children(n: i64) -> i64 {
+    let mut s = 0;
+    for i in 0..10 {
+        s += one_field(n + i);
+    }
+    s
+}
+
+pub const WORKLOADS: &[(&str, fn(i64) -> i64, u64)] = &[
+    ("span_one_field", one_field, 1),
+    ("span_with_event", with_event, 1),
+    ("root_10_children", root_with_children, 11),
+];

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Instructions per span on the calling thread (callgrind, total minus the export thread is not
+# separated: the figure includes everything the process did per extra span), for every setup ×
+# workload of benches/common. Deterministic for a given binary: the figure that does not move
+# with machine noise. Usage: scripts/instructions.sh [N_SMALL] [N_LARGE]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+A=${1:-200}; B=${2:-2200}
+cargo build -q --release --example instructions
+BIN=target/release/examples/instructions
+SETUPS="no_subscriber registry_empty_layer stock_otel stock_otel_json tracewire_sampled tracewire_unsampled tracewire_tracing_disabled tracewire_disabled"
+WORKLOADS="span_one_field:1 span_with_event:1 root_10_children:11"
+count() { # setup workload n -> instructions of the main thread
+  local out; out=$(mktemp)
+  valgrind --tool=callgrind --callgrind-out-file="$out" --separate-threads=yes "$BIN" "$1" "$2" "$3" >/dev/null 2>&1
+  # the main thread's file ends in -01
+  grep -h '^summary:' "$out"-01 | awk '{print $2}'
+  rm -f "$out"*
+}
+printf "%-28s %-18s %14s\n" setup workload instr/span
+for w in $WORKLOADS; do
+  name=${w%%:*}; spans=${w##*:}
+  for s in $SETUPS; do
+    a=$(count "$s" "$name" "$A"); b=$(count "$s" "$name" "$B")
+    printf "%-28s %-18s %14d\n" "$s" "$name" $(( (b - a) / ((B - A) * spans) ))
+  done
+done
