@@ -109,7 +109,10 @@ pub fn root_with_children(n: i64) -> i64 {
     s
 }
 
-pub const WORKLOADS: &[(&str, fn(i64) -> i64, u64)] = &[
+/// (name, the instrumented call, spans per call)
+pub type Workload = (&'static str, fn(i64) -> i64, u64);
+
+pub const WORKLOADS: &[Workload] = &[
     ("span_one_field", one_field, 1),
     ("span_with_event", with_event, 1),
     ("root_10_children", root_with_children, 11),
