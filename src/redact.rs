@@ -22,6 +22,8 @@ pub(crate) struct Redactor {
     /// Per callsite, a bit per field: sensitive or not. Field names are fixed per callsite, so
     /// each is judged once, and a log line or span pays one lookup instead of one per field.
     masks: Arc<RwLock<HashMap<Identifier, u64>>>,
+    /// Attribute names already judged, for the export task (names repeat from span to span).
+    names: Arc<std::sync::Mutex<HashMap<String, bool>>>,
 }
 
 fn words(name: &str) -> Vec<String> {
@@ -57,6 +59,7 @@ impl Redactor {
                 .filter(|w| !w.is_empty())
                 .collect(),
             masks: Arc::default(),
+            names: Arc::default(),
         }
     }
 
@@ -68,6 +71,23 @@ impl Redactor {
         self.patterns
             .iter()
             .any(|p| p.len() <= w.len() && w.windows(p.len()).any(|win| win == p.as_slice()))
+    }
+
+    /// [`is_sensitive`](Self::is_sensitive), remembered by name (at most 4096 names).
+    pub(crate) fn is_sensitive_cached(&self, name: &str) -> bool {
+        if self.patterns.is_empty() {
+            return false;
+        }
+        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(&v) = names.get(name) {
+            return v;
+        }
+        let v = self.is_sensitive(name);
+        if names.len() >= 4096 {
+            names.clear();
+        }
+        names.insert(name.to_string(), v);
+        v
     }
 
     /// Which fields of this callsite are sensitive: bit `i` for the field of index `i`.

@@ -288,7 +288,7 @@ fn prepare(span: &mut SpanData, redactor: &Redactor, max_len: usize) {
     errors_as_exceptions(span);
     let clean = |kvs: &mut Vec<KeyValue>| {
         for kv in kvs.iter_mut() {
-            if redactor.is_sensitive(kv.key.as_str()) {
+            if redactor.is_sensitive_cached(kv.key.as_str()) {
                 kv.value = Value::from(REDACTED);
             } else {
                 truncate(&mut kv.value, max_len);
