@@ -21,10 +21,7 @@ async fn echo_traceparent(headers: HeaderMap) -> String {
 fn client_spans_inject_and_mark_failures() {
     let dir = tempfile::tempdir().unwrap();
     let sink = dir.path().join("spans.jsonl");
-    let guard = tracewire::builder()
-        .without_settings_file()
-        .with_env::<[(&str, &str); 0], &str, &str>([])
-        .with_otlp_endpoint(format!("file:{}", sink.display()))
+    let guard = support::to_file(&sink)
         .with_log_writer(std::io::sink())
         .set_default()
         .unwrap();

@@ -14,10 +14,7 @@ use tracewire::http::TraceLayer;
 fn panics_and_errors_set_status_error() {
     let dir = tempfile::tempdir().unwrap();
     let sink = dir.path().join("spans.jsonl");
-    let guard = tracewire::builder()
-        .without_settings_file()
-        .with_env::<[(&str, &str); 0], &str, &str>([])
-        .with_otlp_endpoint(format!("file:{}", sink.display()))
+    let guard = support::to_file(&sink)
         .with_log_writer(std::io::sink())
         .set_default()
         .unwrap();

@@ -425,13 +425,7 @@ impl Settings {
             "propagators",
             Raw::Str("tracecontext,baggage".into()),
             |k, raw, src| {
-                let items = match raw {
-                    Raw::List(l) => l.clone(),
-                    _ => parse_string(k, raw, src)?
-                        .split(',')
-                        .map(|s| s.trim().to_string())
-                        .collect(),
-                };
+                let items = parse_list(k, raw, src)?;
                 let mut out = Vec::new();
                 for p in items.into_iter().filter(|p| !p.is_empty()) {
                     match p.as_str() {
@@ -501,13 +495,7 @@ impl Settings {
         })?;
 
         let exclude_paths = r.get("exclude_paths", Raw::List(vec![]), |k, raw, src| {
-            let items = match raw {
-                Raw::List(l) => l.clone(),
-                _ => parse_string(k, raw, src)?
-                    .split(',')
-                    .map(|s| s.trim().to_string())
-                    .collect(),
-            };
+            let items = parse_list(k, raw, src)?;
             let items: Vec<String> = items.into_iter().filter(|p| !p.is_empty()).collect();
             match items.iter().find(|p| !p.starts_with('/')) {
                 Some(_) => Err(invalid(
@@ -524,13 +512,7 @@ impl Settings {
             "redact_fields",
             Raw::List(DEFAULT_REDACT.iter().map(|s| s.to_string()).collect()),
             |k, raw, src| {
-                let items = match raw {
-                    Raw::List(l) => l.clone(),
-                    _ => parse_string(k, raw, src)?
-                        .split(',')
-                        .map(|s| s.trim().to_string())
-                        .collect(),
-                };
+                let items = parse_list(k, raw, src)?;
                 Ok(items
                     .into_iter()
                     .filter(|p| !p.is_empty())
@@ -772,6 +754,19 @@ fn invalid(key: &str, raw: &Raw, src: &Source, allowed: &str) -> Error {
         Source::Default => format!("{key} = {shown} (default)"),
     };
     Error::config(format!("invalid setting {place}: expected {allowed}"))
+}
+
+/// A TOML array, or a comma-separated string (environment variables): trimmed, empty items
+/// left out.
+fn parse_list(key: &'static str, raw: &Raw, src: &Source) -> Result<Vec<String>> {
+    let items: Vec<String> = match raw {
+        Raw::List(l) => l.iter().map(|s| s.trim().to_string()).collect(),
+        _ => parse_string(key, raw, src)?
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .collect(),
+    };
+    Ok(items.into_iter().filter(|s| !s.is_empty()).collect())
 }
 
 fn parse_bool(key: &'static str, raw: &Raw, src: &Source) -> Result<bool> {

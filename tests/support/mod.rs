@@ -501,3 +501,11 @@ impl Drop for FaultyEndpoint {
         }
     }
 }
+
+/// A builder that exports to a file sink at `path`, ignoring the developer's settings and env.
+pub fn to_file(path: &std::path::Path) -> tracewire::Builder {
+    tracewire::builder()
+        .without_settings_file()
+        .with_env::<[(&str, &str); 0], &str, &str>([])
+        .with_otlp_endpoint(format!("file:{}", path.display()))
+}
