@@ -5,10 +5,11 @@
 # with machine noise. Usage: scripts/instructions.sh [N_SMALL] [N_LARGE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ONLY="setup1 setup2" limits the setups measured.
 A=${1:-200}; B=${2:-2200}
 cargo build -q --release --example instructions
 BIN=target/release/examples/instructions
-SETUPS="no_subscriber registry_empty_layer stock_otel stock_otel_json tracewire_sampled tracewire_unsampled tracewire_tracing_disabled tracewire_disabled"
+SETUPS="no_subscriber registry_empty_layer stock_otel stock_otel_json tracewire_sampled tracewire_unsampled tracewire_tail_10pct tracewire_tracing_disabled tracewire_disabled"
 WORKLOADS="span_one_field:1 span_with_event:1 root_10_children:11"
 count() { # setup workload n -> instructions of the main thread
   local out; out=$(mktemp)
@@ -18,6 +19,7 @@ count() { # setup workload n -> instructions of the main thread
   rm -f "$out"*
 }
 printf "%-28s %-18s %14s\n" setup workload instr/span
+SETUPS=${ONLY:-$SETUPS}
 for w in $WORKLOADS; do
   name=${w%%:*}; spans=${w##*:}
   for s in $SETUPS; do

@@ -527,7 +527,11 @@ fn build(
                 max_attributes_per_event: settings.event_attribute_count_limit,
                 max_attributes_per_link: settings.link_attribute_count_limit,
             })
-            .with_sampler(sampler(settings))
+            .with_sampler(match settings.tail_rule() {
+                Some(_) => Box::new(crate::export::tail::TailSampler(sampler(settings)))
+                    as Box<dyn opentelemetry_sdk::trace::ShouldSample>,
+                None => Box::new(sampler(settings)),
+            })
             .with_resource(resource.clone());
         if let Some((pipeline, processor)) =
             Pipeline::build(settings, &resource, warn_to.clone(), memory)?

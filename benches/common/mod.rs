@@ -24,6 +24,7 @@ pub const SETUPS: &[&str] = &[
     "stock_otel_json",
     "tracewire_sampled",
     "tracewire_unsampled",
+    "tracewire_tail_10pct",
     "tracewire_tracing_disabled",
     "tracewire_disabled",
 ];
@@ -67,6 +68,12 @@ pub fn install(setup: &str, dir: &std::path::Path) -> (Option<tracing::Dispatch>
         "stock_otel_json" => stock(true),
         "tracewire_sampled" => tracewire(&[]),
         "tracewire_unsampled" => tracewire(&[("TRACEWIRE_SAMPLING_RATE", "0")]),
+        // 10% head sampling, plus every error and every root slower than 100 ms.
+        "tracewire_tail_10pct" => tracewire(&[
+            ("TRACEWIRE_SAMPLING_RATE", "0.1"),
+            ("TRACEWIRE_KEEP_ERRORS", "true"),
+            ("TRACEWIRE_SLOW_THRESHOLD_MS", "100"),
+        ]),
         "tracewire_tracing_disabled" => tracewire(&[("TRACEWIRE_TRACING_ENABLED", "false")]),
         "tracewire_disabled" => tracewire(&[("TRACEWIRE_ENABLED", "false")]),
         other => panic!("unknown setup {other}"),

@@ -8,6 +8,7 @@
 mod file;
 #[cfg(feature = "logs")]
 pub(crate) mod logs;
+pub(crate) mod tail;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -47,6 +48,8 @@ pub struct Stats {
     pub failed_spans: u64,
     /// Export requests that failed or timed out.
     pub failed_exports: u64,
+    /// Spans dropped because the tail rule's buffer was full (`tail_max_buffered_spans`).
+    pub dropped_tail_buffer: u64,
     /// Log records the collector accepted (`logs_enabled`).
     pub exported_logs: u64,
     /// Log records lost: queue full, or in failed exports.
@@ -61,7 +64,10 @@ impl Stats {
     /// if stats.dropped() > 0 { eprintln!("lost {} spans", stats.dropped()); }
     /// ```
     pub fn dropped(&self) -> u64 {
-        self.dropped_queue_full + self.dropped_file_cap + self.failed_spans
+        self.dropped_queue_full
+            + self.dropped_file_cap
+            + self.failed_spans
+            + self.dropped_tail_buffer
     }
 }
 
@@ -74,6 +80,7 @@ pub(crate) struct Counters {
     failed_exports: AtomicU64,
     exported_logs: AtomicU64,
     failed_logs: AtomicU64,
+    dropped_tail_buffer: AtomicU64,
     dropped_logs_queue_full: AtomicU64,
     last_error: Mutex<Option<String>>,
 }
@@ -94,6 +101,7 @@ impl Counters {
             dropped_file_cap: self.dropped_file_cap.load(Ordering::Relaxed),
             failed_spans: self.failed_spans.load(Ordering::Relaxed),
             failed_exports: self.failed_exports.load(Ordering::Relaxed),
+            dropped_tail_buffer: self.dropped_tail_buffer.load(Ordering::Relaxed),
             exported_logs: self.exported_logs.load(Ordering::Relaxed),
             dropped_logs: self.failed_logs.load(Ordering::Relaxed)
                 + self.dropped_logs_queue_full.load(Ordering::Relaxed),
@@ -262,7 +270,7 @@ impl<S: Signal> Handle<S> {
 /// The SDK span processor: `on_end` only pushes onto a bounded queue; everything else
 /// happens on the export task.
 #[derive(Debug)]
-pub(crate) struct BatchProcessor(Handle<Spans>);
+pub(crate) struct BatchProcessor(Handle<Spans>, Option<Mutex<tail::Tail>>);
 
 impl SpanProcessor for BatchProcessor {
     fn on_start(&self, _span: &mut Span, _cx: &Context) {}
@@ -270,6 +278,15 @@ impl SpanProcessor for BatchProcessor {
     fn on_end(&self, span: SpanData) {
         if span.span_context.is_sampled() {
             self.0.push(span);
+        } else if let Some(tail) = &self.1 {
+            // Recorded only for the tail rule (see tail.rs).
+            let keep = tail
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .on_end(span, &self.0.shared.counters);
+            for span in keep {
+                self.0.push(span);
+            }
         }
     }
 
@@ -432,7 +449,10 @@ impl Pipeline {
             settings.batch_max_queue_size,
             true,
         );
-        Ok(Some((pipeline, BatchProcessor(handle))))
+        let tail = settings
+            .tail_rule()
+            .map(|rule| Mutex::new(tail::Tail::new(rule)));
+        Ok(Some((pipeline, BatchProcessor(handle, tail))))
     }
 
     /// Starts the export task of one signal on this pipeline's runtime.

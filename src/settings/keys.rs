@@ -52,6 +52,9 @@ keys! {
     "logs_enabled", "TRACEWIRE_LOGS_ENABLED", ["OTEL_LOGS_EXPORTER"];
     "span_events_with_logs", "TRACEWIRE_SPAN_EVENTS_WITH_LOGS", [];
     "span_source_attributes", "TRACEWIRE_SPAN_SOURCE_ATTRIBUTES", [];
+    "keep_errors", "TRACEWIRE_KEEP_ERRORS", [];
+    "slow_threshold_ms", "TRACEWIRE_SLOW_THRESHOLD_MS", [];
+    "tail_max_buffered_spans", "TRACEWIRE_TAIL_MAX_BUFFERED_SPANS", [];
 }
 
 /// The candidate closest to `input` by edit distance, if it is close enough to be a typo.

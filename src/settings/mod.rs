@@ -245,6 +245,12 @@ pub struct Settings {
     /// Add `code.*`, `thread.*`, `target`, `busy_ns`/`idle_ns` attributes to every span
     /// (tracing-opentelemetry's defaults; off by default: they cost ~20% of a span's instructions).
     pub span_source_attributes: bool,
+    /// Tail rule: export every trace with an error, whatever the head sampler decided.
+    pub keep_errors: bool,
+    /// Tail rule: export every trace whose local root took at least this long.
+    pub slow_threshold: Option<Duration>,
+    /// Tail rule: spans held at most while their traces are undecided; beyond, dropped and counted.
+    pub tail_max_buffered_spans: usize,
     sources: Vec<(&'static str, Source, String)>,
 }
 
@@ -273,6 +279,15 @@ impl Settings {
     /// ```
     pub fn explain(&self) -> impl fmt::Display + '_ {
         Explain(self)
+    }
+
+    /// The tail rule, when `keep_errors` or `slow_threshold_ms` asks for one.
+    pub(crate) fn tail_rule(&self) -> Option<crate::export::tail::Rule> {
+        (self.keep_errors || self.slow_threshold.is_some()).then_some(crate::export::tail::Rule {
+            keep_errors: self.keep_errors,
+            slow: self.slow_threshold,
+            max_spans: self.tail_max_buffered_spans,
+        })
     }
 
     /// Where the effective value of `key` came from, or `None` for an unknown key.
@@ -567,6 +582,18 @@ impl Settings {
         let span_events_with_logs = r.get("span_events_with_logs", Raw::Bool(false), parse_bool)?;
         let span_source_attributes =
             r.get("span_source_attributes", Raw::Bool(false), parse_bool)?;
+        let keep_errors = r.get("keep_errors", Raw::Bool(false), parse_bool)?;
+        let slow_threshold = match r.get("slow_threshold_ms", Raw::Int(0), |k, raw, src| {
+            parse_uint(k, raw, src, 0, 86_400_000)
+        })? {
+            0 => None,
+            ms => Some(Duration::from_millis(ms)),
+        };
+        let tail_max_buffered_spans = r.get(
+            "tail_max_buffered_spans",
+            Raw::Int(65_536),
+            |k, raw, src| parse_uint(k, raw, src, 1, 100_000_000),
+        )? as usize;
 
         let export = match (exporter.as_str(), endpoint) {
             ("none", _) => Export::None,
@@ -635,6 +662,9 @@ impl Settings {
             logs_enabled,
             span_events_with_logs,
             span_source_attributes,
+            keep_errors,
+            slow_threshold,
+            tail_max_buffered_spans,
             sources: r.sources,
         })
     }
