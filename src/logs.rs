@@ -108,7 +108,7 @@ where
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        let mut fields = String::new();
+        let mut fields = String::with_capacity(16 * attrs.metadata().fields().len());
         attrs.record(&mut JsonFields {
             out: &mut fields,
             reserved: SPAN_RESERVED,
@@ -175,15 +175,16 @@ where
                 // The OpenTelemetry layer activates the span's context when it is entered: these
                 // are exactly the ids of the span that is exported.
                 opentelemetry::Context::map_current(|cx| {
-                    let sc = cx.span().span_context().clone();
+                    let span = cx.span();
+                    let sc = span.span_context();
                     if ids_apply && sc.is_valid() {
-                        let _ = write!(
-                            line,
-                            ",\"trace_id\":\"{}\",\"span_id\":\"{}\",\"trace_flags\":\"{:02x}\"",
-                            sc.trace_id(),
-                            sc.span_id(),
-                            sc.trace_flags().to_u8()
-                        );
+                        line.push_str(",\"trace_id\":\"");
+                        push_hex(line, &sc.trace_id().to_bytes());
+                        line.push_str("\",\"span_id\":\"");
+                        push_hex(line, &sc.span_id().to_bytes());
+                        line.push_str("\",\"trace_flags\":\"");
+                        push_hex(line, &[sc.trace_flags().to_u8()]);
+                        line.push('"');
                     }
                 });
             }
@@ -233,13 +234,16 @@ impl Visit for JsonFields<'_> {
         if self.key(field) {
             return;
         }
-        let _ = write!(self.out, "{value}");
+        if value < 0 {
+            self.out.push('-');
+        }
+        push_u64(self.out, value.unsigned_abs());
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
         if self.key(field) {
             return;
         }
-        let _ = write!(self.out, "{value}");
+        push_u64(self.out, value);
     }
     fn record_i128(&mut self, field: &Field, value: i128) {
         if self.key(field) {
@@ -334,14 +338,46 @@ pub(crate) fn write_rfc3339(out: &mut String, t: SystemTime) {
     let secs = d.as_secs();
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, day) = civil_from_days(days as i64);
-    let _ = write!(
-        out,
-        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        d.subsec_micros()
-    );
+    // Digits by hand: `write!` with padding costs more than the rest of a log line's header.
+    let mut buf = *b"0000-00-00T00:00:00.000000Z";
+    let mut put = |at: usize, width: usize, mut v: u64| {
+        for i in (at..at + width).rev() {
+            buf[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, y.clamp(0, 9999) as u64);
+    put(5, 2, m as u64);
+    put(8, 2, day as u64);
+    put(11, 2, rem / 3600);
+    put(14, 2, rem % 3600 / 60);
+    put(17, 2, rem % 60);
+    put(20, 6, d.subsec_micros() as u64);
+    out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
+}
+
+/// Decimal digits of `v`, without the formatting machinery.
+fn push_u64(out: &mut String, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+}
+
+/// Lowercase hex, as W3C ids are written.
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 15) as usize] as char);
+    }
 }
 
 /// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
@@ -374,6 +410,25 @@ mod tests {
         s.clear();
         write_rfc3339(&mut s, UNIX_EPOCH + Duration::from_secs(951_782_400)); // leap day
         assert_eq!(s, "2000-02-29T00:00:00.000000Z");
+    }
+
+    #[test]
+    fn integers_and_ids_are_written_exactly() {
+        for v in [
+            0u64,
+            7,
+            10,
+            4_294_967_296,
+            u64::MAX,
+            i64::MIN.unsigned_abs(),
+        ] {
+            let mut s = String::new();
+            push_u64(&mut s, v);
+            assert_eq!(s, v.to_string());
+        }
+        let mut s = String::new();
+        push_hex(&mut s, &[0x00, 0x0f, 0xa0, 0xff]);
+        assert_eq!(s, "000fa0ff");
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub(crate) struct Redactor {
     patterns: Arc<[Vec<String>]>,
     /// Per callsite, a bit per field: sensitive or not. Field names are fixed per callsite, so
     /// each is judged once, and a log line or span pays one lookup instead of one per field.
-    masks: Arc<RwLock<HashMap<Identifier, u64>>>,
+    masks: Arc<RwLock<HashMap<Identifier, u64, PtrHash>>>,
     /// Attribute names already judged, for the export task (names repeat from span to span).
     names: Arc<std::sync::Mutex<HashMap<String, bool>>>,
 }
@@ -116,6 +116,36 @@ impl Redactor {
             .unwrap_or_else(|p| p.into_inner())
             .insert(id, m);
         m
+    }
+}
+
+/// Callsite identifiers are pointers: a multiply is hash enough, and SipHash would cost more
+/// than the rest of the lookup.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PtrHash;
+
+impl std::hash::BuildHasher for PtrHash {
+    type Hasher = PtrHasher;
+    fn build_hasher(&self) -> PtrHasher {
+        PtrHasher(0)
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct PtrHasher(u64);
+
+impl std::hash::Hasher for PtrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 =
+                (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.0 = (self.0.rotate_left(5) ^ v as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
     }
 }
 

@@ -98,3 +98,30 @@ fn field_names_never_repeat_a_key() {
     assert_eq!(line["fields.trace_id"], "mine");
     assert_eq!(raw.matches("\"name\"").count(), 1, "{raw}");
 }
+
+#[test]
+fn extreme_integers_stay_exact_json_numbers() {
+    let logs = Captured::default();
+    let guard = tracewire::builder()
+        .without_settings_file()
+        .with_env([("OTEL_TRACES_EXPORTER", "none")])
+        .with_log_writer(logs.clone())
+        .set_default()
+        .unwrap();
+    tracing::info!(
+        min = i64::MIN,
+        max = u64::MAX,
+        zero = 0i64,
+        neg = -42i64,
+        "ints"
+    );
+    guard.shutdown().unwrap();
+    let raw = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        raw.contains(
+            "\"min\":-9223372036854775808,\"max\":18446744073709551615,\"zero\":0,\"neg\":-42"
+        ),
+        "{raw}"
+    );
+    assert!(logs.json_lines()[0]["timestamp"].as_str().unwrap().len() == 27);
+}
