@@ -38,6 +38,18 @@
 //!
 //! See [`Settings`] for the precedence and the `settings.toml` at the root of the repository for
 //! every key. [`Settings::explain`] prints the effective value and source of each one.
+//!
+//! ## Across services, and the rest
+//!
+//! - [`propagation`]: W3C Trace Context and Baggage into and out of header maps and message
+//!   headers, and making a span the child of a remote caller.
+//! - `http` (features `http-server`, `axum`, `reqwest`): a tower layer for servers and a
+//!   reqwest middleware for clients, with the HTTP semantic conventions.
+//! - [`messaging`]: PRODUCER/CONSUMER spans across a broker (NATS helpers with `nats`).
+//! - `testing` (feature `testing`): capture spans and log lines in a test.
+//! - [`install_panic_hook`]: record panics on their span.
+//! - The tail rule (`keep_errors`, `slow_threshold_ms`) keeps errors and slow traces whatever
+//!   the head sampler said; OTLP log records with `logs_enabled` (feature `logs`).
 
 #![deny(unsafe_code)]
 
