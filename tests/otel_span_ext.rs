@@ -12,12 +12,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 #[test]
 fn set_parent_and_context_work_through_tracewire() {
     let logs = Captured::default();
-    let guard = tracewire::builder()
-        .without_settings_file()
-        .with_env([("OTEL_TRACES_EXPORTER", "none")])
-        .with_log_writer(logs.clone())
-        .set_default()
-        .unwrap();
+    let guard = support::ids_only(logs.clone());
 
     let remote = SpanContext::new(
         TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),

@@ -1,18 +1,15 @@
 //! Continuing a remote trace: the child keeps the caller's trace id, `tracestate` and flags,
 //! and what it forwards names itself as the parent.
 
+mod support;
+
 use std::collections::HashMap;
 
 use tracewire::propagation::{current_traceparent, inject, set_parent};
 
 #[test]
 fn child_forwards_trace_id_tracestate_flags_and_baggage() {
-    let guard = tracewire::builder()
-        .without_settings_file()
-        .with_env([("OTEL_TRACES_EXPORTER", "none")])
-        .with_log_writer(std::io::sink())
-        .set_default()
-        .unwrap();
+    let guard = support::ids_only(std::io::sink());
     let incoming: HashMap<String, String> = [
         (
             "traceparent",
@@ -64,12 +61,7 @@ fn child_forwards_trace_id_tracestate_flags_and_baggage() {
 
 #[test]
 fn garbage_starts_a_new_trace_and_drops_tracestate() {
-    let guard = tracewire::builder()
-        .without_settings_file()
-        .with_env([("OTEL_TRACES_EXPORTER", "none")])
-        .with_log_writer(std::io::sink())
-        .set_default()
-        .unwrap();
+    let guard = support::ids_only(std::io::sink());
     let incoming: HashMap<String, String> = [
         (
             "traceparent",

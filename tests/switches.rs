@@ -60,12 +60,7 @@ fn enabled_exports_to_the_sink() {
 #[test]
 fn explicit_parent_elsewhere_gets_no_wrong_ids() {
     let logs = Captured::default();
-    let guard = tracewire::builder()
-        .without_settings_file()
-        .with_env([("OTEL_TRACES_EXPORTER", "none")])
-        .with_log_writer(logs.clone())
-        .set_default()
-        .unwrap();
+    let guard = support::ids_only(logs.clone());
     let other = tracing::info_span!("other");
     tracing::info_span!("entered").in_scope(|| tracing::info!(parent: &other, "to other"));
     guard.shutdown().unwrap();
@@ -80,12 +75,7 @@ fn explicit_parent_elsewhere_gets_no_wrong_ids() {
 #[test]
 fn field_names_never_repeat_a_key() {
     let logs = Captured::default();
-    let guard = tracewire::builder()
-        .without_settings_file()
-        .with_env([("OTEL_TRACES_EXPORTER", "none")])
-        .with_log_writer(logs.clone())
-        .set_default()
-        .unwrap();
+    let guard = support::ids_only(logs.clone());
     tracing::info_span!("greet", name = "world")
         .in_scope(|| tracing::info!(level = 3, trace_id = "mine", "hi"));
     guard.shutdown().unwrap();
@@ -102,12 +92,7 @@ fn field_names_never_repeat_a_key() {
 #[test]
 fn extreme_integers_stay_exact_json_numbers() {
     let logs = Captured::default();
-    let guard = tracewire::builder()
-        .without_settings_file()
-        .with_env([("OTEL_TRACES_EXPORTER", "none")])
-        .with_log_writer(logs.clone())
-        .set_default()
-        .unwrap();
+    let guard = support::ids_only(logs.clone());
     tracing::info!(
         min = i64::MIN,
         max = u64::MAX,

@@ -509,3 +509,13 @@ pub fn to_file(path: &std::path::Path) -> tracewire::Builder {
         .with_env::<[(&str, &str); 0], &str, &str>([])
         .with_otlp_endpoint(format!("file:{}", path.display()))
 }
+
+/// A scoped stack that makes trace ids but exports nothing, writing JSON log lines to `logs`.
+pub fn ids_only(logs: impl std::io::Write + Send + 'static) -> tracewire::Guard {
+    tracewire::builder()
+        .without_settings_file()
+        .with_env([("OTEL_TRACES_EXPORTER", "none")])
+        .with_log_writer(logs)
+        .set_default()
+        .unwrap()
+}
