@@ -931,7 +931,7 @@ enum Endpoint {
 impl Endpoint {
     fn parse(s: &str) -> std::result::Result<Endpoint, String> {
         const ALLOWED: &str =
-            "an http:// or https:// URL with a host (e.g. http://localhost:4317), or file:PATH";
+            "an http:// URL with a host (e.g. http://localhost:4317), or file:PATH";
         if let Some(path) = s.strip_prefix("file:") {
             let path = path.strip_prefix("//").unwrap_or(path);
             if path.is_empty() {
@@ -942,7 +942,12 @@ impl Endpoint {
         let (scheme, rest) = s.split_once("://").ok_or(ALLOWED)?;
         let default_port = match scheme {
             "http" => 80,
-            "https" => 443,
+            // Neither exporter is built with TLS here: refuse at start rather than fail every export.
+            "https" => {
+                return Err(format!(
+                    "{ALLOWED}; https:// needs TLS, which this build of tracewire does not include (send to a local collector or sidecar over http://)"
+                ));
+            }
             _ => return Err(ALLOWED.into()),
         };
         let (authority, path) = match rest.find(['/', '?', '#']) {
