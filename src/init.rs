@@ -103,7 +103,7 @@ impl Builder {
         /// ```
         with_tracing_enabled, "tracing_enabled", bool, |v| Raw::Bool(v));
     setter!(
-        /// `otlp_endpoint`: `http(s)://host:port[/path]` or `file:PATH`.
+        /// `otlp_endpoint`: `http://host:port[/path]` or `file:PATH`.
         ///
         /// ```
         /// let s = tracewire::builder().without_settings_file()
