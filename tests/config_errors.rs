@@ -37,7 +37,11 @@ const ROWS: &[(Input, &[&str])] = &[
     ),
     (
         File("otlp_endpoint = \"localhost:4317\""),
-        &["otlp_endpoint", "localhost:4317", "an http:// URL with a host"],
+        &[
+            "otlp_endpoint",
+            "localhost:4317",
+            "an http:// URL with a host",
+        ],
     ),
     (
         Env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://host:99999"),
