@@ -5,7 +5,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{Fault, FaultyEndpoint, Stalled};
+use support::{Fault, FaultyEndpoint};
 use tracewire::Protocol;
 
 const TIMEOUT: Duration = Duration::from_millis(300);
@@ -46,7 +46,7 @@ fn exercise(port: u16, protocol: Protocol) -> tracewire::Stats {
 
 #[test]
 fn stalled_endpoint_times_out_per_otlp_timeout() {
-    let stalled = Stalled::start();
+    let stalled = FaultyEndpoint::start(Fault::Stall);
     for protocol in [Protocol::Grpc, Protocol::HttpProtobuf] {
         let stats = exercise(stalled.port, protocol);
         assert_eq!(stats.failed_spans, 10, "{protocol}: {stats:?}");

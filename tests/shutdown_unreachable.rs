@@ -5,7 +5,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::Stalled;
+use support::{Fault, FaultyEndpoint};
 use tracewire::Protocol;
 
 const SHUTDOWN: Duration = Duration::from_millis(1000);
@@ -32,7 +32,7 @@ fn shutdown_time(endpoint: String, protocol: Protocol) -> (Duration, tracewire::
 
 #[test]
 fn stalled_endpoint_grpc_and_http() {
-    let stalled = Stalled::start();
+    let stalled = FaultyEndpoint::start(Fault::Stall);
     for protocol in [Protocol::Grpc, Protocol::HttpProtobuf] {
         let (took, result) = shutdown_time(format!("http://127.0.0.1:{}", stalled.port), protocol);
         assert!(

@@ -230,48 +230,6 @@ impl Captured {
     }
 }
 
-/// A listener that accepts connections and never answers: an endpoint that hangs.
-pub struct Stalled {
-    pub port: u16,
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Stalled {
-    pub fn start() -> Stalled {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            let mut held = Vec::new();
-            // Bounded: stops when told, or after two minutes whatever happens.
-            let deadline = Instant::now() + Duration::from_secs(120);
-            while !flag.load(std::sync::atomic::Ordering::Relaxed) && Instant::now() < deadline {
-                if let Ok((s, _)) = listener.accept() {
-                    held.push(s);
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        });
-        Stalled {
-            port,
-            stop,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Stalled {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 /// Reads a file sink (OTLP/JSON, one `ExportTraceServiceRequest` per line) into the shape of
 /// the collector's capture, so the same checks apply to both.
 pub fn file_sink_spans(path: &std::path::Path) -> Vec<Value> {
@@ -445,6 +403,8 @@ impl Drop for NatsServer {
 /// How a fake endpoint misbehaves.
 #[derive(Clone, Copy, Debug)]
 pub enum Fault {
+    /// Accepts connections and never answers: an endpoint that hangs.
+    Stall,
     /// Reads the request, answers `503 Service Unavailable` (HTTP/1.1).
     Http503,
     /// Accepts and closes the connection at once.
@@ -467,6 +427,7 @@ impl FaultyEndpoint {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
+            let mut held = Vec::new();
             let deadline = Instant::now() + Duration::from_secs(120);
             while !flag.load(std::sync::atomic::Ordering::Relaxed) && Instant::now() < deadline {
                 let Ok((mut s, _)) = listener.accept() else {
@@ -474,6 +435,7 @@ impl FaultyEndpoint {
                     continue;
                 };
                 match fault {
+                    Fault::Stall => held.push(s),
                     Fault::Reset => drop(s),
                     Fault::Http503 => {
                         let _ = s.set_nonblocking(false);
