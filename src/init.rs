@@ -530,7 +530,7 @@ fn build(
             .with_sampler(match settings.tail_rule() {
                 Some(_) => Box::new(crate::export::tail::TailSampler(sampler(settings)))
                     as Box<dyn opentelemetry_sdk::trace::ShouldSample>,
-                None => Box::new(sampler(settings)),
+                None => Box::new(crate::sampling::HeadSampler(sampler(settings))),
             })
             .with_resource(resource.clone());
         if let Some((pipeline, processor)) =
@@ -552,6 +552,11 @@ fn build(
             tracer,
             crate::redact::Redactor::new(&settings.redact_fields),
             settings.span_source_attributes,
+            crate::sampling::Gate::new(
+                settings.sampler,
+                settings.sampling_rate,
+                settings.tail_rule().is_some(),
+            ),
         ))
     } else {
         None

@@ -64,6 +64,7 @@ mod otel_layer;
 mod panic;
 pub mod propagation;
 mod redact;
+mod sampling;
 mod settings;
 #[cfg(feature = "testing")]
 pub mod testing;

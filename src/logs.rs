@@ -19,6 +19,7 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::redact::{REDACTED, Redactor, masked};
+use crate::sampling::Unsampled;
 
 /// Where log lines go.
 #[derive(Clone, Default)]
@@ -166,27 +167,27 @@ where
             if let Some(span) = &span {
                 line.push_str(",\"span\":{\"name\":");
                 push_json_str(line, span.name());
-                if let Some(SpanFields(fields)) = span.extensions().get::<SpanFields>()
+                let ext = span.extensions();
+                if let Some(SpanFields(fields)) = ext.get::<SpanFields>()
                     && !fields.is_empty()
                 {
                     line.push_str(fields);
                 }
                 line.push('}');
-                // The OpenTelemetry layer activates the span's context when it is entered: these
-                // are exactly the ids of the span that is exported.
-                opentelemetry::Context::map_current(|cx| {
-                    let span = cx.span();
-                    let sc = span.span_context();
-                    if ids_apply && sc.is_valid() {
-                        line.push_str(",\"trace_id\":\"");
-                        push_hex(line, &sc.trace_id().to_bytes());
-                        line.push_str("\",\"span_id\":\"");
-                        push_hex(line, &sc.span_id().to_bytes());
-                        line.push_str("\",\"trace_flags\":\"");
-                        push_hex(line, &[sc.trace_flags().to_u8()]);
-                        line.push('"');
-                    }
-                });
+                if let Some(Unsampled(sc)) = ext.get::<Unsampled>() {
+                    // A span of an unsampled trace: its ids are what went downstream.
+                    push_ids(line, sc);
+                } else if ids_apply {
+                    // The OpenTelemetry layer activates the span's context when it is entered:
+                    // these are exactly the ids of the span that is exported.
+                    opentelemetry::Context::map_current(|cx| {
+                        let span = cx.span();
+                        let sc = span.span_context();
+                        if sc.is_valid() {
+                            push_ids(line, sc);
+                        }
+                    });
+                }
             }
             line.push_str("}\n");
             self.writer.write_line(line.as_bytes());
@@ -196,6 +197,16 @@ where
             }
         });
     }
+}
+
+fn push_ids(line: &mut String, sc: &opentelemetry::trace::SpanContext) {
+    line.push_str(",\"trace_id\":\"");
+    push_hex(line, &sc.trace_id().to_bytes());
+    line.push_str("\",\"span_id\":\"");
+    push_hex(line, &sc.span_id().to_bytes());
+    line.push_str("\",\"trace_flags\":\"");
+    push_hex(line, &[sc.trace_flags().to_u8()]);
+    line.push('"');
 }
 
 /// Writes fields as `,"name":value` with their own JSON type.

@@ -121,6 +121,11 @@ impl Messaging {
             .get_all(MESSAGE_ID_HEADER)
             .first()
             .map(|s| s.to_string());
+        let cx = propagation::extract(headers);
+        // Made inside the producer's context (unless it is to be a link), so that head sampling
+        // follows the producer's decision when the span is created.
+        let _parent =
+            (!self.link && cx.span().span_context().is_valid()).then(|| cx.clone().attach());
         let span = tracing::info_span!(
             target: "tracewire::messaging",
             "messaging process",
@@ -132,7 +137,7 @@ impl Messaging {
             messaging.operation.name = "process",
             messaging.message.id = id,
         );
-        let cx = propagation::extract(headers);
+        drop(_parent);
         if self.link {
             let sc = cx.span().span_context().clone();
             if sc.is_valid() {

@@ -13,6 +13,7 @@ use opentelemetry_sdk::trace::Tracer;
 use tracing::field::{DisplayValue, Field, Value, ValueSet, Visit, display};
 
 use crate::redact::{REDACTED, Redactor, masked};
+use crate::sampling::{Gate, HeadSampled, Unsampled, Verdict};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Dispatch, Event, Metadata, Subscriber, subscriber::Interest};
 use tracing_opentelemetry::OpenTelemetryLayer;
@@ -23,6 +24,8 @@ use tracing_subscriber::registry::LookupSpan;
 pub(crate) struct Rewrite<L> {
     inner: L,
     redactor: Redactor,
+    /// Head sampling in front of the inner layer (spans layer only).
+    gate: Option<Gate>,
 }
 
 /// tracing-opentelemetry's layer behind the rewrite.
@@ -38,7 +41,12 @@ impl<S> Rewrite<OpenTelemetryLayer<S, Tracer>>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    pub(crate) fn otel(tracer: Tracer, redactor: Redactor, source_attributes: bool) -> Self {
+    pub(crate) fn otel(
+        tracer: Tracer,
+        redactor: Redactor,
+        source_attributes: bool,
+        gate: Option<Gate>,
+    ) -> Self {
         Rewrite {
             inner: tracing_opentelemetry::layer()
                 .with_tracer(tracer)
@@ -47,6 +55,7 @@ where
                 .with_location(source_attributes)
                 .with_target(source_attributes),
             redactor,
+            gate,
         }
     }
 }
@@ -54,7 +63,11 @@ where
 impl<L> Rewrite<L> {
     #[cfg_attr(not(feature = "logs"), allow(dead_code))]
     pub(crate) fn new(inner: L, redactor: Redactor) -> Self {
-        Rewrite { inner, redactor }
+        Rewrite {
+            inner,
+            redactor,
+            gate: None,
+        }
     }
 }
 
@@ -201,6 +214,20 @@ where
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let _sampled_root = match self.gate.as_ref().map(|g| g.decide(attrs, &ctx)) {
+            Some(Verdict::Drop(sc)) => {
+                if let Some(span) = ctx.span(id) {
+                    span.extensions_mut().insert(Unsampled(sc));
+                }
+                return;
+            }
+            // tracing-opentelemetry takes the attached context as the parent context, and the
+            // SDK sampler reads the mark there.
+            Some(Verdict::ForwardSampledRoot) => {
+                Some(opentelemetry::Context::current_with_value(HeadSampled).attach())
+            }
+            _ => None,
+        };
         let meta = attrs.metadata();
         let Some(values) = rewrite(&self.redactor, meta.fields(), |v| attrs.record(v)) else {
             return self.inner.on_new_span(attrs, id, ctx);
@@ -218,9 +245,14 @@ where
     }
 
     fn on_record(&self, span: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        let Some(meta) = ctx.metadata(span) else {
+        let Some(s) = ctx.span(span) else {
             return self.inner.on_record(span, values, ctx);
         };
+        if self.gate.is_some() && s.extensions().get::<Unsampled>().is_some() {
+            return;
+        }
+        let meta = s.metadata();
+        drop(s);
         let Some(owned) = rewrite(&self.redactor, meta.fields(), |v| values.record(v)) else {
             return self.inner.on_record(span, values, ctx);
         };
@@ -234,6 +266,16 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        if self.gate.is_some() {
+            let span = match event.parent() {
+                Some(id) => ctx.span(id),
+                None if event.is_contextual() => ctx.lookup_current(),
+                None => None,
+            };
+            if span.is_some_and(|s| s.extensions().get::<Unsampled>().is_some()) {
+                return;
+            }
+        }
         let meta = event.metadata();
         let Some(values) = rewrite(&self.redactor, meta.fields(), |v| event.record(v)) else {
             return self.inner.on_event(event, ctx);

@@ -239,7 +239,17 @@ where
                 echo: false,
             };
         }
-        let span = make_span(&req);
+        // Made inside the remote context, so that head sampling follows the caller's decision
+        // when the span is created (see `sampling_rate`).
+        let span = if opentelemetry::trace::TraceContextExt::span(&remote)
+            .span_context()
+            .is_valid()
+        {
+            let _remote = remote.clone().attach();
+            make_span(&req)
+        } else {
+            make_span(&req)
+        };
         // The only error is "already entered", impossible for a span made just now.
         let _ = propagation::set_parent_context(&span, remote.clone());
         let inner = {

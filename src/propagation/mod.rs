@@ -162,6 +162,10 @@ pub fn inject<C: Inject + ?Sized>(carrier: &mut C) {
 pub fn current_context() -> Context {
     let span = tracing::Span::current();
     if !span.is_none() {
+        if let Some(sc) = crate::sampling::marker_of(&span) {
+            // A span of an unsampled trace: the trace goes on downstream, flagged not sampled.
+            return Context::current().with_remote_span_context(sc);
+        }
         let cx = span.context();
         if cx.span().span_context().is_valid() {
             return cx;
@@ -212,6 +216,18 @@ pub fn set_parent<C: Extract + ?Sized>(span: &tracing::Span, carrier: &C) -> Res
     set_parent_context(span, extract(carrier))
 }
 
+/// Says once per process that a sampled remote parent came too late for a span.
+fn warn_late_parent(span: &tracing::Span) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!(
+            target: "tracewire",
+            span = span.metadata().map(|m| m.name()).unwrap_or("?"),
+            "a span that sampling_rate had dropped when it was created got a sampled remote parent; it is not exported. Create the span inside the extracted context (`let _cx = tracewire::propagation::extract(&headers).attach();` before the span) so the parent decides"
+        );
+    }
+}
+
 /// [`set_parent`] with a context already extracted.
 ///
 /// ```
@@ -228,6 +244,18 @@ pub fn set_parent_context(span: &tracing::Span, cx: Context) -> Result<bool> {
     let has_parent = cx.span().span_context().is_valid();
     if !has_parent && cx.baggage().is_empty() {
         return Ok(false);
+    }
+    if has_parent {
+        let remote = cx.span().span_context().clone();
+        let sampled = remote.is_sampled();
+        if crate::sampling::remark(span, crate::sampling::child_of(&remote)) {
+            // The span's trace was dropped when it was created, before this parent was known:
+            // it stays unrecorded, but carries the caller's trace id on.
+            if sampled {
+                warn_late_parent(span);
+            }
+            return Ok(true);
+        }
     }
     span.set_parent(cx).map_err(|e| {
         Error::new(
