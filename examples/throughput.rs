@@ -1,9 +1,10 @@
 //! Sustained export to a real collector: spans/s delivered and dropped, CPU per span, peak RSS.
 //!
-//! `OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317 cargo run --release --example throughput -- [SECONDS] [THREADS]`
-//! (start a collector first, e.g. `scripts/install-collector.sh` + rotel-agent, or any OTLP
-//! receiver). Spans are produced in a tight loop by THREADS threads (default 1) for SECONDS
-//! (default 10); every span is either delivered or counted as dropped.
+//! `OTEL_EXPORTER_OTLP_PROTOCOL=grpc OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317 cargo run --release --example throughput -- [SECONDS] [THREADS] [RATE]`
+//! (start a collector first, e.g. `scripts/throughput.sh` does it all, or any OTLP receiver).
+//! Spans are produced by THREADS threads (default 1) for SECONDS (default 10), in a tight loop,
+//! or at RATE spans per second in total when given (what a service under a steady load does);
+//! every span is either delivered or counted as dropped.
 
 use std::time::{Duration, Instant};
 
@@ -37,6 +38,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(2)
         .and_then(|s| s.parse().ok())
         .unwrap_or(1);
+    let rate: Option<f64> = std::env::args().nth(3).and_then(|s| s.parse().ok());
     let guard = tracewire::builder()
         .with_log_writer(std::io::sink())
         .with_env(std::env::vars().chain([("TRACEWIRE_LOG_LEVEL".into(), "info".into())]))
@@ -48,7 +50,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(|_| {
                 s.spawn(move || {
                     let mut n = 0u64;
+                    let per_thread = rate.map(|r| r / threads as f64);
                     while start.elapsed() < Duration::from_secs(secs) {
+                        if let Some(r) = per_thread {
+                            // Paced in steps of 1000: sleep until this step is due.
+                            let due = Duration::from_secs_f64(n as f64 / r);
+                            if let Some(wait) = due.checked_sub(start.elapsed()) {
+                                std::thread::sleep(wait);
+                            }
+                        }
                         for _ in 0..1000 {
                             tracing::info_span!("work", n).in_scope(|| {});
                             n += 1;
