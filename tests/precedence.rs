@@ -24,6 +24,17 @@ fn file_src(path: &str) -> Source {
 
 const ROWS: &[Row] = &[
     Row {
+        key: "batch_max_concurrent_exports",
+        file: Some("2"),
+        otel: Some(("OTEL_BSP_MAX_CONCURRENT_EXPORTS", "8")),
+        tracewire: None,
+        code: None,
+        check: |s| assert_eq!(s.batch_max_concurrent_exports, 8),
+        winner: |_| Source::Env {
+            var: "OTEL_BSP_MAX_CONCURRENT_EXPORTS",
+        },
+    },
+    Row {
         key: "sampling_rate",
         file: Some("0.1"),
         otel: None,

@@ -11,8 +11,10 @@ pub(crate) mod logs;
 pub(crate) mod tail;
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use opentelemetry::trace::Status;
@@ -132,6 +134,11 @@ pub(crate) trait Signal: Send + Sync + 'static {
         batch: Vec<Self::Item>,
     ) -> impl Future<Output = std::result::Result<bool, String>> + Send;
     fn shutdown(sink: &mut Self::Sink);
+    /// Whether several export requests may be in flight at once (network sinks: a collector's
+    /// round trip, not our CPU, bounds one request at a time).
+    fn concurrent(_sink: &Self::Sink) -> bool {
+        false
+    }
     /// (exported, failed, dropped because the queue was full)
     fn tally(c: &Counters) -> (&AtomicU64, &AtomicU64, &AtomicU64);
 }
@@ -187,6 +194,10 @@ impl Signal for Spans {
     fn tally(c: &Counters) -> (&AtomicU64, &AtomicU64, &AtomicU64) {
         (&c.exported, &c.failed_spans, &c.dropped_queue_full)
     }
+
+    fn concurrent(sink: &SpanSink) -> bool {
+        !matches!(sink, SpanSink::File(_) | SpanSink::Memory(_))
+    }
 }
 
 enum Control {
@@ -198,6 +209,8 @@ struct Shared<S: Signal> {
     queue: Mutex<Vec<S::Item>>,
     max_queue: usize,
     max_batch: usize,
+    /// Export requests in flight at once, for sinks that allow it.
+    concurrency: usize,
     batch_ready: Notify,
     counters: Arc<Counters>,
     prep: Prep,
@@ -469,6 +482,7 @@ impl Pipeline {
             queue: Mutex::new(Vec::with_capacity(max_queue)),
             max_queue,
             max_batch: settings.batch_max_export_batch_size.min(max_queue),
+            concurrency: settings.batch_max_concurrent_exports.max(1),
             batch_ready: Notify::new(),
             counters: self.counters.clone(),
             prep: Prep {
@@ -699,39 +713,66 @@ impl DropWarning {
     }
 }
 
-/// Exports everything queued, a batch at a time; with a deadline, what cannot be sent in time
-/// is counted as failed instead of holding up shutdown.
+/// Exports everything queued, up to `concurrency` batches in flight (one for the file sink);
+/// with a deadline, what cannot be sent in time is counted as failed instead of holding up
+/// shutdown.
 async fn drain<S: Signal>(
     shared: &Shared<S>,
     exporter: &S::Sink,
     timeout: Duration,
     deadline: Option<Instant>,
 ) {
+    type Outcome = (u64, std::result::Result<bool, String>);
+    let max = if S::concurrent(exporter) {
+        shared.concurrency
+    } else {
+        1
+    };
+    let mut in_flight: Vec<Pin<Box<dyn Future<Output = Outcome> + Send + '_>>> =
+        Vec::with_capacity(max);
     loop {
-        let mut batch: Vec<S::Item> = {
-            let mut q = shared.queue.lock().unwrap_or_else(|p| p.into_inner());
-            let n = q.len().min(shared.max_batch);
-            q.drain(..n).collect()
-        };
-        for item in batch.iter_mut() {
-            S::prepare(item, &shared.prep);
+        while in_flight.len() < max {
+            let mut batch: Vec<S::Item> = {
+                let mut q = shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+                let n = q.len().min(shared.max_batch);
+                q.drain(..n).collect()
+            };
+            if batch.is_empty() {
+                break;
+            }
+            for item in batch.iter_mut() {
+                S::prepare(item, &shared.prep);
+            }
+            let n = batch.len() as u64;
+            let limit = match deadline {
+                Some(d) => d.saturating_duration_since(Instant::now()).min(timeout),
+                None => timeout,
+            };
+            in_flight.push(Box::pin(async move {
+                let outcome = if limit.is_zero() {
+                    Err("shutdown deadline passed".to_string())
+                } else {
+                    match tokio::time::timeout(limit, S::export(exporter, batch)).await {
+                        Ok(r) => r,
+                        Err(_) => Err(format!("export timed out after {limit:?}")),
+                    }
+                };
+                (n, outcome)
+            }));
         }
-        if batch.is_empty() {
+        if in_flight.is_empty() {
             return;
         }
-        let n = batch.len() as u64;
-        let limit = match deadline {
-            Some(d) => d.saturating_duration_since(Instant::now()).min(timeout),
-            None => timeout,
-        };
-        let outcome = if limit.is_zero() {
-            Err("shutdown deadline passed".to_string())
-        } else {
-            match tokio::time::timeout(limit, S::export(exporter, batch)).await {
-                Ok(r) => r,
-                Err(_) => Err(format!("export timed out after {limit:?}")),
+        let (i, (n, outcome)) = std::future::poll_fn(|cx| {
+            for (i, f) in in_flight.iter_mut().enumerate() {
+                if let Poll::Ready(r) = f.as_mut().poll(cx) {
+                    return Poll::Ready((i, r));
+                }
             }
-        };
+            Poll::Pending
+        })
+        .await;
+        drop(in_flight.swap_remove(i));
         let c = &shared.counters;
         let (exported, failed, _) = S::tally(c);
         match outcome {

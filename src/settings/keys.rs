@@ -39,6 +39,7 @@ keys! {
     "batch_max_queue_size", "TRACEWIRE_BATCH_MAX_QUEUE_SIZE", ["OTEL_BSP_MAX_QUEUE_SIZE"];
     "batch_max_export_batch_size", "TRACEWIRE_BATCH_MAX_EXPORT_BATCH_SIZE", ["OTEL_BSP_MAX_EXPORT_BATCH_SIZE"];
     "batch_scheduled_delay_ms", "TRACEWIRE_BATCH_SCHEDULED_DELAY_MS", ["OTEL_BSP_SCHEDULE_DELAY"];
+    "batch_max_concurrent_exports", "TRACEWIRE_BATCH_MAX_CONCURRENT_EXPORTS", ["OTEL_BSP_MAX_CONCURRENT_EXPORTS"];
     "file_max_bytes", "TRACEWIRE_FILE_MAX_BYTES", [];
     "exclude_paths", "TRACEWIRE_EXCLUDE_PATHS", [];
     "redact_fields", "TRACEWIRE_REDACT_FIELDS", [];

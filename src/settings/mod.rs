@@ -217,6 +217,8 @@ pub struct Settings {
     pub batch_max_export_batch_size: usize,
     /// How long a span may wait before it is exported.
     pub batch_scheduled_delay: Duration,
+    /// OTLP export requests in flight at once (the file sink writes one batch at a time).
+    pub batch_max_concurrent_exports: usize,
     /// Cap of the file sink; beyond it spans are dropped and counted.
     pub file_max_bytes: u64,
     /// HTTP paths the server layer does not trace (exact, or a prefix ending in `*`).
@@ -492,7 +494,7 @@ impl Settings {
             |k, raw, src| parse_uint(k, raw, src, 0, 600_000),
         )?);
         let batch_max_queue_size =
-            r.get("batch_max_queue_size", Raw::Int(8_192), |k, raw, src| {
+            r.get("batch_max_queue_size", Raw::Int(32_768), |k, raw, src| {
                 parse_uint(k, raw, src, 1, 10_000_000)
             })? as usize;
         let batch_max_export_batch_size = r.get(
@@ -505,6 +507,11 @@ impl Settings {
             Raw::Int(1_000),
             |k, raw, src| parse_uint(k, raw, src, 1, 3_600_000),
         )?);
+        let batch_max_concurrent_exports = r.get(
+            "batch_max_concurrent_exports",
+            Raw::Int(4),
+            |k, raw, src| parse_uint(k, raw, src, 1, 64),
+        )? as usize;
         let file_max_bytes = r.get("file_max_bytes", Raw::Int(64 << 20), |k, raw, src| {
             parse_uint(k, raw, src, 0, u64::MAX)
         })?;
@@ -649,6 +656,7 @@ impl Settings {
             batch_max_queue_size,
             batch_max_export_batch_size: batch_max_export_batch_size.min(batch_max_queue_size),
             batch_scheduled_delay,
+            batch_max_concurrent_exports,
             file_max_bytes,
             exclude_paths,
             redact_fields,
