@@ -17,6 +17,19 @@ fn headers(traceparent: &str) -> HashMap<String, String> {
     HashMap::from([("traceparent".to_string(), traceparent.to_string())])
 }
 
+/// A scoped stack that samples no new trace and exports nothing; JSON log lines to `logs`.
+fn nothing_sampled(logs: Captured) -> tracewire::Guard {
+    tracewire::builder()
+        .without_settings_file()
+        .with_env([
+            ("OTEL_TRACES_EXPORTER", "none"),
+            ("TRACEWIRE_SAMPLING_RATE", "0"),
+        ])
+        .with_log_writer(logs)
+        .set_default()
+        .unwrap()
+}
+
 const SAMPLED_PARENT: &str = "00-11111111111111111111111111111111-2222222222222222-01";
 const UNSAMPLED_PARENT: &str = "00-33333333333333333333333333333333-4444444444444444-00";
 
@@ -142,15 +155,7 @@ fn a_ratio_keeps_whole_traces_and_the_attached_parent_decides() {
 #[test]
 fn an_unsampled_trace_still_propagates_its_ids() {
     let logs = Captured::default();
-    let guard = tracewire::builder()
-        .without_settings_file()
-        .with_env([
-            ("OTEL_TRACES_EXPORTER", "none"),
-            ("TRACEWIRE_SAMPLING_RATE", "0"),
-        ])
-        .with_log_writer(logs.clone())
-        .set_default()
-        .unwrap();
+    let guard = nothing_sampled(logs.clone());
     let (tp, out) = tracing::info_span!("root").in_scope(|| {
         tracing::info!("in root");
         tracing::info_span!("child").in_scope(|| {
@@ -184,15 +189,7 @@ fn an_unsampled_trace_still_propagates_its_ids() {
 #[test]
 fn a_sampled_parent_set_after_an_unsampled_root_was_made_is_adopted_and_warned_about() {
     let logs = Captured::default();
-    let guard = tracewire::builder()
-        .without_settings_file()
-        .with_env([
-            ("OTEL_TRACES_EXPORTER", "none"),
-            ("TRACEWIRE_SAMPLING_RATE", "0"),
-        ])
-        .with_log_writer(logs.clone())
-        .set_default()
-        .unwrap();
+    let guard = nothing_sampled(logs.clone());
     let span = tracing::info_span!("late");
     assert!(set_parent(&span, &headers(SAMPLED_PARENT)).unwrap());
     span.in_scope(|| tracing::info!("inside"));
