@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{KeyValue, global};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanLimits};
@@ -429,6 +428,24 @@ fn announce_default_sink(settings: &Settings) {
     }
 }
 
+fn span_limits(settings: &Settings) -> SpanLimits {
+    SpanLimits {
+        max_attributes_per_span: settings.span_attribute_count_limit,
+        max_events_per_span: settings.span_event_count_limit,
+        max_links_per_span: settings.span_link_count_limit,
+        max_attributes_per_event: settings.event_attribute_count_limit,
+        max_attributes_per_link: settings.link_attribute_count_limit,
+    }
+}
+
+/// The configured sampler; with the tail rule, what it drops is recorded for the rule.
+fn head_sampler(settings: &Settings) -> Box<dyn opentelemetry_sdk::trace::ShouldSample> {
+    match settings.tail_rule() {
+        Some(_) => Box::new(crate::export::tail::TailSampler(sampler(settings))),
+        None => Box::new(crate::sampling::HeadSampler(sampler(settings))),
+    }
+}
+
 fn sampler(settings: &Settings) -> Sampler {
     let ratio = || Sampler::TraceIdRatioBased(settings.sampling_rate);
     match settings.sampler {
@@ -520,22 +537,15 @@ fn build(
     let otel_layer = if settings.enabled && settings.tracing_enabled {
         let resource = resource(settings);
         let mut provider = SdkTracerProvider::builder()
-            .with_span_limits(SpanLimits {
-                max_attributes_per_span: settings.span_attribute_count_limit,
-                max_events_per_span: settings.span_event_count_limit,
-                max_links_per_span: settings.span_link_count_limit,
-                max_attributes_per_event: settings.event_attribute_count_limit,
-                max_attributes_per_link: settings.link_attribute_count_limit,
-            })
-            .with_sampler(match settings.tail_rule() {
-                Some(_) => Box::new(crate::export::tail::TailSampler(sampler(settings)))
-                    as Box<dyn opentelemetry_sdk::trace::ShouldSample>,
-                None => Box::new(crate::sampling::HeadSampler(sampler(settings))),
-            })
+            .with_span_limits(span_limits(settings))
+            .with_sampler(head_sampler(settings))
             .with_resource(resource.clone());
+        let mut shared_processor = None;
         if let Some((pipeline, processor)) =
             Pipeline::build(settings, &resource, warn_to.clone(), memory)?
         {
+            let processor = Arc::new(processor);
+            shared_processor = Some(processor.clone());
             inner.counters = Some(pipeline.counters.clone());
             #[cfg(feature = "logs")]
             if settings.logs_enabled {
@@ -543,10 +553,26 @@ fn build(
                     crate::export::logs::provider(&pipeline, settings, &resource, warn_to.clone())?;
             }
             inner.pipeline = Some(pipeline);
-            provider = provider.with_span_processor(processor);
+            provider = provider.with_span_processor(crate::export::SharedProcessor(processor));
         }
         let provider = provider.build();
-        let tracer = provider.tracer("tracewire");
+        let tracer = crate::tracer::Tracer::new(
+            head_sampler(settings),
+            matches!(
+                settings.sampler,
+                SamplerKind::ParentBasedAlwaysOn
+                    | SamplerKind::ParentBasedAlwaysOff
+                    | SamplerKind::ParentBasedTraceIdRatio
+            ),
+            settings.tail_rule().is_none()
+                && match settings.sampler {
+                    SamplerKind::AlwaysOn | SamplerKind::ParentBasedAlwaysOn => true,
+                    SamplerKind::ParentBasedTraceIdRatio => settings.sampling_rate >= 1.0,
+                    _ => false,
+                },
+            span_limits(settings),
+            shared_processor,
+        );
         inner.provider = Some(provider);
         Some(crate::otel_layer::OtelLayer::otel(
             tracer,

@@ -68,6 +68,7 @@ mod sampling;
 mod settings;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod tracer;
 
 pub use error::{Error, ErrorKind, Result};
 pub use export::Stats;

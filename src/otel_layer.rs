@@ -9,7 +9,7 @@
 
 use std::any::TypeId;
 
-use opentelemetry_sdk::trace::Tracer;
+use crate::tracer::Tracer;
 use tracing::field::{DisplayValue, Field, Value, ValueSet, Visit, display};
 
 use crate::redact::{REDACTED, Redactor, masked};

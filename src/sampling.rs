@@ -256,7 +256,7 @@ fn next_u64() -> u64 {
     })
 }
 
-fn new_span_id() -> SpanId {
+pub(crate) fn new_span_id() -> SpanId {
     loop {
         let v = next_u64();
         if v != 0 {
@@ -265,7 +265,7 @@ fn new_span_id() -> SpanId {
     }
 }
 
-fn new_trace_id() -> TraceId {
+pub(crate) fn new_trace_id() -> TraceId {
     loop {
         let v = (u128::from(next_u64()) << 64) | u128::from(next_u64());
         if v != 0 {

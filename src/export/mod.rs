@@ -285,6 +285,36 @@ impl<S: Signal> Handle<S> {
 #[derive(Debug)]
 pub(crate) struct BatchProcessor(Handle<Spans>, Option<Mutex<tail::Tail>>);
 
+impl BatchProcessor {
+    /// After shutdown nothing is exported any more; new spans are not recorded.
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.0.control.is_closed()
+    }
+}
+
+/// The processor shared by the SDK provider (spans made through the OpenTelemetry API) and
+/// tracewire's tracer (spans made through `tracing`).
+#[derive(Debug)]
+pub(crate) struct SharedProcessor(pub(crate) Arc<BatchProcessor>);
+
+impl SpanProcessor for SharedProcessor {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        self.0.on_start(span, cx);
+    }
+
+    fn on_end(&self, span: SpanData) {
+        self.0.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+}
+
 impl SpanProcessor for BatchProcessor {
     fn on_start(&self, _span: &mut Span, _cx: &Context) {}
 
