@@ -216,6 +216,7 @@ where
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let _sampled_root = match self.gate.as_ref().map(|g| g.decide(attrs, &ctx)) {
             Some(Verdict::Drop(sc)) => {
+                crate::sampling::note_unsampled();
                 if let Some(span) = ctx.span(id) {
                     span.extensions_mut().insert(Unsampled(sc));
                 }
@@ -294,10 +295,25 @@ where
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
+        if self.gate.is_some() && crate::sampling::any_unsampled() {
+            let marked = ctx
+                .span(id)
+                .and_then(|s| s.extensions().get::<Unsampled>().map(|u| u.0.clone()));
+            if let Some(sc) = marked {
+                crate::sampling::activate(id, sc);
+                return;
+            }
+        }
         self.inner.on_enter(id, ctx);
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
+        if self.gate.is_some()
+            && crate::sampling::any_unsampled()
+            && crate::sampling::deactivate(id)
+        {
+            return;
+        }
         self.inner.on_exit(id, ctx);
     }
 

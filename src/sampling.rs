@@ -20,11 +20,12 @@
 //! messaging helpers create their spans inside the extracted context, so they are never affected;
 //! `tracewire::propagation::set_parent` adopts the remote trace id and warns once.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::{Context, ContextGuard, KeyValue};
 use opentelemetry_sdk::trace::{Sampler, SamplingDecision, SamplingResult, ShouldSample};
 use tracing::span::Attributes;
 use tracing_subscriber::layer::Context as LayerContext;
@@ -165,6 +166,49 @@ impl Gate {
             }
         }
     }
+}
+
+/// Set once the first span is marked: until then, entering a span costs no marker look-up.
+static ANY_UNSAMPLED: AtomicBool = AtomicBool::new(false);
+
+pub(crate) fn note_unsampled() {
+    if !ANY_UNSAMPLED.load(Ordering::Relaxed) {
+        ANY_UNSAMPLED.store(true, Ordering::Relaxed);
+    }
+}
+
+pub(crate) fn any_unsampled() -> bool {
+    ANY_UNSAMPLED.load(Ordering::Relaxed)
+}
+
+thread_local! {
+    /// Contexts attached for the marked spans entered on this thread, innermost last.
+    static ACTIVE: RefCell<Vec<(u64, ContextGuard)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Attaches a marked span's context while it is entered, as tracing-opentelemetry does for the
+/// spans it sees: OpenTelemetry API spans and log records made inside then join the trace
+/// (not sampled) instead of starting new ones.
+pub(crate) fn activate(id: &tracing::span::Id, sc: SpanContext) {
+    let guard = Context::current().with_remote_span_context(sc).attach();
+    ACTIVE.with(|a| a.borrow_mut().push((id.into_u64(), guard)));
+}
+
+/// Detaches what [`activate`] attached for `id`; `false` when `id` is not a marked span entered
+/// on this thread.
+pub(crate) fn deactivate(id: &tracing::span::Id) -> bool {
+    ACTIVE.with(|a| {
+        let mut a = a.borrow_mut();
+        match a.iter().rposition(|(i, _)| *i == id.into_u64()) {
+            Some(pos) => {
+                let (_, guard) = a.remove(pos);
+                drop(a);
+                drop(guard);
+                true
+            }
+            None => false,
+        }
+    })
 }
 
 /// The marker of a span, if its trace is not sampled.
