@@ -5,8 +5,11 @@
 //! every span and only asks the sampler when the span starts; an unsampled span costs nearly as
 //! much as a sampled one. The [`Gate`] runs in front of it: a span whose trace is not sampled is
 //! never shown to tracing-opentelemetry; it gets an [`Unsampled`] marker holding a span context
-//! (a trace id, a fresh span id, flags `00`), which its children inherit. Trace ids therefore
-//! still reach log lines and outgoing `traceparent` headers (see `propagation::current_context`).
+//! (a trace id, a fresh span id, flags `00`), which its children inherit, and which is attached
+//! as the current OpenTelemetry context while the span is entered. Trace ids therefore still
+//! reach log lines, outgoing `traceparent` headers (see `propagation::current_context`), and
+//! spans made through the OpenTelemetry API inside. `OpenTelemetrySpanExt::context()` on such a
+//! span returns an empty context: tracing-opentelemetry never saw it.
 //!
 //! The decision follows the configured sampler: a parent (a marked span, or an attached remote or
 //! OpenTelemetry context) decides for parent-based samplers; a root is sampled by ratio on its
