@@ -193,25 +193,31 @@ thread_local! {
 /// spans it sees: OpenTelemetry API spans and log records made inside then join the trace
 /// (not sampled) instead of starting new ones.
 pub(crate) fn activate(id: &tracing::span::Id, sc: SpanContext) {
-    let guard = Context::current().with_remote_span_context(sc).attach();
-    ACTIVE.with(|a| a.borrow_mut().push((id.into_u64(), guard)));
+    // `try_with`: a span entered while this thread's locals are being torn down is not
+    // activated, rather than panicking.
+    let _ = ACTIVE.try_with(|a| {
+        let guard = Context::current().with_remote_span_context(sc).attach();
+        a.borrow_mut().push((id.into_u64(), guard));
+    });
 }
 
 /// Detaches what [`activate`] attached for `id`; `false` when `id` is not a marked span entered
 /// on this thread.
 pub(crate) fn deactivate(id: &tracing::span::Id) -> bool {
-    ACTIVE.with(|a| {
-        let mut a = a.borrow_mut();
-        match a.iter().rposition(|(i, _)| *i == id.into_u64()) {
-            Some(pos) => {
-                let (_, guard) = a.remove(pos);
-                drop(a);
-                drop(guard);
-                true
+    ACTIVE
+        .try_with(|a| {
+            let mut a = a.borrow_mut();
+            match a.iter().rposition(|(i, _)| *i == id.into_u64()) {
+                Some(pos) => {
+                    let (_, guard) = a.remove(pos);
+                    drop(a);
+                    drop(guard);
+                    true
+                }
+                None => false,
             }
-            None => false,
-        }
-    })
+        })
+        .unwrap_or(false)
 }
 
 /// The marker of a span, if its trace is not sampled.
@@ -279,7 +285,7 @@ thread_local! {
     static RNG: Cell<u64> = Cell::new(seed());
 }
 
-/// A per-thread seed from the standard library's random hasher keys and the thread's identity.
+/// A per-thread seed from the standard library's random hasher keys, the time and the stack.
 fn seed() -> u64 {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u64(
@@ -287,20 +293,33 @@ fn seed() -> u64 {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64),
     );
-    std::hash::Hash::hash(&std::thread::current().id(), &mut h);
+    // The address of a local differs between threads (and `thread::current()` may not be
+    // usable while a thread's locals are torn down).
+    let local = 0u8;
+    h.write_usize(std::ptr::addr_of!(local) as usize);
     h.finish()
 }
 
 /// SplitMix64: ids need to be unique and unpredictable enough for sampling, not secret.
 fn next_u64() -> u64 {
-    RNG.with(|s| {
-        let x = s.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
-        s.set(x);
-        let mut z = x;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    })
+    // While this thread's locals are torn down, a process-wide counter stands in for the state.
+    static FALLBACK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let x = RNG
+        .try_with(|s| {
+            let x = s.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+            s.set(x);
+            x
+        })
+        .unwrap_or_else(|_| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            now ^ FALLBACK.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
+        });
+    let mut z = x;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 pub(crate) fn new_span_id() -> SpanId {
