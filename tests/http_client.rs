@@ -26,10 +26,7 @@ fn client_spans_inject_and_mark_failures() {
         .set_default()
         .unwrap();
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = support::current_thread_runtime();
     let (seen, disabled_seen, refused_port) = rt.block_on(async {
         let app = Router::new()
             .route("/echo", get(echo_traceparent))

@@ -18,10 +18,7 @@ fn panics_and_errors_set_status_error() {
         .with_log_writer(std::io::sink())
         .set_default()
         .unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = support::current_thread_runtime();
     rt.block_on(async {
         let panicking =
             TraceLayer::new().layer(tower::service_fn(|_req: http::Request<()>| async {

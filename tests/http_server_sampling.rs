@@ -20,10 +20,7 @@ fn the_callers_decision_wins_over_the_local_ratio() {
         .with_log_writer(logs.clone())
         .set_default()
         .unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = support::current_thread_runtime();
     rt.block_on(async {
         let svc = TraceLayer::new().layer(tower::service_fn(|req: http::Request<()>| async move {
             tracing::info!(path = req.uri().path(), "handled");

@@ -464,6 +464,14 @@ impl Drop for FaultyEndpoint {
     }
 }
 
+/// A current-thread tokio runtime with I/O and timers, for tests that drive services.
+pub fn current_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// A builder that exports to a file sink at `path`, ignoring the developer's settings and env.
 pub fn to_file(path: &std::path::Path) -> tracewire::Builder {
     tracewire::builder()
