@@ -368,18 +368,38 @@ pub(crate) fn write_rfc3339(out: &mut String, t: SystemTime) {
 }
 
 /// Decimal digits of `v`, without the formatting machinery.
+/// "00" to "99", so that a number is written two digits per division.
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    t
+};
+
 fn push_u64(out: &mut String, mut v: u64) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+    while v >= 100 {
+        let d = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[d..d + 2]);
     }
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+    if v >= 10 {
+        let d = v as usize * 2;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[d..d + 2]);
+    } else {
+        i -= 1;
+        buf[i] = b'0' + v as u8;
+    }
+    // ASCII digits: pushed as chars, no UTF-8 validation needed.
+    out.reserve(buf.len() - i);
+    out.extend(buf[i..].iter().map(|&b| char::from(b)));
 }
 
 /// Lowercase hex, as W3C ids are written.
@@ -425,14 +445,15 @@ mod tests {
 
     #[test]
     fn integers_and_ids_are_written_exactly() {
-        for v in [
-            0u64,
-            7,
-            10,
-            4_294_967_296,
-            u64::MAX,
-            i64::MIN.unsigned_abs(),
-        ] {
+        let edges = (0..20u32).flat_map(|e| {
+            let p = 10u64.pow(e);
+            [p - 1, p, p + 1]
+        });
+        for v in
+            (0..=1_000u64)
+                .chain(edges)
+                .chain([4_294_967_296, u64::MAX, i64::MIN.unsigned_abs()])
+        {
             let mut s = String::new();
             push_u64(&mut s, v);
             assert_eq!(s, v.to_string());
