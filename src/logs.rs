@@ -174,9 +174,9 @@ where
                     line.push_str(fields);
                 }
                 line.push('}');
-                if let Some(Unsampled(sc)) = ext.get::<Unsampled>() {
+                if let Some(u) = ext.get::<Unsampled>() {
                     // A span of an unsampled trace: its ids are what went downstream.
-                    push_ids(line, sc);
+                    push_ids(line, &u.sc);
                 } else if ids_apply {
                     // The OpenTelemetry layer activates the span's context when it is entered:
                     // these are exactly the ids of the span that is exported.

@@ -215,10 +215,10 @@ where
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let _sampled_root = match self.gate.as_ref().map(|g| g.decide(attrs, &ctx)) {
-            Some(Verdict::Drop(sc)) => {
+            Some(Verdict::Drop(marker)) => {
                 crate::sampling::note_unsampled();
                 if let Some(span) = ctx.span(id) {
-                    span.extensions_mut().insert(Unsampled(sc));
+                    span.extensions_mut().insert(marker);
                 }
                 return;
             }
@@ -298,9 +298,9 @@ where
         if self.gate.is_some() && crate::sampling::any_unsampled() {
             let marked = ctx
                 .span(id)
-                .and_then(|s| s.extensions().get::<Unsampled>().map(|u| u.0.clone()));
-            if let Some(sc) = marked {
-                crate::sampling::activate(id, sc);
+                .and_then(|s| s.extensions().get::<Unsampled>().map(|u| u.cx.clone()));
+            if let Some(cx) = marked {
+                crate::sampling::activate(id, cx);
                 return;
             }
         }

@@ -32,14 +32,33 @@ use opentelemetry::{Context, ContextGuard, KeyValue};
 use opentelemetry_sdk::trace::{Sampler, SamplingDecision, SamplingResult, ShouldSample};
 use tracing::span::Attributes;
 use tracing_subscriber::layer::Context as LayerContext;
-use tracing_subscriber::registry::{LookupSpan, SpanRef};
+use tracing_subscriber::registry::LookupSpan;
 
 use crate::settings::SamplerKind;
 
-/// The span context of a span whose trace is not sampled; stored in the span's extensions
-/// instead of tracing-opentelemetry's data.
+/// What a span whose trace is not sampled carries instead of tracing-opentelemetry's data: its
+/// span context, and the OpenTelemetry context it makes current while entered (the context it
+/// was created in, with this span), built once, as tracing-opentelemetry builds its spans'.
 #[derive(Debug, Clone)]
-pub(crate) struct Unsampled(pub(crate) SpanContext);
+pub(crate) struct Unsampled {
+    pub(crate) sc: SpanContext,
+    pub(crate) cx: Context,
+}
+
+impl Unsampled {
+    /// The marker for `sc`, in the context current on this thread.
+    pub(crate) fn new(sc: SpanContext) -> Unsampled {
+        Context::map_current(|cur| Unsampled::within(cur, sc))
+    }
+
+    /// The marker for `sc`, made current on top of `base` while the span is entered.
+    fn within(base: &Context, sc: SpanContext) -> Unsampled {
+        Unsampled {
+            cx: base.with_remote_span_context(sc.clone()),
+            sc,
+        }
+    }
+}
 
 /// How roots (spans without a parent) are decided.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -56,8 +75,8 @@ pub(crate) enum Verdict {
     Forward,
     /// Show it, with the context marked so the SDK sampler keeps the root the gate sampled.
     ForwardSampledRoot,
-    /// Keep it from tracing-opentelemetry; mark it with this context.
-    Drop(SpanContext),
+    /// Keep it from tracing-opentelemetry; mark it.
+    Drop(Unsampled),
 }
 
 /// The head-sampling decision in front of tracing-opentelemetry.
@@ -121,7 +140,7 @@ impl Gate {
             None
         };
         if let Some(parent) = parent {
-            let Some(marked) = marker(&parent) else {
+            let Some(marked) = parent.extensions().get::<Unsampled>().cloned() else {
                 return Verdict::Forward;
             };
             // tracing-opentelemetry parents a contextual span on the attached OpenTelemetry
@@ -132,13 +151,14 @@ impl Gate {
             {
                 return Verdict::Forward;
             }
-            return Verdict::Drop(child_of(&marked));
+            // In the parent's context, as tracing-opentelemetry builds a child's.
+            return Verdict::Drop(Unsampled::within(&marked.cx, child_of(&marked.sc)));
         }
         if !attrs.is_contextual() {
             // An explicit root (or a parent this layer does not see): tracing-opentelemetry
             // gives it an empty context and the SDK sampler decides, at full cost.
             return match self.root {
-                Root::Never => Verdict::Drop(new_root()),
+                Root::Never => Verdict::Drop(Unsampled::within(&Context::new(), new_root())),
                 _ => Verdict::Forward,
             };
         }
@@ -153,18 +173,18 @@ impl Gate {
             return if self.parent_based && sc.is_sampled() {
                 Verdict::Forward
             } else {
-                Verdict::Drop(child_of(&sc))
+                Verdict::Drop(Unsampled::new(child_of(&sc)))
             };
         }
         match self.root {
             Root::Always => Verdict::Forward,
-            Root::Never => Verdict::Drop(new_root()),
+            Root::Never => Verdict::Drop(Unsampled::new(new_root())),
             Root::Ratio(bound) => {
                 let sc = new_root();
                 if ratio_sampled(sc.trace_id(), bound) {
                     Verdict::ForwardSampledRoot
                 } else {
-                    Verdict::Drop(sc)
+                    Verdict::Drop(Unsampled::new(sc))
                 }
             }
         }
@@ -192,11 +212,11 @@ thread_local! {
 /// Attaches a marked span's context while it is entered, as tracing-opentelemetry does for the
 /// spans it sees: OpenTelemetry API spans and log records made inside then join the trace
 /// (not sampled) instead of starting new ones.
-pub(crate) fn activate(id: &tracing::span::Id, sc: SpanContext) {
+pub(crate) fn activate(id: &tracing::span::Id, cx: Context) {
     // `try_with`: a span entered while this thread's locals are being torn down is not
     // activated, rather than panicking.
     let _ = ACTIVE.try_with(|a| {
-        let guard = Context::current().with_remote_span_context(sc).attach();
+        let guard = cx.attach();
         a.borrow_mut().push((id.into_u64(), guard));
     });
 }
@@ -220,17 +240,14 @@ pub(crate) fn deactivate(id: &tracing::span::Id) -> bool {
         .unwrap_or(false)
 }
 
-/// The marker of a span, if its trace is not sampled.
-pub(crate) fn marker<'a, R: LookupSpan<'a>>(span: &SpanRef<'a, R>) -> Option<SpanContext> {
-    span.extensions().get::<Unsampled>().map(|u| u.0.clone())
-}
-
-/// The marker of a tracing span handle, looked up through the registry behind its dispatcher.
-pub(crate) fn marker_of(span: &tracing::Span) -> Option<SpanContext> {
+/// The OpenTelemetry context of a tracing span handle whose trace is not sampled, looked up
+/// through the registry behind its dispatcher.
+pub(crate) fn context_of(span: &tracing::Span) -> Option<Context> {
     span.with_subscriber(|(id, dispatch)| {
         let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
         let span = registry.span(id)?;
-        marker(&span)
+        let ext = span.extensions();
+        ext.get::<Unsampled>().map(|u| u.cx.clone())
     })
     .flatten()
 }
@@ -242,7 +259,8 @@ pub(crate) fn remark(span: &tracing::Span, sc: SpanContext) -> bool {
         let span = registry.span(id)?;
         let mut ext = span.extensions_mut();
         let u = ext.get_mut::<Unsampled>()?;
-        u.0 = sc;
+        u.cx = u.cx.with_remote_span_context(sc.clone());
+        u.sc = sc;
         Some(())
     })
     .flatten()

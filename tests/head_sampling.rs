@@ -7,6 +7,7 @@ mod support;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+use opentelemetry::baggage::BaggageExt as _;
 use opentelemetry::trace::TraceContextExt as _;
 use serde_json::Value;
 use support::{Captured, Collector, to_collector};
@@ -209,4 +210,42 @@ fn a_sampled_parent_set_after_an_unsampled_root_was_made_is_adopted_and_warned_a
         inside["trace_id"], "11111111111111111111111111111111",
         "the caller's trace id is carried on"
     );
+}
+
+#[test]
+fn an_unsampled_span_carries_the_context_it_was_created_in() {
+    let guard = nothing_sampled(Captured::default());
+    let incoming = HashMap::from([
+        ("traceparent".to_string(), UNSAMPLED_PARENT.to_string()),
+        ("baggage".to_string(), "tenant=acme".to_string()),
+    ]);
+    let span = {
+        let _cx = extract(&incoming).attach();
+        tracing::info_span!("job")
+    };
+    // Entered later (an async task polled after its creator returned), more than once.
+    let first = span.in_scope(|| {
+        // What OpenTelemetry API code inside sees, and what tracewire forwards.
+        let current = opentelemetry::Context::current();
+        assert_eq!(
+            current.baggage().get("tenant").map(|v| v.to_string()),
+            Some("acme".to_string())
+        );
+        let mut out = HashMap::new();
+        inject(&mut out);
+        out
+    });
+    let second = span.in_scope(|| {
+        let mut out = HashMap::new();
+        inject(&mut out);
+        out
+    });
+    guard.shutdown().unwrap();
+    assert_eq!(first, second);
+    assert!(
+        first["traceparent"].starts_with("00-33333333333333333333333333333333-"),
+        "{first:?}"
+    );
+    assert!(first["traceparent"].ends_with("-00"));
+    assert_eq!(first["baggage"], "tenant=acme", "{first:?}");
 }

@@ -162,9 +162,9 @@ pub fn inject<C: Inject + ?Sized>(carrier: &mut C) {
 pub fn current_context() -> Context {
     let span = tracing::Span::current();
     if !span.is_none() {
-        if let Some(sc) = crate::sampling::marker_of(&span) {
+        if let Some(cx) = crate::sampling::context_of(&span) {
             // A span of an unsampled trace: the trace goes on downstream, flagged not sampled.
-            return Context::current().with_remote_span_context(sc);
+            return cx;
         }
         let cx = span.context();
         if cx.span().span_context().is_valid() {
