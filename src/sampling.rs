@@ -252,15 +252,15 @@ pub(crate) fn context_of(span: &tracing::Span) -> Option<Context> {
     .flatten()
 }
 
-/// Replaces the marker of `span`, when it has one; `true` when it had.
-pub(crate) fn remark(span: &tracing::Span, sc: SpanContext) -> bool {
+/// Makes a marked `span` a child of the span in `parent` (keeping its baggage), when it is
+/// marked; `true` when it was.
+pub(crate) fn remark(span: &tracing::Span, parent: &Context) -> bool {
     span.with_subscriber(|(id, dispatch)| {
         let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
         let span = registry.span(id)?;
         let mut ext = span.extensions_mut();
         let u = ext.get_mut::<Unsampled>()?;
-        u.cx = u.cx.with_remote_span_context(sc.clone());
-        u.sc = sc;
+        *u = Unsampled::within(parent, child_of(parent.span().span_context()));
         Some(())
     })
     .flatten()

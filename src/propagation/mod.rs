@@ -246,9 +246,8 @@ pub fn set_parent_context(span: &tracing::Span, cx: Context) -> Result<bool> {
         return Ok(false);
     }
     if has_parent {
-        let remote = cx.span().span_context().clone();
-        let sampled = remote.is_sampled();
-        if crate::sampling::remark(span, crate::sampling::child_of(&remote)) {
+        let sampled = cx.span().span_context().is_sampled();
+        if crate::sampling::remark(span, &cx) {
             // The span's trace was dropped when it was created, before this parent was known:
             // it stays unrecorded, but carries the caller's trace id on.
             if sampled {
