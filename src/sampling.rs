@@ -140,7 +140,8 @@ impl Gate {
             None
         };
         if let Some(parent) = parent {
-            let Some(marked) = parent.extensions().get::<Unsampled>().cloned() else {
+            let ext = parent.extensions();
+            let Some(marked) = ext.get::<Unsampled>() else {
                 return Verdict::Forward;
             };
             // tracing-opentelemetry parents a contextual span on the attached OpenTelemetry
