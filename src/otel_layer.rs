@@ -249,7 +249,10 @@ where
         let Some(s) = ctx.span(span) else {
             return self.inner.on_record(span, values, ctx);
         };
-        if self.gate.is_some() && s.extensions().get::<Unsampled>().is_some() {
+        if self.gate.is_some()
+            && crate::sampling::any_unsampled()
+            && s.extensions().get::<Unsampled>().is_some()
+        {
             return;
         }
         let meta = s.metadata();
@@ -267,7 +270,7 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        if self.gate.is_some() {
+        if self.gate.is_some() && crate::sampling::any_unsampled() {
             let span = match event.parent() {
                 Some(id) => ctx.span(id),
                 None if event.is_contextual() => ctx.lookup_current(),
