@@ -440,10 +440,10 @@ fn span_limits(settings: &Settings) -> SpanLimits {
 
 /// The configured sampler; with the tail rule, what it drops is recorded for the rule.
 fn head_sampler(settings: &Settings) -> Box<dyn opentelemetry_sdk::trace::ShouldSample> {
-    match settings.tail_rule() {
-        Some(_) => Box::new(crate::export::tail::TailSampler(sampler(settings))),
-        None => Box::new(crate::sampling::HeadSampler(sampler(settings))),
-    }
+    Box::new(crate::sampling::HeadSampler {
+        inner: sampler(settings),
+        record_dropped: settings.tail_rule().is_some(),
+    })
 }
 
 fn sampler(settings: &Settings) -> Sampler {

@@ -363,9 +363,13 @@ pub(crate) fn new_trace_id() -> TraceId {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct HeadSampled;
 
-/// The configured sampler, except that a root the gate sampled is sampled.
+/// The configured sampler, except that a root the gate sampled is sampled, and, with the tail
+/// rule (`record_dropped`), what it drops is recorded for the rule (see `export/tail.rs`).
 #[derive(Debug, Clone)]
-pub(crate) struct HeadSampler(pub(crate) Sampler);
+pub(crate) struct HeadSampler {
+    pub(crate) inner: Sampler,
+    pub(crate) record_dropped: bool,
+}
 
 impl ShouldSample for HeadSampler {
     fn should_sample(
@@ -387,8 +391,13 @@ impl ShouldSample for HeadSampler {
                 trace_state: TraceState::NONE,
             };
         }
-        self.0
-            .should_sample(parent_context, trace_id, name, span_kind, attributes, links)
+        let mut r =
+            self.inner
+                .should_sample(parent_context, trace_id, name, span_kind, attributes, links);
+        if self.record_dropped && r.decision == SamplingDecision::Drop {
+            r.decision = SamplingDecision::RecordOnly;
+        }
+        r
     }
 }
 

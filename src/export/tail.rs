@@ -12,34 +12,9 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use opentelemetry::trace::{SpanContext, SpanId, Status, TraceId};
-use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::{SamplingResult, ShouldSample, SpanData};
+use opentelemetry_sdk::trace::SpanData;
 
 use super::Counters;
-
-/// The head sampler, except that what it drops is recorded for the tail rule.
-#[derive(Debug, Clone)]
-pub(crate) struct TailSampler(pub(crate) opentelemetry_sdk::trace::Sampler);
-
-impl ShouldSample for TailSampler {
-    fn should_sample(
-        &self,
-        parent_context: Option<&Context>,
-        trace_id: TraceId,
-        name: &str,
-        span_kind: &opentelemetry::trace::SpanKind,
-        attributes: &[KeyValue],
-        links: &[opentelemetry::trace::Link],
-    ) -> SamplingResult {
-        let mut r =
-            self.0
-                .should_sample(parent_context, trace_id, name, span_kind, attributes, links);
-        if r.decision == opentelemetry_sdk::trace::SamplingDecision::Drop {
-            r.decision = opentelemetry_sdk::trace::SamplingDecision::RecordOnly;
-        }
-        r
-    }
-}
 
 /// What the rule keeps, and how much it may hold.
 #[derive(Debug, Clone, Copy)]
