@@ -188,6 +188,16 @@ where
                         }
                     });
                 }
+            } else {
+                // No span here, e.g. a handler on an excluded path: the active context is the
+                // caller's, whose trace this line belongs to.
+                opentelemetry::Context::map_current(|cx| {
+                    let span = cx.span();
+                    let sc = span.span_context();
+                    if sc.is_valid() {
+                        push_ids(line, sc);
+                    }
+                });
             }
             line.push_str("}\n");
             self.writer.write_line(line.as_bytes());

@@ -17,6 +17,8 @@
 //! # Ok::<(), tracewire::Error>(())
 //! ```
 
+use opentelemetry::Context;
+use opentelemetry::baggage::{BaggageExt as _, KeyValueMetadata};
 use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry_sdk::trace::{IdGenerator as _, RandomIdGenerator};
 use tracing::field::Empty;
@@ -122,10 +124,21 @@ impl Messaging {
             .first()
             .map(|s| s.to_string());
         let cx = propagation::extract(headers);
-        // Made inside the producer's context (unless it is to be a link), so that head sampling
-        // follows the producer's decision when the span is created.
-        let _parent =
-            (!self.link && cx.span().span_context().is_valid()).then(|| cx.clone().attach());
+        let remote = cx.span().span_context().clone();
+        // Made inside the producer's context, so that head sampling follows the producer's
+        // decision when the span is created, and the span (sampled or not) carries the
+        // producer's trace state and baggage on. A linked consumer starts its own trace, but
+        // baggage is not trace context: it goes on.
+        let parent = if self.link && remote.is_valid() {
+            Context::new().with_baggage(
+                cx.baggage()
+                    .iter()
+                    .map(|(k, (v, m))| KeyValueMetadata::new(k.clone(), v.clone(), m.clone())),
+            )
+        } else {
+            cx
+        };
+        let _parent = propagation::carries_anything(&parent).then(|| parent.clone().attach());
         let span = tracing::info_span!(
             target: "tracewire::messaging",
             "messaging process",
@@ -138,14 +151,12 @@ impl Messaging {
             messaging.message.id = id,
         );
         drop(_parent);
-        if self.link {
-            let sc = cx.span().span_context().clone();
-            if sc.is_valid() {
-                span.add_link(sc);
-            }
-        } else {
-            // A span made just now cannot have been entered: the only error cannot happen.
-            let _ = propagation::set_parent_context(&span, cx);
+        // Also when a span of another trace is current here (a consumer loop's span): the
+        // producer is the parent. A span made just now cannot have been entered, so the only
+        // error cannot happen.
+        let _ = propagation::set_parent_context(&span, parent);
+        if self.link && remote.is_valid() {
+            span.add_link(remote);
         }
         span
     }

@@ -253,15 +253,22 @@ pub(crate) fn context_of(span: &tracing::Span) -> Option<Context> {
     .flatten()
 }
 
-/// Makes a marked `span` a child of the span in `parent` (keeping its baggage), when it is
-/// marked; `true` when it was.
+/// Makes a marked `span` a child of the span in `parent` (with `parent`'s baggage), or, when
+/// `parent` holds no span, keeps its own ids and takes `parent`'s baggage; `true` when `span`
+/// is marked.
 pub(crate) fn remark(span: &tracing::Span, parent: &Context) -> bool {
     span.with_subscriber(|(id, dispatch)| {
         let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
         let span = registry.span(id)?;
         let mut ext = span.extensions_mut();
         let u = ext.get_mut::<Unsampled>()?;
-        *u = Unsampled::within(parent, child_of(parent.span().span_context()));
+        let psc = parent.span().span_context().clone();
+        let sc = if psc.is_valid() {
+            child_of(&psc)
+        } else {
+            u.sc.clone()
+        };
+        *u = Unsampled::within(parent, sc);
         Some(())
     })
     .flatten()
@@ -279,11 +286,14 @@ pub(crate) fn child_of(parent: &SpanContext) -> SpanContext {
     )
 }
 
+/// Trace Context Level 2's random flag: every trace id tracewire makes is random.
+pub(crate) const RANDOM: TraceFlags = TraceFlags::new(0x02);
+
 fn new_root() -> SpanContext {
     SpanContext::new(
         new_trace_id(),
         new_span_id(),
-        TraceFlags::default(),
+        RANDOM,
         false,
         TraceState::NONE,
     )

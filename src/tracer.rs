@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use opentelemetry::trace::{
-    Link, SpanBuilder, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags,
+    Link, SpanBuilder, SpanContext, SpanId, SpanKind, Status, TraceContextExt,
 };
 use opentelemetry::{Context, InstrumentationScope, KeyValue};
 use opentelemetry_sdk::trace::{
@@ -22,7 +22,7 @@ use opentelemetry_sdk::trace::{
 };
 
 use crate::export::BatchProcessor;
-use crate::sampling::{HeadSampled, new_span_id, new_trace_id};
+use crate::sampling::{HeadSampled, RANDOM, new_span_id, new_trace_id};
 
 #[derive(Debug)]
 struct Shared {
@@ -110,11 +110,18 @@ impl opentelemetry::trace::Tracer for Tracer {
                 (r.decision, r.attributes, r.trace_state)
             }
         };
-        let flags = psc.map_or(TraceFlags::default(), |p| p.trace_flags());
+        // A continued trace keeps its caller's random flag; a new one has a random id.
+        let flags = psc.map_or(RANDOM, |p| p.trace_flags());
         let sampled = match decision {
             SamplingDecision::Drop => {
                 return Span {
-                    cx: SpanContext::new(trace_id, span_id, TraceFlags::default(), false, state),
+                    cx: SpanContext::new(
+                        trace_id,
+                        span_id,
+                        flags.with_sampled(false),
+                        false,
+                        state,
+                    ),
                     rec: None,
                     tracer: self.clone(),
                 };

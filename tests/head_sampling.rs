@@ -64,7 +64,7 @@ fn a_ratio_keeps_whole_traces_and_the_attached_parent_decides() {
     let lines = logs.json_lines();
     let logged_sampled: usize = lines
         .iter()
-        .filter(|l| l["message"] == "work" && l["trace_flags"] == "01")
+        .filter(|l| l["message"] == "work" && l["trace_flags"] == "03")
         .count();
     let spans = collector.wait_for_spans(logged_sampled * 3 + 1, Duration::from_secs(20));
     assert_eq!(stats.dropped(), 0);
@@ -132,8 +132,9 @@ fn a_ratio_keeps_whole_traces_and_the_attached_parent_decides() {
         assert_ne!(trace, "00000000000000000000000000000000");
         assert_eq!(l["span_id"].as_str().unwrap().len(), 16);
         match l["trace_flags"].as_str().unwrap() {
-            "01" => assert!(exported.contains(trace)),
-            "00" => {
+            // Local roots: tracewire's trace ids are random (02); 01 is the decision.
+            "03" => assert!(exported.contains(trace)),
+            "02" => {
                 assert!(
                     !exported.contains(trace),
                     "unsampled traces are not exported"
@@ -172,11 +173,11 @@ fn an_unsampled_trace_still_propagates_its_ids() {
     let (root, child) = (&lines[0], &lines[1]);
     assert_eq!(root["trace_id"], child["trace_id"], "one trace");
     assert_ne!(root["span_id"], child["span_id"], "two spans");
-    assert_eq!(child["trace_flags"], "00");
+    assert_eq!(child["trace_flags"], "02", "not sampled, random trace id");
     assert_eq!(
         tp,
         format!(
-            "00-{}-{}-00",
+            "00-{}-{}-02",
             child["trace_id"].as_str().unwrap(),
             child["span_id"].as_str().unwrap()
         ),

@@ -94,7 +94,8 @@ fn client_spans_inject_and_mark_failures() {
     assert_eq!(
         seen,
         format!(
-            "00-{}-{}-01",
+            // Sampled, and a new trace with a random id (Trace Context Level 2).
+            "00-{}-{}-03",
             ok["trace_id"].as_str().unwrap(),
             ok["span_id"].as_str().unwrap()
         )

@@ -55,6 +55,6 @@ fn the_callers_decision_wins_over_the_local_ratio() {
     let handled: Vec<_> = lines.iter().filter(|l| l["message"] == "handled").collect();
     assert_eq!(handled[0]["trace_id"], "0af7651916cd43dd8448eb211c80319c");
     assert_eq!(handled[0]["trace_flags"], "01");
-    assert_eq!(handled[1]["trace_flags"], "00");
+    assert_eq!(handled[1]["trace_flags"], "02", "a new trace, not sampled");
     assert_eq!(handled[1]["trace_id"].as_str().unwrap().len(), 32);
 }

@@ -7,6 +7,62 @@ use opentelemetry::trace::TraceContextExt as _;
 use proptest::prelude::*;
 use tracewire::propagation::{extract, inject_context};
 
+const TP: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+/// Valid `tracestate` lists by Trace Context Level 2's grammar: 1 to 32 members, keys of 1 to
+/// 256 characters with `@` anywhere after the first, values of 1 to 256 printable characters
+/// without `,` `=` or a trailing space.
+fn tracestate_members() -> impl Strategy<Value = Vec<(String, String)>> {
+    proptest::collection::btree_map(
+        "[a-z0-9][a-z0-9_*/@-]{0,255}",
+        "[ -+--<>-~]{0,255}[!-+--<>-~]",
+        1..=32,
+    )
+    .prop_map(|m| m.into_iter().collect())
+}
+
+fn join(members: &[(String, String)]) -> String {
+    members
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A list of up to 8192 characters goes on unchanged; a longer one loses whole members only,
+/// in order, the long ones (over 128 characters) first.
+fn check_tracestate(sent: &[(String, String)], got: &str) -> Result<(), TestCaseError> {
+    let whole = join(sent);
+    if whole.len() <= 8192 {
+        prop_assert_eq!(got, whole.as_str());
+        return Ok(());
+    }
+    prop_assert!(got.len() <= 8192, "{}", got.len());
+    let members: Vec<String> = sent.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut rest = members.iter();
+    let mut removed_short = false;
+    for kept in got.split(',') {
+        loop {
+            let Some(m) = rest.next() else {
+                return Err(TestCaseError::fail(format!(
+                    "{kept:.40} is not a member, in order"
+                )));
+            };
+            if m == kept {
+                break;
+            }
+            removed_short |= m.len() <= 128;
+        }
+    }
+    if removed_short {
+        prop_assert!(
+            got.split(',').all(|m| m.len() <= 128),
+            "a short member went while a long one stayed"
+        );
+    }
+    Ok(())
+}
+
 fn headers(pairs: &[(&str, String)]) -> Vec<(String, Vec<u8>)> {
     pairs
         .iter()
@@ -52,18 +108,12 @@ proptest! {
     }
 
     #[test]
-    fn valid_tracestate_round_trips(members in proptest::collection::btree_map("[a-z][a-z0-9_*/-]{0,10}", "[!-+--<>-~]{1,10}", 1..32)) {
-        let ts: Vec<String> = members.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let ts = ts.join(",");
-        let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_string();
-        let cx = extract(&headers(&[("traceparent", tp), ("tracestate", ts.clone())]));
+    fn valid_tracestate_round_trips(members in tracestate_members()) {
+        let ts = join(&members);
+        let cx = extract(&headers(&[("traceparent", TP.to_string()), ("tracestate", ts.clone())]));
         let mut out: HashMap<String, String> = HashMap::new();
         inject_context(&cx, &mut out);
-        if ts.len() <= 512 {
-            prop_assert_eq!(&out["tracestate"], &ts);
-        } else {
-            prop_assert!(out["tracestate"].len() <= 512);
-        }
+        check_tracestate(&members, &out["tracestate"])?;
     }
 
     #[test]
@@ -78,5 +128,41 @@ proptest! {
             let got = back.baggage().get(k.as_str()).map(|v| v.as_str().to_string());
             prop_assert_eq!(got.as_deref(), Some(v.as_str()));
         }
+    }
+}
+
+/// The same lists through a real stack: a span continuing the caller (sampled, or dropped at
+/// creation by `sampling_rate = 0` with a not-sampled caller) writes the list back unchanged.
+#[test]
+fn tracestate_round_trips_through_spans() {
+    use proptest::test_runner::{Config, TestRunner};
+    for (rate, flags) in [(1.0, "01"), (0.0, "00")] {
+        let guard = tracewire::builder()
+            .without_settings_file()
+            .with_env([("OTEL_TRACES_EXPORTER", "none")])
+            .with_sampling_rate(rate)
+            .with_log_writer(std::io::sink())
+            .set_default()
+            .unwrap();
+        let mut runner = TestRunner::new(Config::with_cases(300));
+        runner
+            .run(&tracestate_members(), |members| {
+                let tp = format!("{}{flags}", &TP[..53]);
+                let cx = extract(&headers(&[
+                    ("traceparent", tp),
+                    ("tracestate", join(&members)),
+                ]));
+                let _attached = cx.attach();
+                let mut out: HashMap<String, String> = HashMap::new();
+                tracing::info_span!("server").in_scope(|| {
+                    tracing::info_span!("client")
+                        .in_scope(|| tracewire::propagation::inject(&mut out))
+                });
+                prop_assert_eq!(&out["traceparent"][..36], &TP[..36]);
+                prop_assert_eq!(&out["traceparent"][53..], flags);
+                check_tracestate(&members, &out["tracestate"])
+            })
+            .unwrap();
+        guard.shutdown().unwrap();
     }
 }

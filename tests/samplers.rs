@@ -56,7 +56,14 @@ fn each_sampler_follows_the_specification() {
             if let Some(p) = parent {
                 assert_eq!(tp[3..35], p[3..35], "{sampler}: the caller's trace");
             }
-            flags.push(tp.ends_with("-01"));
+            let bits = u8::from_str_radix(&tp[53..], 16).unwrap();
+            // A new trace's id is random (Level 2); a continued one keeps the caller's flag.
+            assert_eq!(
+                bits & 0x02,
+                if parent.is_none() { 0x02 } else { 0 },
+                "{sampler}: {tp}"
+            );
+            flags.push(bits & 0x01 == 1);
         }
         guard.shutdown().unwrap();
         let spans = file_sink_spans(&sink);

@@ -47,7 +47,7 @@ fn exporter_none_still_makes_ids() {
     assert_eq!(exported, 0);
     let id = id.expect("a trace id");
     assert_eq!(lines[0]["trace_id"], id.as_str());
-    assert_eq!(lines[0]["trace_flags"], "01");
+    assert_eq!(lines[0]["trace_flags"], "03");
 }
 
 #[test]

@@ -5,7 +5,6 @@ use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next, Result};
 use tracing::Instrument as _;
 use tracing::field::Empty;
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use super::redact_url;
 use crate::propagation;
@@ -61,11 +60,9 @@ impl Middleware for TracingMiddleware {
             http.response.status_code = Empty,
             error.type = Empty,
         );
-        propagation::inject_context(&span.context(), req.headers_mut());
-        if span.is_disabled() {
-            // No span (tracing off or filtered): still forward the caller's context.
-            propagation::inject(req.headers_mut());
-        }
+        // Not `span.context()`: that is empty for a span of an unsampled trace, whose context
+        // must go on all the same (and with tracing off, the caller's context is forwarded).
+        propagation::inject_context(&propagation::span_context(&span), req.headers_mut());
         let result = next.run(req, extensions).instrument(span.clone()).await;
         match &result {
             Ok(res) => {

@@ -239,18 +239,17 @@ where
                 echo: false,
             };
         }
-        // Made inside the remote context, so that head sampling follows the caller's decision
-        // when the span is created (see `sampling_rate`).
-        let span = if opentelemetry::trace::TraceContextExt::span(&remote)
-            .span_context()
-            .is_valid()
-        {
+        // Made inside the remote context (even one with baggage alone), so that head sampling
+        // follows the caller's decision when the span is created and the span's context (sampled
+        // or not) carries the caller's trace state and baggage on.
+        let span = if propagation::carries_anything(&remote) {
             let _remote = remote.clone().attach();
             make_span(&req)
         } else {
             make_span(&req)
         };
-        // The only error is "already entered", impossible for a span made just now.
+        // Also when a span of another trace is current where the service runs. The only error
+        // is "already entered", impossible for a span made just now.
         let _ = propagation::set_parent_context(&span, remote.clone());
         let inner = {
             let _forward = remote.clone().attach();

@@ -90,8 +90,11 @@ fn extract_into<C: Extract + ?Sized>(mut cx: Context, carrier: &C) -> Context {
     if active(TRACE_CONTEXT) {
         let parents = carrier.get_all(trace_context::TRACEPARENT);
         let states = carrier.get_all(trace_context::TRACESTATE);
-        if let Some(sc) = trace_context::extract(&parents, &states) {
+        if let Some((sc, received)) = trace_context::extract(&parents, &states) {
             cx = cx.with_remote_span_context(sc);
+            if let Some(r) = received {
+                cx = cx.with_value(r);
+            }
         }
     }
     if active(BAGGAGE) {
@@ -104,6 +107,11 @@ fn extract_into<C: Extract + ?Sized>(mut cx: Context, carrier: &C) -> Context {
         }
     }
     cx
+}
+
+/// Whether an extracted context holds a remote span or baggage: something to continue.
+pub(crate) fn carries_anything(cx: &Context) -> bool {
+    cx.span().span_context().is_valid() || !cx.baggage().is_empty()
 }
 
 /// Writes `cx` into `carrier`: `traceparent`, `tracestate`, `baggage`.
@@ -120,7 +128,13 @@ pub fn inject_context<C: Inject + ?Sized>(cx: &Context, carrier: &mut C) {
         let sc = span.span_context();
         if sc.is_valid() {
             carrier.set(trace_context::TRACEPARENT, trace_context::traceparent(sc));
-            let state = sc.trace_state().header();
+            let state = match cx.get::<trace_context::Received>() {
+                // The list as received, while the span's state is what was made of it.
+                Some(r) if r.trace_id == sc.trace_id() && r.held == *sc.trace_state() => {
+                    r.header.clone()
+                }
+                _ => sc.trace_state().header(),
+            };
             if !state.is_empty() {
                 carrier.set(trace_context::TRACESTATE, state);
             }
@@ -160,10 +174,30 @@ pub fn inject<C: Inject + ?Sized>(carrier: &mut C) {
 /// assert!(!tracewire::propagation::current_context().span().span_context().is_valid());
 /// ```
 pub fn current_context() -> Context {
-    let span = tracing::Span::current();
+    span_context(&tracing::Span::current())
+}
+
+/// The context that `span` carries downstream, whatever was decided about recording it.
+///
+/// A span of an unsampled trace has no OpenTelemetry data of its own (the head-sampling gate
+/// kept it from tracing-opentelemetry, so `OpenTelemetrySpanExt::context()` is empty), yet its
+/// trace must go on: its marker holds the context. A span that no OpenTelemetry layer sees
+/// (tracing off, or filtered out) forwards the active context, which is the caller's.
+///
+/// ```
+/// use opentelemetry::trace::TraceContextExt as _;
+/// # let g = tracewire::builder().without_settings_file().with_env([("OTEL_TRACES_EXPORTER", "none")])
+/// #     .with_sampling_rate(0.0).with_log_writer(std::io::sink()).set_default()?;
+/// // Not sampled at rate 0, still in a trace that goes on downstream.
+/// let span = tracing::info_span!("call");
+/// let cx = tracewire::propagation::span_context(&span);
+/// assert!(cx.span().span_context().is_valid());
+/// assert!(!cx.span().span_context().is_sampled());
+/// # Ok::<(), tracewire::Error>(())
+/// ```
+pub fn span_context(span: &tracing::Span) -> Context {
     if !span.is_none() {
-        if let Some(cx) = crate::sampling::context_of(&span) {
-            // A span of an unsampled trace: the trace goes on downstream, flagged not sampled.
+        if let Some(cx) = crate::sampling::context_of(span) {
             return cx;
         }
         let cx = span.context();
@@ -245,16 +279,14 @@ pub fn set_parent_context(span: &tracing::Span, cx: Context) -> Result<bool> {
     if !has_parent && cx.baggage().is_empty() {
         return Ok(false);
     }
-    if has_parent {
-        let sampled = cx.span().span_context().is_sampled();
-        if crate::sampling::remark(span, &cx) {
-            // The span's trace was dropped when it was created, before this parent was known:
-            // it stays unrecorded, but carries the caller's trace id on.
-            if sampled {
-                warn_late_parent(span);
-            }
-            return Ok(true);
+    let sampled = cx.span().span_context().is_sampled();
+    if crate::sampling::remark(span, &cx) {
+        // The span's trace was dropped when it was created, before this parent was known:
+        // it stays unrecorded, but carries the caller's trace id (or just its baggage) on.
+        if has_parent && sampled {
+            warn_late_parent(span);
         }
+        return Ok(has_parent);
     }
     span.set_parent(cx).map_err(|e| {
         Error::new(

@@ -1,5 +1,10 @@
-//! W3C Trace Context: `traceparent` and `tracestate`, parsed as Level 1 says (with Level 2's
-//! random flag kept), and written back the same way.
+//! W3C Trace Context Level 2: `traceparent` and `tracestate`, parsed and written back as the
+//! current editor's draft says.
+//!
+//! OpenTelemetry's `TraceState` still checks keys by the older `tenant@system` rule (one `@`,
+//! at most 13 characters after it), so it cannot hold every list Level 2 allows. Such a list is
+//! kept as received ([`Received`], carried in the extracted context beside the members
+//! `TraceState` could take), and written back whole as long as nobody changed the span's state.
 
 use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 
@@ -10,11 +15,17 @@ pub(crate) const TRACESTATE: &str = "tracestate";
 /// when propagated, as the spec asks of vendors that do not know them.
 const KNOWN_FLAGS: u8 = 0x01 | 0x02;
 const MAX_MEMBERS: usize = 32;
-/// Longest `tracestate` propagated (the spec's recommended minimum to carry); longer lists
-/// are truncated as the spec describes.
-const TRACESTATE_MAX: usize = 512;
+/// Longest `tracestate` propagated unchanged (commas included, optional white space not); a
+/// longer list is truncated as the spec describes. The spec asks for at least 512 and sets no
+/// maximum; 8192 is what the W3C Baggage header allows and what HTTP servers commonly accept in
+/// one header line, so any list a real system sends goes on whole (a list can only exceed it
+/// with members averaging over 256 characters) without making downstream requests fail.
+pub(crate) const TRACESTATE_MAX: usize = 8192;
 /// Input beyond this is not examined: headers from the internet can be arbitrarily long.
 pub(crate) const INPUT_MAX: usize = 8192;
+/// `tracestate` input beyond this is not examined (room for optional white space around a
+/// list of [`TRACESTATE_MAX`]); the list is then dropped.
+const TRACESTATE_INPUT_MAX: usize = 2 * TRACESTATE_MAX;
 
 fn lower_hex(s: &str) -> bool {
     !s.is_empty()
@@ -57,30 +68,18 @@ pub(crate) fn parse_traceparent(value: &str) -> Option<(TraceId, SpanId, TraceFl
     Some((trace_id, span_id, TraceFlags::new(flags)))
 }
 
+/// `key = (lcalpha / DIGIT) 0*255(keychar)`, `keychar = lcalpha / DIGIT / "_" / "-" / "*" /
+/// "/" / "@"` (Level 2: `@` anywhere after the first character, any number of times).
 fn valid_key(k: &str) -> bool {
-    let simple_char = |c: u8| {
-        c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'-' | b'*' | b'/')
-    };
-    match k.split_once('@') {
-        None => {
-            let b = k.as_bytes();
-            !b.is_empty()
-                && b.len() <= 256
-                && b[0].is_ascii_lowercase()
-                && b.iter().all(|&c| simple_char(c))
-        }
-        Some((tenant, system)) => {
-            let (t, s) = (tenant.as_bytes(), system.as_bytes());
-            !t.is_empty()
-                && t.len() <= 241
-                && (t[0].is_ascii_lowercase() || t[0].is_ascii_digit())
-                && t.iter().all(|&c| simple_char(c))
-                && !s.is_empty()
-                && s.len() <= 14
-                && s[0].is_ascii_lowercase()
-                && s.iter().all(|&c| simple_char(c))
-        }
-    }
+    let b = k.as_bytes();
+    !b.is_empty()
+        && b.len() <= 256
+        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+        && b.iter().all(|&c| {
+            c.is_ascii_lowercase()
+                || c.is_ascii_digit()
+                || matches!(c, b'_' | b'-' | b'*' | b'/' | b'@')
+        })
 }
 
 fn valid_value(v: &str) -> bool {
@@ -93,14 +92,27 @@ fn valid_value(v: &str) -> bool {
         && b.iter().all(|&c| c == 0x20 || nblk(c))
 }
 
-/// Parses every `tracestate` value (repeated headers are joined). `None` when the list is
-/// invalid: it is then dropped as a whole, the trace itself continues.
-pub(crate) fn parse_tracestate(values: &[&str]) -> Option<TraceState> {
+/// A `tracestate` list that OpenTelemetry's `TraceState` could not hold whole: the header as
+/// received (after the spec's checks and truncation), for the trace it came with, beside the
+/// members that `TraceState` did take. `inject_context` writes `header` while the span's state
+/// is still `held`, i.e. nobody changed it.
+#[derive(Debug, Clone)]
+pub(crate) struct Received {
+    pub(crate) trace_id: TraceId,
+    pub(crate) held: TraceState,
+    pub(crate) header: String,
+}
+
+/// Parses every `tracestate` value (repeated headers are joined): the members OpenTelemetry's
+/// `TraceState` holds, and the whole list when it could not hold them all. `None` when the list
+/// is invalid: it is then dropped as a whole, the trace itself continues. A repeated key keeps
+/// its first member (the spec lets a duplicate go, never the list for it).
+pub(crate) fn parse_tracestate(values: &[&str]) -> Option<(TraceState, Option<String>)> {
     let mut members: Vec<(&str, &str)> = Vec::new();
     let mut seen = 0usize;
     for value in values {
         seen += value.len() + 1;
-        if seen > INPUT_MAX {
+        if seen > TRACESTATE_INPUT_MAX {
             return None;
         }
         for member in value.split(',') {
@@ -109,8 +121,11 @@ pub(crate) fn parse_tracestate(values: &[&str]) -> Option<TraceState> {
                 continue;
             }
             let (k, v) = member.split_once('=')?;
-            if !valid_key(k) || !valid_value(v) || members.iter().any(|(k2, _)| *k2 == k) {
+            if !valid_key(k) || !valid_value(v) {
                 return None;
+            }
+            if members.iter().any(|(k2, _)| *k2 == k) {
+                continue;
             }
             members.push((k, v));
             if members.len() > MAX_MEMBERS {
@@ -119,33 +134,70 @@ pub(crate) fn parse_tracestate(values: &[&str]) -> Option<TraceState> {
         }
     }
     truncate(&mut members);
-    TraceState::from_key_value(members).ok()
+    if let Ok(ts) = TraceState::from_key_value(members.iter().copied()) {
+        return Some((ts, None));
+    }
+    // Rare: a Level 2 key `TraceState` refuses. Keep what it takes, and the list as received.
+    let held = members
+        .iter()
+        .filter(|m| TraceState::from_key_value([**m]).is_ok())
+        .copied();
+    let held = TraceState::from_key_value(held).unwrap_or_default();
+    Some((held, Some(join(&members))))
 }
 
-/// The spec's truncation: first drop members longer than 128 characters, then drop from the
-/// right until the list fits.
+fn join(members: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(list_len(members));
+    for (i, (k, v)) in members.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(k);
+        out.push('=');
+        out.push_str(v);
+    }
+    out
+}
+
+fn list_len(m: &[(&str, &str)]) -> usize {
+    m.iter().map(|(k, v)| k.len() + v.len() + 1).sum::<usize>() + m.len().saturating_sub(1)
+}
+
+/// The spec's truncation, whole members only: first members longer than 128 characters, from
+/// the right, until the list fits; then members from the right.
 fn truncate(members: &mut Vec<(&str, &str)>) {
-    let len = |m: &[(&str, &str)]| {
-        m.iter().map(|(k, v)| k.len() + v.len() + 1).sum::<usize>() + m.len().saturating_sub(1)
-    };
-    if len(members) <= TRACESTATE_MAX {
-        return;
-    }
-    members.retain(|(k, v)| k.len() + v.len() < 128);
-    while len(members) > TRACESTATE_MAX {
-        members.pop();
+    while list_len(members) > TRACESTATE_MAX {
+        match members
+            .iter()
+            .rposition(|(k, v)| k.len() + v.len() + 1 > 128)
+        {
+            Some(i) => members.remove(i),
+            None => members.pop().unwrap_or_default(),
+        };
     }
 }
 
-/// The remote span context of a `traceparent` (exactly one) and `tracestate` (any number).
-pub(crate) fn extract(traceparents: &[&str], tracestates: &[&str]) -> Option<SpanContext> {
+/// The remote span context of a `traceparent` (exactly one) and `tracestate` (any number), and
+/// the list as received when `TraceState` could not hold it whole.
+pub(crate) fn extract(
+    traceparents: &[&str],
+    tracestates: &[&str],
+) -> Option<(SpanContext, Option<Received>)> {
     let [one] = traceparents else {
         // Absent, or repeated: a repeated traceparent is invalid.
         return None;
     };
     let (trace_id, span_id, flags) = parse_traceparent(one)?;
-    let state = parse_tracestate(tracestates).unwrap_or_default();
-    Some(SpanContext::new(trace_id, span_id, flags, true, state))
+    let (state, whole) = parse_tracestate(tracestates).unwrap_or_default();
+    let received = whole.map(|header| Received {
+        trace_id,
+        held: state.clone(),
+        header,
+    });
+    Some((
+        SpanContext::new(trace_id, span_id, flags, true, state),
+        received,
+    ))
 }
 
 /// `traceparent` for a span context.
@@ -212,54 +264,92 @@ mod tests {
         assert!(extract(&[TP], &[]).is_some());
     }
 
+    /// The header `inject_context` would write for these values.
+    fn written(values: &[&str]) -> Option<String> {
+        let (ts, whole) = parse_tracestate(values)?;
+        Some(whole.unwrap_or_else(|| ts.header()))
+    }
+
     #[test]
     fn tracestate_members_are_joined_and_checked() {
-        let ts = parse_tracestate(&["a=1,b@tenant=2", " c=3 ,,"]).unwrap();
-        assert_eq!(ts.header(), "a=1,b@tenant=2,c=3");
-        assert!(parse_tracestate(&["a=1,a=2"]).is_none(), "duplicate keys");
-        assert!(parse_tracestate(&["A=1"]).is_none(), "uppercase key");
-        assert!(
-            parse_tracestate(&["a=1 "]).is_some(),
-            "trailing OWS is trimmed"
+        assert_eq!(
+            written(&["a=1,b@tenant=2", " c=3 ,,"]).unwrap(),
+            "a=1,b@tenant=2,c=3"
         );
-        assert!(parse_tracestate(&["a=x=y"]).is_none(), "= in value");
-        assert!(parse_tracestate(&["a"]).is_none());
-        assert!(
-            parse_tracestate(&["1tenant@sys=1"]).is_some(),
-            "tenant may start with a digit"
-        );
-        assert!(
-            parse_tracestate(&["t@1sys=1"]).is_none(),
-            "system id starts with a letter"
-        );
-        assert!(
-            parse_tracestate(&["t@fifteenchars15=1"]).is_none(),
-            "system id is at most 14"
-        );
+        assert!(written(&["A=1"]).is_none(), "uppercase key");
+        assert!(written(&["a=1 "]).is_some(), "trailing OWS is trimmed");
+        assert!(written(&["a=x=y"]).is_none(), "= in value");
+        assert!(written(&["a"]).is_none());
+        assert!(written(&["_a=1"]).is_none(), "first character");
+        assert!(written(&["a=1,b=\u{7f}"]).is_none(), "value characters");
         let many: Vec<String> = (0..33).map(|i| format!("k{i}=v")).collect();
-        assert!(
-            parse_tracestate(&[&many.join(",")]).is_none(),
-            "at most 32 members"
-        );
+        assert!(written(&[&many.join(",")]).is_none(), "at most 32 members");
         let ok: Vec<String> = (0..32).map(|i| format!("k{i}=v")).collect();
-        assert!(parse_tracestate(&[&ok.join(",")]).is_some());
+        assert_eq!(written(&[&ok.join(",")]).unwrap(), ok.join(","));
+    }
+
+    #[test]
+    fn level_2_keys_round_trip() {
+        // `@` anywhere after the first character, any number of times, any split of lengths.
+        let system = format!("t{}@{}", "a".repeat(100), "v".repeat(150));
+        for list in [
+            "foo@=1".to_string(),
+            "1tenant@sys=1".to_string(),
+            "t@1sys=1".to_string(),
+            "t@fifteenchars15=1".to_string(),
+            "a@b@c=1,x=2".to_string(),
+            format!("{system}=x,congo=t61rcWkgMzE"),
+            format!("{}=v", "k".repeat(256)),
+        ] {
+            assert_eq!(written(&[&list]).as_deref(), Some(list.as_str()));
+        }
+        assert!(written(&[&format!("{}=v", "k".repeat(257))]).is_none());
+        // What OpenTelemetry's TraceState can hold is still held there.
+        let (held, whole) = parse_tracestate(&["a@b@c=1,x=2"]).unwrap();
+        assert_eq!(held.header(), "x=2");
+        assert_eq!(whole.as_deref(), Some("a@b@c=1,x=2"));
+    }
+
+    #[test]
+    fn duplicate_keys_keep_the_list() {
+        assert_eq!(written(&["a=1,b=2,a=3"]).unwrap(), "a=1,b=2");
+        assert_eq!(written(&["a=1", "a=2,c=3"]).unwrap(), "a=1,c=3");
     }
 
     #[test]
     fn long_tracestate_is_truncated_as_the_spec_says() {
-        let long = format!("big={}", "x".repeat(200));
-        let mut members = vec![long];
-        members.extend((0..30).map(|i| format!("key{i:02}={}", "v".repeat(20))));
-        let ts = parse_tracestate(&[&members.join(",")]).unwrap();
-        let header = ts.header();
-        assert!(header.len() <= 512, "{}", header.len());
-        assert!(ts.get("big").is_none(), "members over 128 chars go first");
-        assert!(ts.get("key00").is_some(), "then from the right");
+        // 20 members of 447 characters and 4 short ones: ~9k, over the limit. Long members go
+        // first, from the right, only as many as needed; short ones stay.
+        let long = |i: usize| format!("long{i:02}{}={}", "k".repeat(190), "x".repeat(250));
+        let mut members: Vec<String> = (0..20).map(long).collect();
+        members.extend((0..4).map(|i| format!("short{i}=v")));
+        let header = written(&[&members.join(",")]).unwrap();
+        assert!(header.len() <= TRACESTATE_MAX, "{}", header.len());
+        assert!(
+            header.starts_with("long00k"),
+            "from the right: {header:.20}"
+        );
+        assert!(header.ends_with("short0=v,short1=v,short2=v,short3=v"));
+        let kept = header.split(',').count();
+        assert!(
+            header.len() + 448 > TRACESTATE_MAX,
+            "no more removed than needed ({kept} kept)"
+        );
+        // Only short members, too many characters: from the right.
+        let shorts: Vec<String> = (0..32)
+            .map(|i| format!("s{i:02}={}", "v".repeat(255)))
+            .collect();
+        let cut = written(&[&shorts.join(",")]).unwrap();
+        assert!(cut.len() <= TRACESTATE_MAX);
+        assert!(
+            shorts.join(",").starts_with(&cut),
+            "a prefix of whole members"
+        );
     }
 
     #[test]
     fn traceparent_round_trips() {
-        let sc = extract(&[TP], &[]).unwrap();
+        let (sc, _) = extract(&[TP], &[]).unwrap();
         assert_eq!(traceparent(&sc), TP);
     }
 }

@@ -2,6 +2,7 @@
 //! quickstart-like workload with the checks a user would make on what arrives.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod hops;
 pub mod workload;
 
 use std::io::{BufRead, BufReader};

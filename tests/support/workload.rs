@@ -239,7 +239,8 @@ pub fn check_logs(lines: &[Value], trace_id: &str, ids: &HashMap<String, String>
     let received = find("order received");
     assert_eq!(received["trace_id"], trace_id);
     assert_eq!(received["span_id"], ids["handle_order"].as_str());
-    assert_eq!(received["trace_flags"], "01");
+    // Sampled (01), and a trace id tracewire made at random (02, Trace Context Level 2).
+    assert_eq!(received["trace_flags"], "03");
     assert_eq!(received["order_id"], 42, "log fields are typed");
     assert_eq!(received["span"]["name"], "handle_order");
     assert_eq!(received["span"]["order_id"], 42);
