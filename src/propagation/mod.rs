@@ -22,13 +22,19 @@
 //! ```
 //!
 //! tracewire parses `traceparent`/`tracestate` itself rather than with the upstream
-//! propagator, following the specification exactly: a repeated `traceparent` is invalid,
-//! repeated `tracestate` headers are joined, uppercase hex and all-zero ids are invalid,
-//! version `ff` is invalid and higher versions are read by their first fields, `tracestate`
-//! keys follow the list-member grammar (with `tenant@system` keys), at most 32 members with no
-//! duplicate keys, and a long list is truncated as the spec describes. An invalid `traceparent`
-//! starts a new trace and drops `tracestate`. Baggage values are percent-decoded, properties
-//! kept, invalid members skipped, and at most 64 members / 8192 bytes are taken or sent.
+//! propagator, following W3C Trace Context Level 2 (the current editor's draft): a repeated
+//! `traceparent` is invalid, repeated `tracestate` headers are joined, uppercase hex and all-zero
+//! ids are invalid, version `ff` is invalid and higher versions are read by their first fields,
+//! the sampled and random flags are kept (new traces set the random flag: their ids are random),
+//! `tracestate` keys follow Level 2's grammar (`@` anywhere after the first character), at most
+//! 32 members, a repeated key keeps its first member, and lists over 8192 characters are
+//! truncated as the spec describes. An invalid `traceparent` starts a new trace and drops
+//! `tracestate`. Baggage values are percent-decoded, properties kept, invalid members skipped,
+//! and at most 64 members / 8192 bytes are taken or sent.
+//!
+//! Every trace goes on whatever was decided about recording it: a span of an unsampled trace
+//! injects its trace id flagged not sampled ([`span_context`]), baggage goes on without a
+//! `traceparent`, and with tracing off the caller's context is forwarded unchanged.
 //!
 //! Which formats are read and written follows `propagators` / `OTEL_PROPAGATORS`.
 
