@@ -45,15 +45,16 @@ impl Middleware for TracingMiddleware {
         if extensions.get::<DisableTracing>().is_some() {
             return next.run(req, extensions).await;
         }
-        let method = req.method().as_str().to_string();
+        let (method, name, original) = super::method_attributes(req.method().as_str());
         let url = req.url();
         let span = tracing::info_span!(
             target: "tracewire::http",
             "HTTP client request",
-            otel.name = %method,
+            otel.name = name,
             otel.kind = "client",
             otel.status_code = Empty,
-            http.request.method = %method,
+            http.request.method = method,
+            http.request.method_original = original,
             url.full = %redact_url(url.as_str()),
             server.address = url.host_str().unwrap_or(""),
             server.port = url.port_or_known_default(),

@@ -16,6 +16,25 @@ pub use server::{ResponseFuture, TraceLayer, TraceService};
 #[cfg(feature = "http-server")]
 pub(crate) use server::configure;
 
+/// The methods the HTTP semantic conventions know (case-sensitive). Any other becomes `_OTHER`
+/// in `http.request.method` and `HTTP` in the span name, with the original in
+/// `http.request.method_original`: a client sending made-up methods cannot multiply span names.
+const KNOWN_METHODS: &[&str] = &[
+    "CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE",
+];
+
+/// `(http.request.method, the method for the span name, http.request.method_original)`.
+#[cfg_attr(
+    not(any(feature = "reqwest", feature = "http-server")),
+    allow(dead_code)
+)]
+pub(crate) fn method_attributes(method: &str) -> (&str, &str, Option<&str>) {
+    match KNOWN_METHODS.iter().find(|m| **m == method) {
+        Some(m) => (m, m, None),
+        None => ("_OTHER", "HTTP", Some(method)),
+    }
+}
+
 /// Query parameters whose values are credentials: replaced by `REDACTED` in `url.query` and
 /// `url.full`, as the semantic conventions ask.
 const SENSITIVE_PARAMS: &[&str] = &[

@@ -162,11 +162,11 @@ fn protocol_version(v: http::Version) -> &'static str {
 }
 
 fn make_span<B>(req: &Request<B>) -> tracing::Span {
-    let method = req.method().as_str();
+    let (method, name_method, original) = super::method_attributes(req.method().as_str());
     let route = route(req);
     let name = match route {
-        Some(r) => format!("{method} {r}"),
-        None => method.to_string(),
+        Some(r) => format!("{name_method} {r}"),
+        None => name_method.to_string(),
     };
     let host = req
         .headers()
@@ -186,7 +186,8 @@ fn make_span<B>(req: &Request<B>) -> tracing::Span {
         otel.name = %name,
         otel.kind = "server",
         otel.status_code = Empty,
-        http.request.method = %method,
+        http.request.method = method,
+        http.request.method_original = original,
         http.route = route,
         url.path = %req.uri().path(),
         url.scheme = req.uri().scheme_str().unwrap_or("http"),
