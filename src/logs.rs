@@ -122,10 +122,16 @@ where
         let Some(span) = ctx.span(id) else { return };
         let mut ext = span.extensions_mut();
         if let Some(SpanFields(fields)) = ext.get_mut::<SpanFields>() {
+            let fieldset = span.metadata().fields();
+            // `record` replaces a value: the old `,"name":value` goes, so no key repeats and a
+            // field recorded in a loop does not grow the span.
+            for field in fieldset.iter().filter(|f| values.contains(f)) {
+                remove_field(fields, field.name());
+            }
             values.record(&mut JsonFields {
                 out: fields,
                 reserved: SPAN_RESERVED,
-                mask: self.redactor.mask(span.metadata().fields()),
+                mask: self.redactor.mask(fieldset),
             });
         }
     }
@@ -318,6 +324,26 @@ impl Visit for JsonFields<'_> {
     }
 }
 
+/// Removes the `,"name":value` piece of `name` from rendered fields. Pieces start with `,"`
+/// and that pair never occurs inside one: a value's own quotes are escaped.
+fn remove_field(fields: &mut String, name: &str) {
+    let mut key = String::with_capacity(name.len() + 4);
+    key.push(',');
+    if SPAN_RESERVED.contains(&name) {
+        push_json_str(&mut key, &format!("fields.{name}"));
+    } else {
+        push_json_str(&mut key, name);
+    }
+    key.push(':');
+    if let Some(start) = fields.find(&key) {
+        let value = start + key.len();
+        let end = fields[value..]
+            .find(",\"")
+            .map_or(fields.len(), |i| value + i);
+        fields.replace_range(start..end, "");
+    }
+}
+
 fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
     let _ = Escape(out).write_str(s);
@@ -439,6 +465,22 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn a_recorded_field_replaces_its_piece() {
+        let mut f = String::from(r#","a":1,"b":"x,\"c\":2","c":true,"name2":"\\""#);
+        remove_field(&mut f, "b");
+        assert_eq!(f, r#","a":1,"c":true,"name2":"\\""#);
+        remove_field(&mut f, "c");
+        assert_eq!(f, r#","a":1,"name2":"\\""#);
+        remove_field(&mut f, "name2");
+        assert_eq!(f, r#","a":1"#);
+        remove_field(&mut f, "missing");
+        assert_eq!(f, r#","a":1"#);
+        let mut r = String::from(r#","fields.name":"n","z":0"#);
+        remove_field(&mut r, "name");
+        assert_eq!(r, r#","z":0"#);
+    }
 
     #[test]
     fn timestamps_are_rfc3339_utc() {
