@@ -12,6 +12,18 @@ use Input::{Env, File};
 
 const ROWS: &[(Input, &[&str])] = &[
     (
+        Env("RUST_LOG", "info\nmy_app=debug"),
+        &["RUST_LOG", "control characters", "U+000A at byte 4"],
+    ),
+    (
+        Env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://local\rhost:4317"),
+        &["OTEL_EXPORTER_OTLP_ENDPOINT", "U+000D"],
+    ),
+    (
+        File("exclude_paths = [\"/ok\", \"/a\\u0000b\"]"),
+        &["exclude_paths", "U+0000"],
+    ),
+    (
         File("sampling_rate = 1.5"),
         &["sampling_rate", "1.5", "0.0 to 1.0", "[observability]"],
     ),
@@ -153,4 +165,39 @@ fn every_config_error_names_key_value_and_allowed() {
             );
         }
     }
+}
+
+#[test]
+fn a_settings_file_that_is_not_utf8_names_the_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("settings.toml");
+    let body = b"[observability]\nservice_name_override = \"caf\xe9\"\n";
+    std::fs::write(&path, body).unwrap();
+    let err = tracewire::builder()
+        .with_settings_file(&path)
+        .with_env::<[(&str, &str); 0], &str, &str>([])
+        .settings()
+        .expect_err("invalid UTF-8 is refused, not replaced");
+    assert_eq!(err.kind(), ErrorKind::Config);
+    let text = err.to_string();
+    let offset = body.iter().position(|b| *b == 0xe9).unwrap();
+    assert!(text.contains(&path.display().to_string()), "{text}");
+    assert!(text.contains(&format!("offset {offset}")), "{text}");
+}
+
+#[test]
+fn the_file_sink_never_creates_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no/such/dir");
+    let err = tracewire::builder()
+        .without_settings_file()
+        .with_env::<[(&str, &str); 0], &str, &str>([])
+        .with_otlp_endpoint(format!("file:{}/spans.jsonl", missing.display()))
+        .with_log_writer(std::io::sink())
+        .set_default()
+        .expect_err("a missing directory is an error");
+    let text = err.to_string();
+    assert!(text.contains(&missing.display().to_string()), "{text}");
+    assert!(text.contains("does not exist"), "{text}");
+    assert!(!dir.path().join("no").exists(), "nothing was created");
 }

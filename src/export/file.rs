@@ -33,8 +33,17 @@ impl FileSink {
         resource: &Resource,
         counters: Arc<Counters>,
     ) -> std::io::Result<FileSink> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
+        // A typo in the path must not silently make directories: the directory must exist.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.is_dir()
+        {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!(
+                    "directory {} does not exist (tracewire does not create directories: create it, or fix otlp_endpoint)",
+                    dir.display()
+                ),
+            ));
         }
         let file = OpenOptions::new().create(true).append(true).open(path)?;
         let written = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -68,8 +77,12 @@ impl FileSink {
         let Some(f) = file.as_mut() else {
             return Err(format!("file sink {} is closed", self.path.display()));
         };
-        f.write_all(&line)
-            .map_err(|e| format!("cannot append to {}: {e}", self.path.display()))?;
+        if let Err(e) = f.write_all(&line) {
+            // A short write (disk full, file size limit) must not leave half a line: cut the
+            // file back to the last whole line; the batch is counted as failed.
+            let _ = f.set_len(*written);
+            return Err(format!("cannot append to {}: {e}", self.path.display()));
+        }
         *written += line.len() as u64;
         Ok(true)
     }

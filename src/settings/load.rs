@@ -121,7 +121,16 @@ fn read_file(
         return Ok(());
     }
     let shown = path.display().to_string();
-    let source = config::File::from(path.as_path()).format(FileFormat::Toml);
+    // Read here rather than by `config`, which would turn invalid UTF-8 into U+FFFD silently.
+    let bytes = std::fs::read(&path)
+        .map_err(|e| Error::config(format!("cannot read settings file {shown}: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        Error::config(format!(
+            "settings file {shown} is not valid UTF-8 (first bad byte at offset {}); TOML files are UTF-8",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    let source = config::File::from_str(&text, FileFormat::Toml);
     read_toml(source, shown, Some(path), out)
 }
 

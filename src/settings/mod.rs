@@ -798,7 +798,10 @@ fn invalid(key: &str, raw: &Raw, src: &Source, allowed: &str) -> Error {
 /// left out.
 fn parse_list(key: &'static str, raw: &Raw, src: &Source) -> Result<Vec<String>> {
     let items: Vec<String> = match raw {
-        Raw::List(l) => l.iter().map(|s| s.trim().to_string()).collect(),
+        Raw::List(l) => l
+            .iter()
+            .map(|s| no_control(key, raw, src, s.trim()).map(str::to_string))
+            .collect::<Result<_>>()?,
         _ => parse_string(key, raw, src)?
             .split(',')
             .map(|s| s.trim().to_string())
@@ -821,8 +824,26 @@ fn parse_bool(key: &'static str, raw: &Raw, src: &Source) -> Result<bool> {
 
 fn parse_string(key: &'static str, raw: &Raw, src: &Source) -> Result<String> {
     match raw {
-        Raw::Str(s) => Ok(s.trim().to_string()),
+        Raw::Str(s) => no_control(key, raw, src, s.trim()).map(str::to_string),
         _ => Err(invalid(key, raw, src, "a string")),
+    }
+}
+
+/// A control character inside a value (a newline pasted into `RUST_LOG`, an endpoint read from
+/// a file with its line end) is a mistake, never meant: refuse it rather than act on half a
+/// value. Surrounding white space is trimmed before this check.
+fn no_control<'a>(key: &'static str, raw: &Raw, src: &Source, s: &'a str) -> Result<&'a str> {
+    match s.char_indices().find(|(_, c)| c.is_control()) {
+        None => Ok(s),
+        Some((at, c)) => Err(invalid(
+            key,
+            raw,
+            src,
+            &format!(
+                "a value without control characters (found U+{:04X} at byte {at})",
+                c as u32
+            ),
+        )),
     }
 }
 
