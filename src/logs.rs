@@ -18,7 +18,7 @@ use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::redact::{REDACTED, Redactor, masked};
+use crate::redact::{REDACTED, Redactor, masked, scrub};
 use crate::sampling::Unsampled;
 
 /// Where log lines go.
@@ -304,23 +304,38 @@ impl Visit for JsonFields<'_> {
         if self.key(field) {
             return;
         }
+        let start = self.out.len();
         push_json_str(self.out, value);
+        scrub_tail(self.out, start);
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
         if self.key(field) {
             return;
         }
+        let start = self.out.len();
         self.out.push('"');
         let _ = write!(Escape(self.out), "{value}");
         self.out.push('"');
+        scrub_tail(self.out, start);
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if self.key(field) {
             return;
         }
+        let start = self.out.len();
         self.out.push('"');
         let _ = write!(Escape(self.out), "{value:?}");
         self.out.push('"');
+        scrub_tail(self.out, start);
+    }
+}
+
+/// Scrubs credentials out of the value just written from `start` (escaped JSON: see
+/// `redact::scrub`), in place; values without a credential's shape cost one scan.
+fn scrub_tail(out: &mut String, start: usize) {
+    if let Some(clean) = scrub(&out[start..]) {
+        out.truncate(start);
+        out.push_str(&clean);
     }
 }
 

@@ -12,7 +12,7 @@ use std::any::TypeId;
 use crate::tracer::Tracer;
 use tracing::field::{DisplayValue, Field, Value, ValueSet, Visit, display};
 
-use crate::redact::{REDACTED, Redactor, masked};
+use crate::redact::{REDACTED, Redactor, masked, scrub};
 use crate::sampling::{Gate, HeadSampled, Unsampled, Verdict};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Dispatch, Event, Metadata, Subscriber, subscriber::Interest};
@@ -26,6 +26,9 @@ pub(crate) struct Rewrite<L> {
     redactor: Redactor,
     /// Head sampling in front of the inner layer (spans layer only).
     gate: Option<Gate>,
+    /// Scrub credentials out of every string value here (log records: the export side cannot
+    /// change their attributes; spans are scrubbed on the export task instead).
+    scrub: bool,
 }
 
 /// tracing-opentelemetry's layer behind the rewrite.
@@ -56,17 +59,20 @@ where
                 .with_target(source_attributes),
             redactor,
             gate,
+            scrub: false,
         }
     }
 }
 
 impl<L> Rewrite<L> {
     #[cfg_attr(not(feature = "logs"), allow(dead_code))]
+    /// The log-record bridge's wrapper: names redacted, values scrubbed.
     pub(crate) fn new(inner: L, redactor: Redactor) -> Self {
         Rewrite {
             inner,
             redactor,
             gate: None,
+            scrub: true,
         }
     }
 }
@@ -110,12 +116,22 @@ struct Collect {
     gave_up: bool,
     /// Sensitive fields of this callsite (see [`Redactor::mask`]).
     mask: u64,
+    scrub: bool,
 }
 
 impl Collect {
     fn put(&mut self, field: &Field, v: Owned) {
         let v = if masked(self.mask, field.index()) {
             Owned::Str(REDACTED.to_string())
+        } else if self.scrub {
+            match v {
+                Owned::Str(s) => Owned::Str(scrub(&s).unwrap_or(s)),
+                Owned::Shown(d) => {
+                    let s = d.to_string();
+                    Owned::Shown(display(scrub(&s).unwrap_or(s)))
+                }
+                other => other,
+            }
         } else {
             v
         };
@@ -160,11 +176,12 @@ impl Visit for Collect {
 /// `Some(values)` when `record` holds a `u64` or a sensitive field and can be rewritten.
 fn rewrite(
     redactor: &Redactor,
+    scrub: bool,
     fields: &tracing_core::field::FieldSet,
     record: impl Fn(&mut dyn Visit),
 ) -> Option<Vec<Option<Owned>>> {
     let mask = redactor.mask(fields);
-    if mask == 0 {
+    if mask == 0 && !scrub {
         let mut probe = HasU64::default();
         record(&mut probe);
         if !probe.0 {
@@ -175,6 +192,7 @@ fn rewrite(
         values: (0..fields.len()).map(|_| None).collect(),
         gave_up: false,
         mask,
+        scrub,
     };
     record(&mut c);
     (!c.gave_up).then_some(c.values)
@@ -230,7 +248,9 @@ where
             _ => None,
         };
         let meta = attrs.metadata();
-        let Some(values) = rewrite(&self.redactor, meta.fields(), |v| attrs.record(v)) else {
+        let Some(values) = rewrite(&self.redactor, self.scrub, meta.fields(), |v| {
+            attrs.record(v)
+        }) else {
             return self.inner.on_new_span(attrs, id, ctx);
         };
         with_value_set(meta, &values, |vs| {
@@ -257,7 +277,9 @@ where
         }
         let meta = s.metadata();
         drop(s);
-        let Some(owned) = rewrite(&self.redactor, meta.fields(), |v| values.record(v)) else {
+        let Some(owned) = rewrite(&self.redactor, self.scrub, meta.fields(), |v| {
+            values.record(v)
+        }) else {
             return self.inner.on_record(span, values, ctx);
         };
         with_value_set(meta, &owned, |vs| {
@@ -281,7 +303,9 @@ where
             }
         }
         let meta = event.metadata();
-        let Some(values) = rewrite(&self.redactor, meta.fields(), |v| event.record(v)) else {
+        let Some(values) = rewrite(&self.redactor, self.scrub, meta.fields(), |v| {
+            event.record(v)
+        }) else {
             return self.inner.on_event(event, ctx);
         };
         with_value_set(meta, &values, |vs| {

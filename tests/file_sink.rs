@@ -8,6 +8,8 @@ use support::{Captured, file_sink_spans, workload};
 #[test]
 fn file_sink_holds_the_same_tree() {
     let dir = tempfile::tempdir().unwrap();
+    // The directory must exist: tracewire never creates one (tests/config_errors.rs).
+    std::fs::create_dir(dir.path().join("nested")).unwrap();
     let path = dir.path().join("nested/spans.jsonl");
     let logs = Captured::default();
     let guard = tracewire::builder()

@@ -27,7 +27,7 @@ use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use tokio::sync::Notify;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::redact::{REDACTED, Redactor};
+use crate::redact::{REDACTED, Redactor, scrub};
 use crate::settings::{Export, Settings};
 use file::FileSink;
 
@@ -351,16 +351,47 @@ fn prepare(span: &mut SpanData, redactor: &Redactor, max_len: usize) {
             if redactor.is_sensitive_cached(kv.key.as_str()) {
                 kv.value = Value::from(REDACTED);
             } else {
+                scrub_value(&mut kv.value);
                 truncate(&mut kv.value, max_len);
             }
         }
     };
+    if let Some(clean) = scrub(&span.name) {
+        span.name = clean.into();
+    }
+    if let Status::Error { description } = &span.status
+        && let Some(clean) = scrub(description)
+    {
+        span.status = Status::error(clean);
+    }
     clean(&mut span.attributes);
     for event in span.events.events.iter_mut() {
+        if let Some(clean) = scrub(&event.name) {
+            event.name = clean.into();
+        }
         clean(&mut event.attributes);
     }
     for link in span.links.links.iter_mut() {
         clean(&mut link.attributes);
+    }
+}
+
+/// Credentials inside a string value, whatever its name (see `redact::scrub`).
+fn scrub_value(value: &mut Value) {
+    match value {
+        Value::String(s) => {
+            if let Some(clean) = scrub(s.as_str()) {
+                *value = Value::from(clean);
+            }
+        }
+        Value::Array(opentelemetry::Array::String(items)) => {
+            for item in items.iter_mut() {
+                if let Some(clean) = scrub(item.as_str()) {
+                    *item = clean.into();
+                }
+            }
+        }
+        _ => {}
     }
 }
 

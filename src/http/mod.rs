@@ -59,9 +59,29 @@ const SENSITIVE_PARAMS: &[&str] = &[
     "code",
 ];
 
+/// Whether a query parameter's value is a credential: the key (percent-decoded, `+` as a
+/// space) is one of [`SENSITIVE_PARAMS`] exactly, or matches the default `redact_fields` by the
+/// same word rule as field and attribute names (`user_password`, `x-api-key`, `pass%77ord`).
+fn sensitive_param(key: &str) -> bool {
+    static NAMES: std::sync::LazyLock<crate::redact::Redactor> = std::sync::LazyLock::new(|| {
+        let defaults: Vec<String> = crate::DEFAULT_REDACT
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        crate::redact::Redactor::new(&defaults)
+    });
+    let spaced = key.replace('+', " ");
+    let decoded = crate::redact::percent_decode(&spaced);
+    let bare = decoded.trim_matches(|c: char| !c.is_alphanumeric());
+    SENSITIVE_PARAMS
+        .iter()
+        .any(|s| bare.eq_ignore_ascii_case(s))
+        || NAMES.is_sensitive(&decoded)
+}
+
 /// `a=1&token=abc` → `a=1&token=REDACTED`.
 pub(crate) fn redact_query(q: &str) -> Cow<'_, str> {
-    let sensitive = |k: &str| SENSITIVE_PARAMS.iter().any(|s| k.eq_ignore_ascii_case(s));
+    let sensitive = sensitive_param;
     if !q
         .split('&')
         .any(|p| sensitive(p.split('=').next().unwrap_or("")))

@@ -693,8 +693,14 @@ pub const DEFAULT_REDACT: &[&str] = &[
     "cookie",
     "private_key",
     "credential",
-    "credentials",
     "session_id",
+    "pwd",
+    "bearer",
+    "jwt",
+    "access_key",
+    "secret_key",
+    "dsn",
+    "connection_string",
 ];
 
 fn executable_name() -> String {
