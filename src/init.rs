@@ -649,52 +649,49 @@ impl Inner {
         if let Some(logger) = self.logger.take() {
             let _ = logger.shutdown_with_timeout(self.timeout);
         }
-        if let Some(provider) = self.provider.take() {
-            if let Err(e) = provider.shutdown_with_timeout(self.timeout) {
-                outcome = Err(Error::new(
-                    ErrorKind::Shutdown,
-                    format!(
-                        "tracewire: shutdown did not complete within {:?}: {e}",
-                        self.timeout
-                    ),
-                ));
-            }
+        let mut late = None;
+        if let Some(provider) = self.provider.take()
+            && let Err(e) = provider.shutdown_with_timeout(self.timeout)
+        {
+            late = Some(e);
         }
         if let Some(mut p) = self.pipeline.take() {
             p.stop();
         }
         let stats = self.stats();
+        let report = self
+            .counters
+            .as_ref()
+            .map(|c| c.report())
+            .unwrap_or_else(|| stats.to_string());
         if stats.dropped() > 0 {
             tracing::warn!(
                 target: "tracewire",
                 dropped_total = stats.dropped(),
                 queue_full = stats.dropped_queue_full,
                 file_sink_full = stats.dropped_file_cap,
-                failed_exports = stats.failed_exports,
+                failed = stats.failed_spans,
+                timed_out = stats.timed_out_spans,
+                at_shutdown = stats.dropped_at_shutdown,
                 exported = stats.exported_spans,
+                report = report.as_str(),
                 "spans were not delivered"
             );
         }
         // Leave the scoped subscriber last, so that what shutdown reports is still seen.
         self.scope.take();
-        if outcome.is_ok() && (stats.dropped() > 0 || stats.dropped_logs > 0) {
+        if let Some(e) = late {
             outcome = Err(Error::new(
                 ErrorKind::Shutdown,
                 format!(
-                    "tracewire: {} spans were not delivered ({} queue full, {} file sink full, {} in {} failed exports); {} delivered; {} log records not delivered",
-                    stats.dropped(),
-                    stats.dropped_queue_full,
-                    stats.dropped_file_cap,
-                    stats.failed_spans,
-                    stats.failed_exports,
-                    stats.exported_spans,
-                    stats.dropped_logs
-                ) + &self
-                    .counters
-                    .as_ref()
-                    .and_then(|c| c.last_error())
-                    .map(|e| format!("; last export error: {e}"))
-                    .unwrap_or_default(),
+                    "tracewire: shutdown did not complete within {:?} ({e}): {report}",
+                    self.timeout
+                ),
+            ));
+        } else if stats.dropped() > 0 || stats.dropped_logs > 0 {
+            outcome = Err(Error::new(
+                ErrorKind::Shutdown,
+                format!("tracewire: not everything was delivered: {report}"),
             ));
         }
         outcome

@@ -1,7 +1,6 @@
 //! OTLP log records from tracing events (feature `logs`): the same queue, batching, timeouts
 //! and counters as spans, on the same runtime.
 
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -11,7 +10,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogBatch, LogExporter as _, SdkLogRecord, SdkLoggerProvider};
 
-use super::{Counters, Handle, Pipeline, Prep, Signal};
+use super::{Counters, Handle, Pipeline, Prep, Signal, Tally};
 use crate::error::{Error, ErrorKind, Result};
 use crate::settings::{Export, Protocol, Settings};
 
@@ -20,6 +19,34 @@ pub(crate) struct Logs;
 impl Signal for Logs {
     type Item = (SdkLogRecord, InstrumentationScope);
     type Sink = LogExporter;
+
+    /// The body (the message) is cut to `attribute_value_length_limit` characters before it is
+    /// queued. The SDK gives no way to change a record's attributes: those are bounded by the
+    /// span limits tracing fields already have, and counted in the byte budget.
+    fn limit(item: &mut Self::Item, max_len: usize) {
+        use opentelemetry::logs::{AnyValue, LogRecord as _};
+        if let Some(AnyValue::String(body)) = item.0.body()
+            && body.as_str().len() > max_len
+        {
+            let cut: String = body.as_str().chars().take(max_len).collect();
+            item.0.set_body(AnyValue::from(cut));
+        }
+    }
+
+    fn size(item: &Self::Item) -> usize {
+        use opentelemetry::logs::AnyValue;
+        let value = |v: &AnyValue| match v {
+            AnyValue::String(s) => s.as_str().len(),
+            AnyValue::Bytes(b) => b.len(),
+            _ => 16,
+        };
+        128 + item.0.body().map_or(0, value)
+            + item
+                .0
+                .attributes_iter()
+                .map(|(k, v)| 16 + k.as_str().len() + value(v))
+                .sum::<usize>()
+    }
 
     // Secrets were redacted before the record was made (see otel_layer.rs).
     fn prepare(_item: &mut Self::Item, _prep: &Prep) {}
@@ -40,8 +67,15 @@ impl Signal for Logs {
         let _ = sink.shutdown();
     }
 
-    fn tally(c: &Counters) -> (&AtomicU64, &AtomicU64, &AtomicU64) {
-        (&c.exported_logs, &c.failed_logs, &c.dropped_logs_queue_full)
+    fn tally(c: &Counters) -> Tally<'_> {
+        Tally {
+            exported: &c.exported_logs,
+            failed: &c.failed_logs,
+            timed_out: &c.failed_logs,
+            queue_full: &c.dropped_logs_queue_full,
+            at_shutdown: &c.failed_logs,
+            queued: &c.queued_logs,
+        }
     }
 }
 

@@ -8,17 +8,18 @@
 mod file;
 #[cfg(feature = "logs")]
 pub(crate) mod logs;
+mod prepare;
+mod stats;
 pub(crate) mod tail;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use opentelemetry::trace::Status;
-use opentelemetry::{Context, KeyValue, Value};
+use opentelemetry::Context;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 #[cfg(any(feature = "grpc", feature = "http-proto"))]
@@ -27,89 +28,12 @@ use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use tokio::sync::Notify;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::redact::{REDACTED, Redactor, scrub};
+use crate::redact::Redactor;
 use crate::settings::{Export, Settings};
 use file::FileSink;
-
-/// Counters of what happened to finished spans since `init()`.
-///
-/// ```
-/// let stats = tracewire::Stats::default();
-/// assert_eq!(stats.dropped(), 0);
-/// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Stats {
-    /// Spans the exporter (collector or file) accepted.
-    pub exported_spans: u64,
-    /// Spans dropped because the queue was full (`batch_max_queue_size`).
-    pub dropped_queue_full: u64,
-    /// Spans dropped because the file sink reached `file_max_bytes`.
-    pub dropped_file_cap: u64,
-    /// Spans in export requests that failed or timed out.
-    pub failed_spans: u64,
-    /// Export requests that failed or timed out.
-    pub failed_exports: u64,
-    /// Spans dropped because the tail rule's buffer was full (`tail_max_buffered_spans`).
-    pub dropped_tail_buffer: u64,
-    /// Log records the collector accepted (`logs_enabled`).
-    pub exported_logs: u64,
-    /// Log records lost: queue full, or in failed exports.
-    pub dropped_logs: u64,
-}
-
-impl Stats {
-    /// All spans that were lost, whatever the reason.
-    ///
-    /// ```
-    /// # let stats = tracewire::Stats::default();
-    /// if stats.dropped() > 0 { eprintln!("lost {} spans", stats.dropped()); }
-    /// ```
-    pub fn dropped(&self) -> u64 {
-        self.dropped_queue_full
-            + self.dropped_file_cap
-            + self.failed_spans
-            + self.dropped_tail_buffer
-    }
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    exported: AtomicU64,
-    dropped_queue_full: AtomicU64,
-    dropped_file_cap: AtomicU64,
-    failed_spans: AtomicU64,
-    failed_exports: AtomicU64,
-    exported_logs: AtomicU64,
-    failed_logs: AtomicU64,
-    dropped_tail_buffer: AtomicU64,
-    dropped_logs_queue_full: AtomicU64,
-    last_error: Mutex<Option<String>>,
-}
-
-impl Counters {
-    /// The most recent export failure, for the shutdown report.
-    pub(crate) fn last_error(&self) -> Option<String> {
-        self.last_error
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    pub(crate) fn snapshot(&self) -> Stats {
-        Stats {
-            exported_spans: self.exported.load(Ordering::Relaxed),
-            dropped_queue_full: self.dropped_queue_full.load(Ordering::Relaxed),
-            dropped_file_cap: self.dropped_file_cap.load(Ordering::Relaxed),
-            failed_spans: self.failed_spans.load(Ordering::Relaxed),
-            failed_exports: self.failed_exports.load(Ordering::Relaxed),
-            dropped_tail_buffer: self.dropped_tail_buffer.load(Ordering::Relaxed),
-            exported_logs: self.exported_logs.load(Ordering::Relaxed),
-            dropped_logs: self.failed_logs.load(Ordering::Relaxed)
-                + self.dropped_logs_queue_full.load(Ordering::Relaxed),
-        }
-    }
-}
+pub(crate) use stats::Counters;
+pub use stats::Stats;
+use stats::Tally;
 
 /// Where the test kit collects finished spans.
 pub(crate) type MemorySink = Arc<Mutex<Vec<SpanData>>>;
@@ -126,6 +50,10 @@ pub(crate) enum SpanSink {
 pub(crate) trait Signal: Send + Sync + 'static {
     type Item: Send + 'static;
     type Sink: Send + Sync + 'static;
+    /// Called on the caller's thread before the item is queued: bound its strings and size.
+    fn limit(item: &mut Self::Item, max_len: usize);
+    /// Bytes the item holds, for the queue's byte budget (an estimate that errs high).
+    fn size(item: &Self::Item) -> usize;
     /// Called on the export task, just before export.
     fn prepare(item: &mut Self::Item, prep: &Prep);
     /// `Ok(false)`: not sent, already counted as dropped by the sink.
@@ -139,16 +67,21 @@ pub(crate) trait Signal: Send + Sync + 'static {
     fn concurrent(_sink: &Self::Sink) -> bool {
         false
     }
-    /// (exported, failed, dropped because the queue was full)
-    fn tally(c: &Counters) -> (&AtomicU64, &AtomicU64, &AtomicU64);
+    /// Where this signal's items are counted.
+    fn tally(c: &Counters) -> Tally<'_>;
 }
 
-/// What `prepare` needs from the settings.
+/// What `limit` and `prepare` need from the settings.
 pub(crate) struct Prep {
     pub(crate) redactor: Redactor,
     pub(crate) max_len: usize,
     pub(crate) drop_plain_events: bool,
 }
+
+/// Export requests carry at most this many bytes (by [`prepare::size`]'s estimate) besides the
+/// span count bound: with [`prepare::SPAN_MAX_BYTES`] per span, every request stays under the
+/// 4 MiB a gRPC server accepts by default.
+const BATCH_MAX_BYTES: usize = 2 << 20;
 
 pub(crate) struct Spans;
 
@@ -156,8 +89,16 @@ impl Signal for Spans {
     type Item = SpanData;
     type Sink = SpanSink;
 
+    fn limit(span: &mut SpanData, max_len: usize) {
+        prepare::limit(span, max_len);
+    }
+
+    fn size(span: &SpanData) -> usize {
+        prepare::size(span)
+    }
+
     fn prepare(span: &mut SpanData, prep: &Prep) {
-        prepare(span, &prep.redactor, prep.max_len);
+        prepare::prepare(span, &prep.redactor);
         if prep.drop_plain_events {
             // With OTLP logs on, events travel as log records; exceptions stay on the span.
             span.events.events.retain(|e| e.name == "exception");
@@ -191,8 +132,15 @@ impl Signal for Spans {
         }
     }
 
-    fn tally(c: &Counters) -> (&AtomicU64, &AtomicU64, &AtomicU64) {
-        (&c.exported, &c.failed_spans, &c.dropped_queue_full)
+    fn tally(c: &Counters) -> Tally<'_> {
+        Tally {
+            exported: &c.exported,
+            failed: &c.failed_spans,
+            timed_out: &c.timed_out_spans,
+            queue_full: &c.dropped_queue_full,
+            at_shutdown: &c.dropped_at_shutdown,
+            queued: &c.queued,
+        }
     }
 
     fn concurrent(sink: &SpanSink) -> bool {
@@ -202,16 +150,26 @@ impl Signal for Spans {
 
 enum Control {
     Flush(mpsc::Sender<()>),
-    Shutdown(Instant, mpsc::Sender<()>),
+    Shutdown(mpsc::Sender<()>),
+}
+
+/// The bounded queue: at most `max_queue` items and `max_bytes` bytes.
+struct Queue<T> {
+    items: std::collections::VecDeque<(T, usize)>,
+    bytes: usize,
 }
 
 struct Shared<S: Signal> {
-    queue: Mutex<Vec<S::Item>>,
+    queue: Mutex<Queue<S::Item>>,
     max_queue: usize,
+    max_bytes: usize,
     max_batch: usize,
     /// Export requests in flight at once, for sinks that allow it.
     concurrency: usize,
     batch_ready: Notify,
+    /// Set by `shutdown`: the export task finishes by then, whatever it is doing.
+    deadline: Mutex<Option<Instant>>,
+    deadline_set: Notify,
     counters: Arc<Counters>,
     prep: Prep,
     /// Where drop warnings go: the stack this pipeline serves, set once it exists.
@@ -219,10 +177,35 @@ struct Shared<S: Signal> {
     warn_interval: Duration,
 }
 
+impl<S: Signal> Shared<S> {
+    fn deadline(&self) -> Option<Instant> {
+        *self.deadline.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Up to `max_batch` items and [`BATCH_MAX_BYTES`] bytes (at least one item).
+    fn take_batch(&self) -> Vec<S::Item> {
+        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        let mut batch = Vec::with_capacity(q.items.len().min(self.max_batch));
+        let mut bytes = 0;
+        while batch.len() < self.max_batch {
+            match q.items.front() {
+                Some((_, size)) if batch.is_empty() || bytes + size <= BATCH_MAX_BYTES => {}
+                _ => break,
+            }
+            let (item, size) = q.items.pop_front().expect("checked above");
+            q.bytes -= size;
+            bytes += size;
+            batch.push(item);
+        }
+        batch
+    }
+}
+
 impl<S: Signal> std::fmt::Debug for Shared<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Shared")
             .field("max_queue", &self.max_queue)
+            .field("max_bytes", &self.max_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -242,18 +225,24 @@ impl<S: Signal> std::fmt::Debug for Handle<S> {
 }
 
 impl<S: Signal> Handle<S> {
-    fn push(&self, item: S::Item) {
+    /// Bounds `item`, then queues it, or counts it as dropped when the queue is full by count
+    /// or by bytes.
+    fn push(&self, mut item: S::Item) {
+        S::limit(&mut item, self.shared.prep.max_len);
+        let size = S::size(&item);
+        let tally = S::tally(&self.shared.counters);
         let mut queue = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
-        if queue.len() >= self.shared.max_queue {
+        if queue.items.len() >= self.shared.max_queue || queue.bytes + size > self.shared.max_bytes
+        {
             drop(queue);
-            S::tally(&self.shared.counters)
-                .2
-                .fetch_add(1, Ordering::Relaxed);
+            tally.queue_full.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        queue.push(item);
-        let ready = queue.len() == self.shared.max_batch;
+        queue.bytes += size;
+        queue.items.push_back((item, size));
+        let ready = queue.items.len() == self.shared.max_batch;
         drop(queue);
+        tally.queued.fetch_add(1, Ordering::Relaxed);
         if ready {
             self.shared.batch_ready.notify_one();
         }
@@ -269,16 +258,27 @@ impl<S: Signal> Handle<S> {
 
     fn shutdown(&self, timeout: Duration) -> OTelSdkResult {
         let deadline = Instant::now() + timeout;
+        // Seen by the export task even in the middle of a drain: it stops by the deadline.
+        *self
+            .shared
+            .deadline
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(deadline);
+        self.shared.deadline_set.notify_one();
         let (tx, rx) = mpsc::channel();
         self.control
-            .send(Control::Shutdown(deadline, tx))
+            .send(Control::Shutdown(tx))
             .map_err(|_| OTelSdkError::AlreadyShutdown)?;
         // The task bounds itself by `deadline`; this margin only covers a task that is stuck
-        // inside a non-cooperative exporter.
-        rx.recv_timeout(timeout + Duration::from_millis(200))
+        // inside a non-cooperative exporter (a blocking call in its shutdown).
+        rx.recv_timeout(timeout + SHUTDOWN_MARGIN)
             .map_err(|_| OTelSdkError::Timeout(timeout))
     }
 }
+
+/// How long past `shutdown_timeout_ms` shutdown may take at most (measured: the export task
+/// answers within a few milliseconds of the deadline; see README "Failure behaviour").
+pub(crate) const SHUTDOWN_MARGIN: Duration = Duration::from_millis(200);
 
 /// The SDK span processor: `on_end` only pushes onto a bounded queue; everything else
 /// happens on the export task.
@@ -322,11 +322,17 @@ impl SpanProcessor for BatchProcessor {
         if span.span_context.is_sampled() {
             self.0.push(span);
         } else if let Some(tail) = &self.1 {
-            // Recorded only for the tail rule (see tail.rs).
-            let keep = tail
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .on_end(span, &self.0.shared.counters);
+            // Recorded only for the tail rule (see tail.rs), bounded before it is held.
+            let mut span = span;
+            prepare::limit(&mut span, self.0.shared.prep.max_len);
+            let size = prepare::size(&span);
+            let closed = std::time::SystemTime::now();
+            let keep = tail.lock().unwrap_or_else(|p| p.into_inner()).on_end(
+                span,
+                size,
+                closed,
+                &self.0.shared.counters,
+            );
             for span in keep {
                 self.0.push(span);
             }
@@ -339,135 +345,6 @@ impl SpanProcessor for BatchProcessor {
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
         self.0.shutdown(timeout)
-    }
-}
-
-/// What happens to a span before it leaves the process, on the export task rather than on the
-/// caller's thread: exceptions normalized, secrets redacted, long values truncated.
-fn prepare(span: &mut SpanData, redactor: &Redactor, max_len: usize) {
-    errors_as_exceptions(span);
-    let clean = |kvs: &mut Vec<KeyValue>| {
-        for kv in kvs.iter_mut() {
-            if redactor.is_sensitive_cached(kv.key.as_str()) {
-                kv.value = Value::from(REDACTED);
-            } else {
-                scrub_value(&mut kv.value);
-                truncate(&mut kv.value, max_len);
-            }
-        }
-    };
-    if let Some(clean) = scrub(&span.name) {
-        span.name = clean.into();
-    }
-    if let Status::Error { description } = &span.status
-        && let Some(clean) = scrub(description)
-    {
-        span.status = Status::error(clean);
-    }
-    clean(&mut span.attributes);
-    for event in span.events.events.iter_mut() {
-        if let Some(clean) = scrub(&event.name) {
-            event.name = clean.into();
-        }
-        clean(&mut event.attributes);
-    }
-    for link in span.links.links.iter_mut() {
-        clean(&mut link.attributes);
-    }
-}
-
-/// Credentials inside a string value, whatever its name (see `redact::scrub`).
-fn scrub_value(value: &mut Value) {
-    match value {
-        Value::String(s) => {
-            if let Some(clean) = scrub(s.as_str()) {
-                *value = Value::from(clean);
-            }
-        }
-        Value::Array(opentelemetry::Array::String(items)) => {
-            for item in items.iter_mut() {
-                if let Some(clean) = scrub(item.as_str()) {
-                    *item = clean.into();
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-fn truncate(value: &mut Value, max_len: usize) {
-    let cut = |s: &str| -> Option<String> {
-        (s.len() > max_len).then(|| s.chars().take(max_len).collect())
-    };
-    match value {
-        Value::String(s) => {
-            if let Some(t) = cut(s.as_str()) {
-                *value = Value::from(t);
-            }
-        }
-        Value::Array(opentelemetry::Array::String(items)) => {
-            for item in items.iter_mut() {
-                if let Some(t) = cut(item.as_str()) {
-                    *item = t.into();
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-/// ERROR events become `exception` events (semantic conventions for exceptions), and the span
-/// status carries the message: a viewer then shows what failed without opening every event.
-fn errors_as_exceptions(span: &mut SpanData) {
-    let mut first_message = None;
-    for event in span.events.events.iter_mut() {
-        let is_error = event
-            .attributes
-            .iter()
-            .any(|kv| kv.key.as_str() == "level" && kv.value.as_str() == "ERROR");
-        if !is_error {
-            continue;
-        }
-        if event.name != "exception" {
-            let message = std::mem::replace(&mut event.name, "exception".into());
-            if !event
-                .attributes
-                .iter()
-                .any(|kv| kv.key.as_str() == "exception.message")
-            {
-                // `error!(error = %e, "what failed")`: the error is the exception, the
-                // message stays as the event's description.
-                let error = event
-                    .attributes
-                    .iter()
-                    .find(|kv| kv.key.as_str() == "error")
-                    .map(|kv| kv.value.as_str().into_owned());
-                let exception = match error {
-                    Some(e) => {
-                        event
-                            .attributes
-                            .push(KeyValue::new("message", Value::from(message.into_owned())));
-                        e
-                    }
-                    None => message.into_owned(),
-                };
-                event
-                    .attributes
-                    .push(KeyValue::new("exception.message", Value::from(exception)));
-            }
-        }
-        if first_message.is_none() {
-            first_message = event
-                .attributes
-                .iter()
-                .find(|kv| kv.key.as_str() == "exception.message")
-                .map(|kv| kv.value.as_str().into_owned());
-        }
-    }
-    if let (Status::Error { description }, Some(msg)) = (&span.status, first_message)
-        && description.is_empty()
-    {
-        span.status = Status::error(msg);
     }
 }
 
@@ -540,11 +417,17 @@ impl Pipeline {
     ) -> Handle<S> {
         let shared = Arc::new(Shared::<S> {
             // Allocated once at its bound: a full queue during an outage does not grow the heap.
-            queue: Mutex::new(Vec::with_capacity(max_queue)),
+            queue: Mutex::new(Queue {
+                items: std::collections::VecDeque::with_capacity(max_queue),
+                bytes: 0,
+            }),
             max_queue,
+            max_bytes: settings.batch_max_queue_bytes,
             max_batch: settings.batch_max_export_batch_size.min(max_queue),
             concurrency: settings.batch_max_concurrent_exports.max(1),
             batch_ready: Notify::new(),
+            deadline: Mutex::new(None),
+            deadline_set: Notify::new(),
             counters: self.counters.clone(),
             prep: Prep {
                 redactor: Redactor::new(&settings.redact_fields),
@@ -719,20 +602,22 @@ async fn export_loop<S: Signal>(
             msg = control.recv() => Some(msg),
         };
         match msg {
-            None => drain(&shared, &exporter, timeout, None).await,
+            None => drain(&shared, &exporter, timeout).await,
             Some(Some(Control::Flush(reply))) => {
-                drain(&shared, &exporter, timeout, None).await;
+                drain(&shared, &exporter, timeout).await;
                 let _ = reply.send(());
             }
-            Some(Some(Control::Shutdown(deadline, reply))) => {
-                drain(&shared, &exporter, timeout, Some(deadline)).await;
+            Some(Some(Control::Shutdown(reply))) => {
+                drain(&shared, &exporter, timeout).await;
                 S::shutdown(&mut exporter);
                 let _ = reply.send(());
                 return;
             }
             // Every sender is gone: the processor was dropped without a shutdown.
             Some(None) => {
-                drain(&shared, &exporter, timeout, Some(Instant::now() + timeout)).await;
+                *shared.deadline.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(Instant::now() + timeout);
+                drain(&shared, &exporter, timeout).await;
                 S::shutdown(&mut exporter);
                 return;
             }
@@ -764,8 +649,10 @@ impl DropWarning {
                 dropped_since_last_warning = dropped - self.reported,
                 queue_full = stats.dropped_queue_full,
                 file_sink_full = stats.dropped_file_cap,
+                failed = stats.failed_spans,
+                timed_out = stats.timed_out_spans,
                 failed_exports = stats.failed_exports,
-                last_error = shared.counters.last_error().unwrap_or_default(),
+                report = shared.counters.report(),
                 "spans are being dropped"
             );
         });
@@ -774,16 +661,19 @@ impl DropWarning {
     }
 }
 
-/// Exports everything queued, up to `concurrency` batches in flight (one for the file sink);
-/// with a deadline, what cannot be sent in time is counted as failed instead of holding up
-/// shutdown.
-async fn drain<S: Signal>(
-    shared: &Shared<S>,
-    exporter: &S::Sink,
-    timeout: Duration,
-    deadline: Option<Instant>,
-) {
-    type Outcome = (u64, std::result::Result<bool, String>);
+type Outcome = (u64, std::result::Result<bool, Failure>);
+
+/// Why an export did not deliver: an answer that said no, or no answer in time.
+enum Failure {
+    Failed(String),
+    TimedOut(String),
+}
+
+/// Exports everything queued, up to `concurrency` batches in flight (one for the file sink).
+/// Once a shutdown deadline is set (also while this runs), each request is bounded by it; at the
+/// deadline, requests in flight are abandoned (counted as timed out: the collector may have
+/// them) and what is still queued is counted as dropped at shutdown.
+async fn drain<S: Signal>(shared: &Shared<S>, exporter: &S::Sink, timeout: Duration) {
     let max = if S::concurrent(exporter) {
         shared.concurrency
     } else {
@@ -791,13 +681,16 @@ async fn drain<S: Signal>(
     };
     let mut in_flight: Vec<Pin<Box<dyn Future<Output = Outcome> + Send + '_>>> =
         Vec::with_capacity(max);
+    let mut sizes: Vec<u64> = Vec::with_capacity(max);
+    let tally = S::tally(&shared.counters);
     loop {
+        let deadline = shared.deadline();
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            abandon(shared, &tally, &sizes);
+            return;
+        }
         while in_flight.len() < max {
-            let mut batch: Vec<S::Item> = {
-                let mut q = shared.queue.lock().unwrap_or_else(|p| p.into_inner());
-                let n = q.len().min(shared.max_batch);
-                q.drain(..n).collect()
-            };
+            let mut batch = shared.take_batch();
             if batch.is_empty() {
                 break;
             }
@@ -809,14 +702,15 @@ async fn drain<S: Signal>(
                 Some(d) => d.saturating_duration_since(Instant::now()).min(timeout),
                 None => timeout,
             };
+            sizes.push(n);
             in_flight.push(Box::pin(async move {
-                let outcome = if limit.is_zero() {
-                    Err("shutdown deadline passed".to_string())
-                } else {
-                    match tokio::time::timeout(limit, S::export(exporter, batch)).await {
-                        Ok(r) => r,
-                        Err(_) => Err(format!("export timed out after {limit:?}")),
-                    }
+                let outcome = match tokio::time::timeout(limit, S::export(exporter, batch)).await
+                {
+                    Ok(Ok(sent)) => Ok(sent),
+                    Ok(Err(e)) => Err(Failure::Failed(e)),
+                    Err(_) => Err(Failure::TimedOut(format!(
+                        "export timed out after {limit:?} (the collector may still have received it)"
+                    ))),
                 };
                 (n, outcome)
             }));
@@ -824,28 +718,75 @@ async fn drain<S: Signal>(
         if in_flight.is_empty() {
             return;
         }
-        let (i, (n, outcome)) = std::future::poll_fn(|cx| {
+        let done = std::future::poll_fn(|cx| {
             for (i, f) in in_flight.iter_mut().enumerate() {
                 if let Poll::Ready(r) = f.as_mut().poll(cx) {
-                    return Poll::Ready((i, r));
+                    return Poll::Ready(Some((i, r)));
                 }
             }
             Poll::Pending
-        })
-        .await;
+        });
+        let until_deadline = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                // Wakes when a shutdown sets the deadline in the middle of this drain.
+                None => shared.deadline_set.notified().await,
+            }
+            None
+        };
+        let finished = tokio::select! {
+            r = done => r,
+            r = until_deadline => r,
+        };
+        let Some((i, (n, outcome))) = finished else {
+            continue;
+        };
         drop(in_flight.swap_remove(i));
+        sizes.swap_remove(i);
+        tally.queued.fetch_sub(n, Ordering::Relaxed);
         let c = &shared.counters;
-        let (exported, failed, _) = S::tally(c);
         match outcome {
             Ok(true) => {
-                exported.fetch_add(n, Ordering::Relaxed);
+                tally.exported.fetch_add(n, Ordering::Relaxed);
             }
+            // Not sent: the sink counted it under its own cause (file sink full).
             Ok(false) => {}
-            Err(e) => {
-                failed.fetch_add(n, Ordering::Relaxed);
+            Err(Failure::Failed(e)) => {
+                tally.failed.fetch_add(n, Ordering::Relaxed);
                 c.failed_exports.fetch_add(1, Ordering::Relaxed);
-                *c.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                c.set_last_error(e);
+            }
+            Err(Failure::TimedOut(e)) => {
+                tally.timed_out.fetch_add(n, Ordering::Relaxed);
+                c.failed_exports.fetch_add(1, Ordering::Relaxed);
+                c.set_last_error(e);
             }
         }
     }
+}
+
+/// At the shutdown deadline: requests still in flight are timed out, the queue is dropped, each
+/// counted.
+fn abandon<S: Signal>(shared: &Shared<S>, tally: &Tally<'_>, in_flight: &[u64]) {
+    let flying: u64 = in_flight.iter().sum();
+    if flying > 0 {
+        tally.timed_out.fetch_add(flying, Ordering::Relaxed);
+        shared
+            .counters
+            .failed_exports
+            .fetch_add(in_flight.len() as u64, Ordering::Relaxed);
+        shared.counters.set_last_error(
+            "export still in flight at the shutdown deadline (the collector may have received it)"
+                .to_string(),
+        );
+    }
+    let left = {
+        let mut q = shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+        let n = q.items.len() as u64;
+        q.items.clear();
+        q.bytes = 0;
+        n
+    };
+    tally.at_shutdown.fetch_add(left, Ordering::Relaxed);
+    tally.queued.fetch_sub(flying + left, Ordering::Relaxed);
 }

@@ -3,18 +3,29 @@
 //! With `keep_errors` or `slow_threshold_ms`, spans the head sampler would drop are recorded
 //! anyway (RecordOnly) and held here, per trace, until the trace's local root ends. The trace is
 //! then exported if any of its spans has status Error (`keep_errors`) or the root took at least
-//! `slow_threshold_ms`; otherwise it is discarded, as sampling intends (not counted as a loss).
-//! Services downstream already saw the head decision (`trace_flags` 00): they keep or drop their
-//! part on their own.
+//! `slow_threshold_ms` from its start to its close (not to its last exit: a root held open while
+//! its children work is as slow as it looks); otherwise it is discarded, as sampling intends (not
+//! counted as a loss). Services downstream already saw the head decision (`trace_flags` 00): they
+//! keep or drop their part on their own.
+//!
+//! The buffer is bounded in spans (`tail_max_buffered_spans`) and bytes
+//! (`tail_max_buffered_bytes`), and shared fairly: when it is full, the trace holding the most
+//! gives up its latest spans, so one runaway trace (a root that never ends, with thousands of
+//! children) cannot starve the others. A trace undecided for [`MAX_AGE`] is evicted. Everything
+//! evicted or refused is counted in `dropped_tail_buffer`.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use opentelemetry::trace::{SpanContext, SpanId, Status, TraceId};
 use opentelemetry_sdk::trace::SpanData;
 
 use super::Counters;
+
+/// A trace whose local root has not ended after this long is evicted: its spans were held for
+/// a decision that is not coming (a root leaked or held for the process's life).
+pub(crate) const MAX_AGE: Duration = Duration::from_secs(300);
 
 /// What the rule keeps, and how much it may hold.
 #[derive(Debug, Clone, Copy)]
@@ -22,16 +33,30 @@ pub(crate) struct Rule {
     pub(crate) keep_errors: bool,
     pub(crate) slow: Option<Duration>,
     pub(crate) max_spans: usize,
+    pub(crate) max_bytes: usize,
+}
+
+#[derive(Debug, Default)]
+struct Held {
+    spans: Vec<(SpanData, usize)>,
+    bytes: usize,
 }
 
 #[derive(Debug)]
 pub(crate) struct Tail {
     rule: Rule,
-    traces: HashMap<TraceId, Vec<SpanData>>,
-    held: usize,
+    traces: HashMap<TraceId, Held>,
+    /// When each undecided trace was first seen, oldest first (entries of decided traces are
+    /// skipped when they come up).
+    ages: VecDeque<(Instant, TraceId)>,
+    held_spans: usize,
+    held_bytes: usize,
     /// Recent decisions, for spans that end after their local root (detached tasks).
     decided: HashMap<TraceId, bool>,
     order: VecDeque<TraceId>,
+    /// The trace holding the most spans (kept up to date on insert; found again by a scan only
+    /// when it leaves), so that making room costs no scan of every trace.
+    largest: Option<TraceId>,
 }
 
 const DECISIONS_KEPT: usize = 4096;
@@ -41,14 +66,43 @@ impl Tail {
         Tail {
             rule,
             traces: HashMap::new(),
-            held: 0,
+            ages: VecDeque::new(),
+            held_spans: 0,
+            held_bytes: 0,
             decided: HashMap::new(),
             order: VecDeque::new(),
+            largest: None,
         }
     }
 
-    /// Takes an unsampled but recorded span; returns the spans to export now (marked sampled).
-    pub(crate) fn on_end(&mut self, span: SpanData, counters: &Counters) -> Vec<SpanData> {
+    fn count(&self, t: &TraceId) -> usize {
+        self.traces.get(t).map_or(0, |h| h.spans.len())
+    }
+
+    /// The trace holding the most spans.
+    fn largest(&mut self) -> Option<TraceId> {
+        if let Some(l) = self.largest
+            && self.traces.contains_key(&l)
+        {
+            return Some(l);
+        }
+        self.largest = self
+            .traces
+            .iter()
+            .max_by_key(|(_, h)| (h.spans.len(), h.bytes))
+            .map(|(t, _)| *t);
+        self.largest
+    }
+
+    /// Takes an unsampled but recorded span, already bounded in size (`size` bytes), that ended
+    /// (closed) at `closed`; returns the spans to export now (marked sampled).
+    pub(crate) fn on_end(
+        &mut self,
+        span: SpanData,
+        size: usize,
+        closed: SystemTime,
+        counters: &Counters,
+    ) -> Vec<SpanData> {
         let trace_id = span.span_context.trace_id();
         if let Some(&keep) = self.decided.get(&trace_id) {
             return if keep {
@@ -57,24 +111,20 @@ impl Tail {
                 Vec::new()
             };
         }
+        self.evict_old(counters);
         let local_root = span.parent_span_id == SpanId::INVALID || span.parent_span_is_remote;
         if !local_root {
-            if self.held >= self.rule.max_spans {
-                counters.dropped_tail_buffer.fetch_add(1, Ordering::Relaxed);
-                return Vec::new();
-            }
-            self.held += 1;
-            self.traces.entry(trace_id).or_default().push(span);
+            self.hold(trace_id, span, size, counters);
             return Vec::new();
         }
-        let mut spans = self.traces.remove(&trace_id).unwrap_or_default();
-        self.held -= spans.len();
+        let held = self.traces.remove(&trace_id).unwrap_or_default();
+        self.held_spans -= held.spans.len();
+        self.held_bytes -= held.bytes;
         let slow = self.rule.slow.is_some_and(|t| {
-            span.end_time
-                .duration_since(span.start_time)
-                .unwrap_or_default()
-                >= t
+            let end = closed.max(span.end_time);
+            end.duration_since(span.start_time).unwrap_or_default() >= t
         });
+        let mut spans: Vec<SpanData> = held.spans.into_iter().map(|(s, _)| s).collect();
         spans.push(span);
         let error = self.rule.keep_errors
             && spans
@@ -92,6 +142,79 @@ impl Tail {
             spans.into_iter().map(sampled).collect()
         } else {
             Vec::new()
+        }
+    }
+
+    /// Holds a span of an undecided trace, making room fairly when the buffer is full.
+    fn hold(&mut self, trace_id: TraceId, span: SpanData, size: usize, counters: &Counters) {
+        let dropped = |n: usize| {
+            counters
+                .dropped_tail_buffer
+                .fetch_add(n as u64, Ordering::Relaxed)
+        };
+        if size > self.rule.max_bytes {
+            dropped(1);
+            return;
+        }
+        let own = self.count(&trace_id);
+        while self.held_spans + 1 > self.rule.max_spans
+            || self.held_bytes + size > self.rule.max_bytes
+        {
+            // The trace holding the most pays: if that is this span's own trace, the new span
+            // is the one refused.
+            let Some(largest) = self.largest() else {
+                break;
+            };
+            if largest == trace_id || self.count(&largest) <= own {
+                dropped(1);
+                return;
+            }
+            let h = self.traces.get_mut(&largest).expect("found above");
+            let (_, freed) = h.spans.pop().expect("a held trace has spans");
+            h.bytes -= freed;
+            self.held_spans -= 1;
+            self.held_bytes -= freed;
+            if h.spans.is_empty() {
+                self.traces.remove(&largest);
+            }
+            dropped(1);
+        }
+        let h = self.traces.entry(trace_id).or_insert_with(|| {
+            self.ages.push_back((Instant::now(), trace_id));
+            Held::default()
+        });
+        h.spans.push((span, size));
+        h.bytes += size;
+        let n = h.spans.len();
+        self.held_spans += 1;
+        self.held_bytes += size;
+        if self
+            .largest
+            .is_none_or(|l| l == trace_id || self.count(&l) < n)
+        {
+            self.largest = Some(trace_id);
+        }
+    }
+
+    /// Evicts undecided traces first seen more than [`MAX_AGE`] ago.
+    fn evict_old(&mut self, counters: &Counters) {
+        while let Some(&(seen, trace_id)) = self.ages.front() {
+            if seen.elapsed() < MAX_AGE {
+                break;
+            }
+            self.ages.pop_front();
+            if let Some(h) = self.traces.remove(&trace_id) {
+                self.held_spans -= h.spans.len();
+                self.held_bytes -= h.bytes;
+                counters
+                    .dropped_tail_buffer
+                    .fetch_add(h.spans.len() as u64, Ordering::Relaxed);
+            }
+        }
+        // Entries of traces decided meanwhile would otherwise pile up.
+        if self.ages.len() > 4 * (self.traces.len() + DECISIONS_KEPT) {
+            let traces = &self.traces;
+            self.ages.retain(|(_, t)| traces.contains_key(t));
         }
     }
 }

@@ -37,6 +37,7 @@ keys! {
     "log_format", "TRACEWIRE_LOG_FORMAT", [];
     "shutdown_timeout_ms", "TRACEWIRE_SHUTDOWN_TIMEOUT_MS", [];
     "batch_max_queue_size", "TRACEWIRE_BATCH_MAX_QUEUE_SIZE", ["OTEL_BSP_MAX_QUEUE_SIZE"];
+    "batch_max_queue_bytes", "TRACEWIRE_BATCH_MAX_QUEUE_BYTES", [];
     "batch_max_export_batch_size", "TRACEWIRE_BATCH_MAX_EXPORT_BATCH_SIZE", ["OTEL_BSP_MAX_EXPORT_BATCH_SIZE"];
     "batch_scheduled_delay_ms", "TRACEWIRE_BATCH_SCHEDULED_DELAY_MS", ["OTEL_BSP_SCHEDULE_DELAY"];
     "batch_max_concurrent_exports", "TRACEWIRE_BATCH_MAX_CONCURRENT_EXPORTS", ["OTEL_BSP_MAX_CONCURRENT_EXPORTS"];
@@ -56,6 +57,7 @@ keys! {
     "keep_errors", "TRACEWIRE_KEEP_ERRORS", [];
     "slow_threshold_ms", "TRACEWIRE_SLOW_THRESHOLD_MS", [];
     "tail_max_buffered_spans", "TRACEWIRE_TAIL_MAX_BUFFERED_SPANS", [];
+    "tail_max_buffered_bytes", "TRACEWIRE_TAIL_MAX_BUFFERED_BYTES", [];
 }
 
 /// The candidate closest to `input` by edit distance, if it is close enough to be a typo.

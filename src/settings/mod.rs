@@ -213,6 +213,9 @@ pub struct Settings {
     pub shutdown_timeout: Duration,
     /// Spans held while the exporter is busy; beyond it spans are dropped and counted.
     pub batch_max_queue_size: usize,
+    /// Bytes the queue may hold (estimated from each span's strings and counts, after the
+    /// limits); beyond it spans are dropped and counted, so memory is bounded in bytes.
+    pub batch_max_queue_bytes: usize,
     /// Spans per export request.
     pub batch_max_export_batch_size: usize,
     /// How long a span may wait before it is exported.
@@ -253,6 +256,8 @@ pub struct Settings {
     pub slow_threshold: Option<Duration>,
     /// Tail rule: spans held at most while their traces are undecided; beyond, dropped and counted.
     pub tail_max_buffered_spans: usize,
+    /// Tail rule: bytes held at most while traces are undecided (estimated as for the queue).
+    pub tail_max_buffered_bytes: usize,
     sources: Vec<(&'static str, Source, String)>,
 }
 
@@ -289,6 +294,7 @@ impl Settings {
             keep_errors: self.keep_errors,
             slow: self.slow_threshold,
             max_spans: self.tail_max_buffered_spans,
+            max_bytes: self.tail_max_buffered_bytes,
         })
     }
 
@@ -497,6 +503,11 @@ impl Settings {
             r.get("batch_max_queue_size", Raw::Int(32_768), |k, raw, src| {
                 parse_uint(k, raw, src, 1, 10_000_000)
             })? as usize;
+        let batch_max_queue_bytes = r.get(
+            "batch_max_queue_bytes",
+            Raw::Int(64 << 20),
+            |k, raw, src| parse_uint(k, raw, src, 1 << 20, 1 << 40),
+        )? as usize;
         let batch_max_export_batch_size = r.get(
             "batch_max_export_batch_size",
             Raw::Int(512),
@@ -601,6 +612,11 @@ impl Settings {
             Raw::Int(65_536),
             |k, raw, src| parse_uint(k, raw, src, 1, 100_000_000),
         )? as usize;
+        let tail_max_buffered_bytes = r.get(
+            "tail_max_buffered_bytes",
+            Raw::Int(64 << 20),
+            |k, raw, src| parse_uint(k, raw, src, 1 << 20, 1 << 40),
+        )? as usize;
 
         let export = match (exporter.as_str(), endpoint) {
             ("none", _) => Export::None,
@@ -654,6 +670,7 @@ impl Settings {
             log_format,
             shutdown_timeout,
             batch_max_queue_size,
+            batch_max_queue_bytes,
             batch_max_export_batch_size: batch_max_export_batch_size.min(batch_max_queue_size),
             batch_scheduled_delay,
             batch_max_concurrent_exports,
@@ -673,6 +690,7 @@ impl Settings {
             keep_errors,
             slow_threshold,
             tail_max_buffered_spans,
+            tail_max_buffered_bytes,
             sources: r.sources,
         })
     }

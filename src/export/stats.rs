@@ -1,0 +1,205 @@
+//! What happened to every finished span: the counters the export side keeps, and the public
+//! snapshot of them ([`Stats`]) with the one report that the drop warning, the shutdown error
+//! and the guard's Drop all print.
+//!
+//! The accounting is exact: at any moment, the sampled spans handed to the pipeline equal
+//! `exported + dropped() + queued`, each loss with its cause. A request that got no answer in
+//! time is counted apart from one that failed: the collector may still have received it.
+
+use std::fmt;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Counters of what happened to finished spans since `init()`.
+///
+/// ```
+/// let stats = tracewire::Stats::default();
+/// assert_eq!(stats.dropped(), 0);
+/// assert_eq!(stats.to_string(), "0 spans delivered, 0 not delivered, 0 still queued");
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Spans the exporter (collector or file) accepted.
+    pub exported_spans: u64,
+    /// Spans dropped because the queue was full (`batch_max_queue_size` spans or
+    /// `batch_max_queue_bytes` bytes).
+    pub dropped_queue_full: u64,
+    /// Spans dropped because the file sink reached `file_max_bytes`.
+    pub dropped_file_cap: u64,
+    /// Spans in export requests that failed (an error answer, a refused connection).
+    pub failed_spans: u64,
+    /// Export requests that failed or timed out.
+    pub failed_exports: u64,
+    /// Spans in export requests that got no answer within `otlp_timeout_ms` (or before the
+    /// shutdown deadline): not confirmed, though the collector may have received them.
+    pub timed_out_spans: u64,
+    /// Spans still queued when the shutdown deadline (`shutdown_timeout_ms`) passed.
+    pub dropped_at_shutdown: u64,
+    /// Spans dropped because the tail rule's buffer was full (`tail_max_buffered_spans` spans
+    /// or `tail_max_buffered_bytes` bytes).
+    pub dropped_tail_buffer: u64,
+    /// Spans handed to the pipeline and not yet settled: queued or in an export in flight.
+    pub queued_spans: u64,
+    /// Log records the collector accepted (`logs_enabled`).
+    pub exported_logs: u64,
+    /// Log records lost: queue full, failed or timed-out exports, or left at shutdown.
+    pub dropped_logs: u64,
+}
+
+impl Stats {
+    /// All spans that were lost (or not confirmed), whatever the reason.
+    ///
+    /// ```
+    /// # let stats = tracewire::Stats::default();
+    /// if stats.dropped() > 0 { eprintln!("lost {} spans", stats.dropped()); }
+    /// ```
+    pub fn dropped(&self) -> u64 {
+        self.dropped_queue_full
+            + self.dropped_file_cap
+            + self.failed_spans
+            + self.timed_out_spans
+            + self.dropped_at_shutdown
+            + self.dropped_tail_buffer
+    }
+}
+
+/// `N spans delivered, M not delivered (… by cause …), Q still queued`: the same words in the
+/// drop warning, the shutdown error and the guard's Drop message.
+impl fmt::Display for Stats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} spans delivered, {} not delivered",
+            self.exported_spans,
+            self.dropped()
+        )?;
+        let causes = [
+            (self.dropped_queue_full, "queue full"),
+            (self.dropped_file_cap, "file sink full"),
+            (self.failed_spans, "failed"),
+            (self.timed_out_spans, "timed out, may have arrived"),
+            (
+                self.dropped_at_shutdown,
+                "still queued at the shutdown deadline",
+            ),
+            (self.dropped_tail_buffer, "tail buffer full"),
+        ];
+        let mut first = true;
+        for (n, cause) in causes.into_iter().filter(|(n, _)| *n > 0) {
+            f.write_str(if first { " (" } else { ", " })?;
+            first = false;
+            write!(f, "{n} {cause}")?;
+        }
+        if !first {
+            f.write_str(")")?;
+        }
+        write!(f, ", {} still queued", self.queued_spans)?;
+        if self.failed_exports > 0 {
+            write!(f, "; {} export requests failed", self.failed_exports)?;
+        }
+        if self.exported_logs + self.dropped_logs > 0 {
+            write!(
+                f,
+                "; log records: {} delivered, {} not delivered",
+                self.exported_logs, self.dropped_logs
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The live counters behind [`Stats`], shared by the processor, the export task and the guard.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) exported: AtomicU64,
+    pub(crate) dropped_queue_full: AtomicU64,
+    pub(crate) dropped_file_cap: AtomicU64,
+    pub(crate) failed_spans: AtomicU64,
+    pub(crate) failed_exports: AtomicU64,
+    pub(crate) timed_out_spans: AtomicU64,
+    pub(crate) dropped_at_shutdown: AtomicU64,
+    pub(crate) dropped_tail_buffer: AtomicU64,
+    /// Spans pushed and not yet settled (queued, or in an export in flight).
+    pub(crate) queued: AtomicU64,
+    pub(crate) exported_logs: AtomicU64,
+    pub(crate) failed_logs: AtomicU64,
+    pub(crate) dropped_logs_queue_full: AtomicU64,
+    pub(crate) queued_logs: AtomicU64,
+    pub(crate) last_error: Mutex<Option<String>>,
+}
+
+/// Which counters one signal (spans, log records) settles its items in.
+pub(crate) struct Tally<'a> {
+    pub(crate) exported: &'a AtomicU64,
+    pub(crate) failed: &'a AtomicU64,
+    pub(crate) timed_out: &'a AtomicU64,
+    pub(crate) queue_full: &'a AtomicU64,
+    pub(crate) at_shutdown: &'a AtomicU64,
+    pub(crate) queued: &'a AtomicU64,
+}
+
+impl Counters {
+    /// The most recent export failure, for the shutdown report.
+    pub(crate) fn last_error(&self) -> Option<String> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn set_last_error(&self, e: String) {
+        *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+    }
+
+    pub(crate) fn snapshot(&self) -> Stats {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        Stats {
+            exported_spans: get(&self.exported),
+            dropped_queue_full: get(&self.dropped_queue_full),
+            dropped_file_cap: get(&self.dropped_file_cap),
+            failed_spans: get(&self.failed_spans),
+            failed_exports: get(&self.failed_exports),
+            timed_out_spans: get(&self.timed_out_spans),
+            dropped_at_shutdown: get(&self.dropped_at_shutdown),
+            dropped_tail_buffer: get(&self.dropped_tail_buffer),
+            queued_spans: get(&self.queued),
+            exported_logs: get(&self.exported_logs),
+            dropped_logs: get(&self.failed_logs) + get(&self.dropped_logs_queue_full),
+        }
+    }
+
+    /// The full report: counts by cause and the last export error.
+    pub(crate) fn report(&self) -> String {
+        let mut text = self.snapshot().to_string();
+        if let Some(e) = self.last_error() {
+            text.push_str("; last export error: ");
+            text.push_str(&e);
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_report_names_every_cause_that_happened() {
+        let s = Stats {
+            exported_spans: 10,
+            dropped_queue_full: 2,
+            timed_out_spans: 3,
+            dropped_at_shutdown: 4,
+            failed_exports: 1,
+            queued_spans: 0,
+            ..Stats::default()
+        };
+        assert_eq!(s.dropped(), 9);
+        assert_eq!(
+            s.to_string(),
+            "10 spans delivered, 9 not delivered (2 queue full, 3 timed out, may have arrived, \
+             4 still queued at the shutdown deadline), 0 still queued; 1 export requests failed"
+        );
+    }
+}
