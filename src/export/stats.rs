@@ -78,10 +78,10 @@ impl fmt::Display for Stats {
             (self.dropped_queue_full, "queue full"),
             (self.dropped_file_cap, "file sink full"),
             (self.failed_spans, "failed"),
-            (self.timed_out_spans, "timed out, may have arrived"),
+            (self.timed_out_spans, "timed out: may have arrived"),
             (
                 self.dropped_at_shutdown,
-                "still queued at the shutdown deadline",
+                "left in the queue at the shutdown deadline",
             ),
             (self.dropped_tail_buffer, "tail buffer full"),
         ];
@@ -198,8 +198,8 @@ mod tests {
         assert_eq!(s.dropped(), 9);
         assert_eq!(
             s.to_string(),
-            "10 spans delivered, 9 not delivered (2 queue full, 3 timed out, may have arrived, \
-             4 still queued at the shutdown deadline), 0 still queued; 1 export requests failed"
+            "10 spans delivered, 9 not delivered (2 queue full, 3 timed out: may have arrived, \
+             4 left in the queue at the shutdown deadline), 0 still queued; 1 export requests failed"
         );
     }
 }

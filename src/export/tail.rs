@@ -103,6 +103,17 @@ impl Tail {
         closed: SystemTime,
         counters: &Counters,
     ) -> Vec<SpanData> {
+        self.on_end_at(span, size, closed, Instant::now(), counters)
+    }
+
+    fn on_end_at(
+        &mut self,
+        span: SpanData,
+        size: usize,
+        closed: SystemTime,
+        now: Instant,
+        counters: &Counters,
+    ) -> Vec<SpanData> {
         let trace_id = span.span_context.trace_id();
         if let Some(&keep) = self.decided.get(&trace_id) {
             return if keep {
@@ -111,10 +122,10 @@ impl Tail {
                 Vec::new()
             };
         }
-        self.evict_old(counters);
+        self.evict_old(now, counters);
         let local_root = span.parent_span_id == SpanId::INVALID || span.parent_span_is_remote;
         if !local_root {
-            self.hold(trace_id, span, size, counters);
+            self.hold(trace_id, span, size, now, counters);
             return Vec::new();
         }
         let held = self.traces.remove(&trace_id).unwrap_or_default();
@@ -146,7 +157,14 @@ impl Tail {
     }
 
     /// Holds a span of an undecided trace, making room fairly when the buffer is full.
-    fn hold(&mut self, trace_id: TraceId, span: SpanData, size: usize, counters: &Counters) {
+    fn hold(
+        &mut self,
+        trace_id: TraceId,
+        span: SpanData,
+        size: usize,
+        now: Instant,
+        counters: &Counters,
+    ) {
         let dropped = |n: usize| {
             counters
                 .dropped_tail_buffer
@@ -180,7 +198,7 @@ impl Tail {
             dropped(1);
         }
         let h = self.traces.entry(trace_id).or_insert_with(|| {
-            self.ages.push_back((Instant::now(), trace_id));
+            self.ages.push_back((now, trace_id));
             Held::default()
         });
         h.spans.push((span, size));
@@ -197,9 +215,9 @@ impl Tail {
     }
 
     /// Evicts undecided traces first seen more than [`MAX_AGE`] ago.
-    fn evict_old(&mut self, counters: &Counters) {
+    fn evict_old(&mut self, now: Instant, counters: &Counters) {
         while let Some(&(seen, trace_id)) = self.ages.front() {
-            if seen.elapsed() < MAX_AGE {
+            if now.saturating_duration_since(seen) < MAX_AGE {
                 break;
             }
             self.ages.pop_front();
@@ -229,4 +247,105 @@ fn sampled(mut span: SpanData) -> SpanData {
         sc.trace_state().clone(),
     );
     span
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::InstrumentationScope;
+    use opentelemetry::trace::{SpanKind, TraceFlags, TraceState};
+    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+
+    fn span(trace: u128, id: u64, parent: u64) -> SpanData {
+        SpanData {
+            span_context: SpanContext::new(
+                TraceId::from(trace),
+                SpanId::from(id),
+                TraceFlags::default(),
+                false,
+                TraceState::NONE,
+            ),
+            parent_span_id: SpanId::from(parent),
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Internal,
+            name: "s".into(),
+            start_time: SystemTime::UNIX_EPOCH,
+            end_time: SystemTime::UNIX_EPOCH,
+            attributes: Vec::new(),
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status: Status::Unset,
+            instrumentation_scope: InstrumentationScope::default(),
+        }
+    }
+
+    fn rule(max_spans: usize) -> Rule {
+        Rule {
+            keep_errors: true,
+            slow: None,
+            max_spans,
+            max_bytes: usize::MAX,
+        }
+    }
+
+    #[test]
+    fn the_largest_trace_pays_for_room() {
+        let c = Counters::default();
+        let mut tail = Tail::new(rule(10));
+        let t0 = Instant::now();
+        for i in 0..50 {
+            tail.on_end_at(span(1, 100 + i, 1), 10, SystemTime::UNIX_EPOCH, t0, &c);
+        }
+        assert_eq!(
+            tail.count(&TraceId::from(1)),
+            10,
+            "the runaway fills the buffer"
+        );
+        for i in 0..5 {
+            tail.on_end_at(span(2, 200 + i, 2), 10, SystemTime::UNIX_EPOCH, t0, &c);
+        }
+        assert_eq!(
+            tail.count(&TraceId::from(2)),
+            5,
+            "another trace still gets room"
+        );
+        assert_eq!(tail.count(&TraceId::from(1)), 5);
+        assert_eq!(tail.held_spans, 10);
+        assert_eq!(c.dropped_tail_buffer.load(Ordering::Relaxed), 45);
+        // Its error decides it, with every span it had.
+        let mut root = span(2, 2, 0);
+        root.status = Status::error("boom");
+        let kept = tail.on_end_at(root, 10, SystemTime::UNIX_EPOCH, t0, &c);
+        assert_eq!(kept.len(), 6);
+    }
+
+    #[test]
+    fn undecided_traces_are_evicted_by_age() {
+        let c = Counters::default();
+        let mut tail = Tail::new(rule(100));
+        let t0 = Instant::now();
+        tail.on_end_at(span(1, 11, 1), 10, SystemTime::UNIX_EPOCH, t0, &c);
+        tail.on_end_at(span(1, 12, 1), 10, SystemTime::UNIX_EPOCH, t0, &c);
+        let later = t0 + MAX_AGE + Duration::from_secs(1);
+        tail.on_end_at(span(2, 21, 2), 10, SystemTime::UNIX_EPOCH, later, &c);
+        assert_eq!(tail.count(&TraceId::from(1)), 0);
+        assert_eq!(tail.held_spans, 1);
+        assert_eq!(c.dropped_tail_buffer.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn the_byte_budget_holds_too() {
+        let c = Counters::default();
+        let mut tail = Tail::new(Rule {
+            max_bytes: 100,
+            ..rule(1_000)
+        });
+        let t0 = Instant::now();
+        for i in 0..20 {
+            tail.on_end_at(span(1, 100 + i, 1), 30, SystemTime::UNIX_EPOCH, t0, &c);
+        }
+        assert_eq!(tail.held_bytes, 90);
+        assert_eq!(c.dropped_tail_buffer.load(Ordering::Relaxed), 17);
+    }
 }

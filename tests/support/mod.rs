@@ -192,8 +192,28 @@ impl Collector {
         }
     }
 
+    /// Stalls the collector (SIGSTOP): connections stay open, nothing is answered.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a stalled collector go on (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, sig: &str) {
+        let pid = self.child.as_ref().expect("collector running").id();
+        let ok = Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill {sig} {pid}");
+    }
+
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
+            // SIGKILL ends a stalled (SIGSTOP) collector too.
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -463,6 +483,43 @@ impl Drop for FaultyEndpoint {
             let _ = t.join();
         }
     }
+}
+
+/// The `N spans delivered, M not delivered (…), Q still queued` figures of a report
+/// (`Stats`'s Display, carried by the shutdown error): (delivered, not delivered, queued).
+pub fn report_totals(report: &str) -> (u64, u64, u64) {
+    let num = |after: &str| -> u64 {
+        let at = report
+            .rfind(after)
+            .unwrap_or_else(|| panic!("no `{after}` in {report:?}"));
+        let before = report[..at].trim_end();
+        let digits: String = before
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
+        digits.chars().rev().collect::<String>().parse().unwrap()
+    };
+    (
+        num(" spans delivered"),
+        num(" not delivered"),
+        num(" still queued"),
+    )
+}
+
+/// This process's resident memory, from /proc.
+pub fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .unwrap()
+        .trim()
+        .trim_end_matches(" kB")
+        .trim()
+        .parse()
+        .unwrap();
+    kb * 1024
 }
 
 /// A current-thread tokio runtime with I/O and timers, for tests that drive services.
