@@ -125,6 +125,7 @@ pub(crate) struct Counters {
     pub(crate) exported_logs: AtomicU64,
     pub(crate) failed_logs: AtomicU64,
     pub(crate) dropped_logs_queue_full: AtomicU64,
+    #[cfg_attr(not(feature = "logs"), allow(dead_code))]
     pub(crate) queued_logs: AtomicU64,
     pub(crate) last_error: Mutex<Option<String>>,
 }

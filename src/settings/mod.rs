@@ -226,8 +226,9 @@ pub struct Settings {
     pub file_max_bytes: u64,
     /// HTTP paths the server layer does not trace (exact, or a prefix ending in `*`).
     pub exclude_paths: Vec<String>,
-    /// Field and attribute names whose values are replaced by `[REDACTED]` (matched as
-    /// case-insensitive substrings of the name).
+    /// Field, attribute and URL query names whose values are replaced by `[REDACTED]`, matched
+    /// by words after one normalisation (case styles, acronyms, plurals, percent-decoding; see
+    /// README "Failure behaviour"), never as substrings: `tokenizer` does not match `token`.
     pub redact_fields: Vec<String>,
     /// Longest string attribute value, in characters; longer values are truncated.
     pub attribute_value_length_limit: usize,
