@@ -212,11 +212,19 @@ impl Redactor {
 /// Whether `s` may hold a credential [`scrub`] would remove: a cheap test for the common case.
 pub(crate) fn may_hold_credential(s: &str) -> bool {
     let b = s.as_bytes();
-    // `://` (URL user info), `earer `/`EARER ` and `asic `/`ASIC ` (Authorization schemes),
-    // `eyJ` (a JSON Web Token): all contain one of these bytes at a fixed place.
-    b.windows(3).any(|w| {
-        matches!(w, b"://" | b"eyJ")
-            || (w[2] == b' ' && matches!(&w[..2], b"er" | b"ER" | b"ic" | b"IC"))
+    // `://` (URL user info), `bearer `/`basic ` in any case (Authorization schemes), `eyJ` (a
+    // JSON Web Token): each has one of `:`, ` `, `J` at a fixed place. Every log message and
+    // string field passes here, so the search is memchr's, not a byte loop.
+    memchr::memchr3_iter(b':', b' ', b'J', b).any(|i| match b[i] {
+        b':' => b[i..].starts_with(b"://"),
+        b' ' => {
+            i >= 2
+                && matches!(
+                    &b[i - 2..i],
+                    b"er" | b"ER" | b"eR" | b"Er" | b"ic" | b"IC" | b"iC" | b"Ic"
+                )
+        }
+        _ => i >= 2 && &b[i - 2..i] == b"ey",
     })
 }
 

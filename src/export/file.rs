@@ -5,16 +5,12 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::Ordering;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
-
-use super::Counters;
-use std::sync::Arc;
 
 #[derive(Debug)]
 pub(crate) struct FileSink {
@@ -23,16 +19,10 @@ pub(crate) struct FileSink {
     written: Mutex<u64>,
     cap: u64,
     resource: ResourceAttributesWithSchema,
-    counters: Arc<Counters>,
 }
 
 impl FileSink {
-    pub(crate) fn open(
-        path: &Path,
-        cap: u64,
-        resource: &Resource,
-        counters: Arc<Counters>,
-    ) -> std::io::Result<FileSink> {
+    pub(crate) fn open(path: &Path, cap: u64, resource: &Resource) -> std::io::Result<FileSink> {
         // A typo in the path must not silently make directories: the directory must exist.
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
             && !dir.is_dir()
@@ -53,14 +43,12 @@ impl FileSink {
             written: Mutex::new(written),
             cap,
             resource: resource.into(),
-            counters,
         })
     }
 
-    /// Appends one line; a batch that would pass the cap is dropped and counted (`Ok(false)`),
-    /// never written in part.
+    /// Appends one line; a batch that would pass the cap is not written (`Ok(false)`: the export
+    /// task counts it), never written in part.
     pub(crate) fn write(&self, batch: Vec<SpanData>) -> Result<bool, String> {
-        let n = batch.len() as u64;
         let request = ExportTraceServiceRequest {
             resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
         };
@@ -68,9 +56,6 @@ impl FileSink {
         line.push(b'\n');
         let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
         if *written + line.len() as u64 > self.cap {
-            self.counters
-                .dropped_file_cap
-                .fetch_add(n, Ordering::Relaxed);
             return Ok(false);
         }
         let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());

@@ -10,7 +10,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogBatch, LogExporter as _, SdkLogRecord, SdkLoggerProvider};
 
-use super::{Counters, Handle, Pipeline, Prep, Signal, Tally};
+use super::{Counters, Delivery, Handle, Pipeline, Prep, Signal, Tally};
 use crate::error::{Error, ErrorKind, Result};
 use crate::settings::{Export, Protocol, Settings};
 
@@ -23,7 +23,7 @@ impl Signal for Logs {
     /// The body (the message) is cut to `attribute_value_length_limit` characters before it is
     /// queued. The SDK gives no way to change a record's attributes: those are bounded by the
     /// span limits tracing fields already have, and counted in the byte budget.
-    fn limit(item: &mut Self::Item, max_len: usize) {
+    fn limit(item: &mut Self::Item, max_len: usize) -> usize {
         use opentelemetry::logs::{AnyValue, LogRecord as _};
         if let Some(AnyValue::String(body)) = item.0.body()
             && body.as_str().len() > max_len
@@ -31,10 +31,6 @@ impl Signal for Logs {
             let cut: String = body.as_str().chars().take(max_len).collect();
             item.0.set_body(AnyValue::from(cut));
         }
-    }
-
-    fn size(item: &Self::Item) -> usize {
-        use opentelemetry::logs::AnyValue;
         let value = |v: &AnyValue| match v {
             AnyValue::String(s) => s.as_str().len(),
             AnyValue::Bytes(b) => b.len(),
@@ -54,12 +50,12 @@ impl Signal for Logs {
     async fn export(
         sink: &LogExporter,
         batch: Vec<Self::Item>,
-    ) -> std::result::Result<bool, String> {
+    ) -> std::result::Result<Delivery, String> {
         let refs: Vec<(&SdkLogRecord, &InstrumentationScope)> =
             batch.iter().map(|(r, s)| (r, s)).collect();
         sink.export(LogBatch::new(&refs))
             .await
-            .map(|()| true)
+            .map(|()| Delivery::Sent)
             .map_err(|e| e.to_string())
     }
 
@@ -73,8 +69,9 @@ impl Signal for Logs {
             failed: &c.failed_logs,
             timed_out: &c.failed_logs,
             queue_full: &c.dropped_logs_queue_full,
+            sink_full: &c.failed_logs,
             at_shutdown: &c.failed_logs,
-            queued: &c.queued_logs,
+            in_flight: &c.logs_in_flight,
         }
     }
 }

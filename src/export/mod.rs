@@ -38,6 +38,8 @@ use stats::Tally;
 /// Where the test kit collects finished spans.
 pub(crate) type MemorySink = Arc<Mutex<Vec<SpanData>>>;
 
+// One per pipeline, built once: boxing the exporter would save nothing worth an indirection.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum SpanSink {
     #[cfg(any(feature = "grpc", feature = "http-proto"))]
     Otlp(opentelemetry_otlp::SpanExporter),
@@ -50,17 +52,15 @@ pub(crate) enum SpanSink {
 pub(crate) trait Signal: Send + Sync + 'static {
     type Item: Send + 'static;
     type Sink: Send + Sync + 'static;
-    /// Called on the caller's thread before the item is queued: bound its strings and size.
-    fn limit(item: &mut Self::Item, max_len: usize);
-    /// Bytes the item holds, for the queue's byte budget (an estimate that errs high).
-    fn size(item: &Self::Item) -> usize;
+    /// Called on the caller's thread before the item is queued: bounds its strings and size,
+    /// and returns the bytes it holds, for the queue's byte budget (an estimate that errs high).
+    fn limit(item: &mut Self::Item, max_len: usize) -> usize;
     /// Called on the export task, just before export.
     fn prepare(item: &mut Self::Item, prep: &Prep);
-    /// `Ok(false)`: not sent, already counted as dropped by the sink.
     fn export(
         sink: &Self::Sink,
         batch: Vec<Self::Item>,
-    ) -> impl Future<Output = std::result::Result<bool, String>> + Send;
+    ) -> impl Future<Output = std::result::Result<Delivery, String>> + Send;
     fn shutdown(sink: &mut Self::Sink);
     /// Whether several export requests may be in flight at once (network sinks: a collector's
     /// round trip, not our CPU, bounds one request at a time).
@@ -71,6 +71,13 @@ pub(crate) trait Signal: Send + Sync + 'static {
     fn tally(c: &Counters) -> Tally<'_>;
 }
 
+/// What became of an export request that did not fail.
+pub(crate) enum Delivery {
+    Sent,
+    /// Not sent: the file sink reached `file_max_bytes`.
+    SinkFull,
+}
+
 /// What `limit` and `prepare` need from the settings.
 pub(crate) struct Prep {
     pub(crate) redactor: Redactor,
@@ -78,7 +85,7 @@ pub(crate) struct Prep {
     pub(crate) drop_plain_events: bool,
 }
 
-/// Export requests carry at most this many bytes (by [`prepare::size`]'s estimate) besides the
+/// Export requests carry at most this many bytes (by [`prepare::limit`]'s estimate) besides the
 /// span count bound: with [`prepare::SPAN_MAX_BYTES`] per span, every request stays under the
 /// 4 MiB a gRPC server accepts by default.
 const BATCH_MAX_BYTES: usize = 2 << 20;
@@ -89,12 +96,8 @@ impl Signal for Spans {
     type Item = SpanData;
     type Sink = SpanSink;
 
-    fn limit(span: &mut SpanData, max_len: usize) {
-        prepare::limit(span, max_len);
-    }
-
-    fn size(span: &SpanData) -> usize {
-        prepare::size(span)
+    fn limit(span: &mut SpanData, max_len: usize) -> usize {
+        prepare::limit(span, max_len)
     }
 
     fn prepare(span: &mut SpanData, prep: &Prep) {
@@ -105,18 +108,27 @@ impl Signal for Spans {
         }
     }
 
-    async fn export(sink: &SpanSink, batch: Vec<SpanData>) -> std::result::Result<bool, String> {
+    async fn export(
+        sink: &SpanSink,
+        batch: Vec<SpanData>,
+    ) -> std::result::Result<Delivery, String> {
         match sink {
             #[cfg(any(feature = "grpc", feature = "http-proto"))]
             SpanSink::Otlp(e) => e
                 .export(batch)
                 .await
-                .map(|()| true)
+                .map(|()| Delivery::Sent)
                 .map_err(|e| e.to_string()),
-            SpanSink::File(f) => f.write(batch),
+            SpanSink::File(f) => f.write(batch).map(|written| {
+                if written {
+                    Delivery::Sent
+                } else {
+                    Delivery::SinkFull
+                }
+            }),
             SpanSink::Memory(m) => {
                 m.lock().unwrap_or_else(|p| p.into_inner()).extend(batch);
-                Ok(true)
+                Ok(Delivery::Sent)
             }
         }
     }
@@ -138,8 +150,9 @@ impl Signal for Spans {
             failed: &c.failed_spans,
             timed_out: &c.timed_out_spans,
             queue_full: &c.dropped_queue_full,
+            sink_full: &c.dropped_file_cap,
             at_shutdown: &c.dropped_at_shutdown,
-            queued: &c.queued,
+            in_flight: &c.in_flight,
         }
     }
 
@@ -182,7 +195,8 @@ impl<S: Signal> Shared<S> {
         *self.deadline.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Up to `max_batch` items and [`BATCH_MAX_BYTES`] bytes (at least one item).
+    /// Up to `max_batch` items and [`BATCH_MAX_BYTES`] bytes (at least one item), counted as in
+    /// flight.
     fn take_batch(&self) -> Vec<S::Item> {
         let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
         let mut batch = Vec::with_capacity(q.items.len().min(self.max_batch));
@@ -197,7 +211,44 @@ impl<S: Signal> Shared<S> {
             bytes += size;
             batch.push(item);
         }
+        S::tally(&self.counters)
+            .in_flight
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
         batch
+    }
+
+    /// Settles `n` items that were in flight, under the queue's lock (see `push`).
+    fn settle(&self, n: u64, outcome: std::result::Result<Delivery, Failure>) {
+        let _q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        let tally = S::tally(&self.counters);
+        let c = &self.counters;
+        match outcome {
+            Ok(Delivery::Sent) => {
+                tally.exported.fetch_add(n, Ordering::Relaxed);
+            }
+            Ok(Delivery::SinkFull) => {
+                tally.sink_full.fetch_add(n, Ordering::Relaxed);
+            }
+            Err(Failure::Failed(e)) => {
+                tally.failed.fetch_add(n, Ordering::Relaxed);
+                c.failed_exports.fetch_add(1, Ordering::Relaxed);
+                c.set_last_error(e);
+            }
+            Err(Failure::TimedOut(e)) => {
+                tally.timed_out.fetch_add(n, Ordering::Relaxed);
+                c.failed_exports.fetch_add(1, Ordering::Relaxed);
+                c.set_last_error(e);
+            }
+        }
+        tally.in_flight.fetch_sub(n, Ordering::Relaxed);
+    }
+
+    /// Queued and in flight, with every counter, read under the queue's lock: they add up.
+    fn snapshot(&self) -> Stats {
+        let q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        let mut stats = self.counters.raw_snapshot();
+        stats.queued_spans += q.items.len() as u64;
+        stats
     }
 }
 
@@ -228,13 +279,13 @@ impl<S: Signal> Handle<S> {
     /// Bounds `item`, then queues it, or counts it as dropped when the queue is full by count
     /// or by bytes.
     fn push(&self, mut item: S::Item) {
-        S::limit(&mut item, self.shared.prep.max_len);
-        let size = S::size(&item);
+        let size = S::limit(&mut item, self.shared.prep.max_len);
         let tally = S::tally(&self.shared.counters);
         let mut queue = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
         if queue.items.len() >= self.shared.max_queue || queue.bytes + size > self.shared.max_bytes
         {
-            drop(queue);
+            // Counted under the queue's lock, as every change of a span's state is, so that a
+            // snapshot (taken under it too) always adds up.
             tally.queue_full.fetch_add(1, Ordering::Relaxed);
             return;
         }
@@ -242,7 +293,6 @@ impl<S: Signal> Handle<S> {
         queue.items.push_back((item, size));
         let ready = queue.items.len() == self.shared.max_batch;
         drop(queue);
-        tally.queued.fetch_add(1, Ordering::Relaxed);
         if ready {
             self.shared.batch_ready.notify_one();
         }
@@ -324,8 +374,7 @@ impl SpanProcessor for BatchProcessor {
         } else if let Some(tail) = &self.1 {
             // Recorded only for the tail rule (see tail.rs), bounded before it is held.
             let mut span = span;
-            prepare::limit(&mut span, self.0.shared.prep.max_len);
-            let size = prepare::size(&span);
+            let size = prepare::limit(&mut span, self.0.shared.prep.max_len);
             let closed = std::time::SystemTime::now();
             let keep = tail.lock().unwrap_or_else(|p| p.into_inner()).on_end(
                 span,
@@ -386,7 +435,7 @@ impl Pipeline {
             let _in_runtime = runtime.enter();
             match memory {
                 Some(m) => SpanSink::Memory(m),
-                None => build_exporter(settings, resource, counters.clone())?,
+                None => build_exporter(settings, resource)?,
             }
         };
         let pipeline = Pipeline {
@@ -400,6 +449,11 @@ impl Pipeline {
             settings.batch_max_queue_size,
             true,
         );
+        let shared = Arc::downgrade(&handle.shared);
+        let _ = pipeline
+            .counters
+            .consistent
+            .set(Box::new(move || shared.upgrade().map(|s| s.snapshot())));
         let tail = settings
             .tail_rule()
             .map(|rule| Mutex::new(tail::Tail::new(rule)));
@@ -480,15 +534,11 @@ fn silence_this_thread() {
     std::mem::forget(guard);
 }
 
-fn build_exporter(
-    settings: &Settings,
-    resource: &Resource,
-    counters: Arc<Counters>,
-) -> Result<SpanSink> {
+fn build_exporter(settings: &Settings, resource: &Resource) -> Result<SpanSink> {
     let pipeline_err = |e: String| Error::new(ErrorKind::Pipeline, e);
     match &settings.export {
         Export::None => unreachable!("checked by the caller"),
-        Export::File { path } => FileSink::open(path, settings.file_max_bytes, resource, counters)
+        Export::File { path } => FileSink::open(path, settings.file_max_bytes, resource)
             .map(SpanSink::File)
             .map_err(|e| {
                 pipeline_err(format!("cannot open the file sink {}: {e}", path.display()))
@@ -661,7 +711,7 @@ impl DropWarning {
     }
 }
 
-type Outcome = (u64, std::result::Result<bool, Failure>);
+type Outcome = (u64, std::result::Result<Delivery, Failure>);
 
 /// Why an export did not deliver: an answer that said no, or no answer in time.
 enum Failure {
@@ -682,11 +732,10 @@ async fn drain<S: Signal>(shared: &Shared<S>, exporter: &S::Sink, timeout: Durat
     let mut in_flight: Vec<Pin<Box<dyn Future<Output = Outcome> + Send + '_>>> =
         Vec::with_capacity(max);
     let mut sizes: Vec<u64> = Vec::with_capacity(max);
-    let tally = S::tally(&shared.counters);
     loop {
         let deadline = shared.deadline();
         if deadline.is_some_and(|d| Instant::now() >= d) {
-            abandon(shared, &tally, &sizes);
+            abandon(shared, &sizes);
             return;
         }
         while in_flight.len() < max {
@@ -706,7 +755,7 @@ async fn drain<S: Signal>(shared: &Shared<S>, exporter: &S::Sink, timeout: Durat
             in_flight.push(Box::pin(async move {
                 let outcome = match tokio::time::timeout(limit, S::export(exporter, batch)).await
                 {
-                    Ok(Ok(sent)) => Ok(sent),
+                    Ok(Ok(delivery)) => Ok(delivery),
                     Ok(Err(e)) => Err(Failure::Failed(e)),
                     Err(_) => Err(Failure::TimedOut(format!(
                         "export timed out after {limit:?} (the collector may still have received it)"
@@ -743,34 +792,19 @@ async fn drain<S: Signal>(shared: &Shared<S>, exporter: &S::Sink, timeout: Durat
         };
         drop(in_flight.swap_remove(i));
         sizes.swap_remove(i);
-        tally.queued.fetch_sub(n, Ordering::Relaxed);
-        let c = &shared.counters;
-        match outcome {
-            Ok(true) => {
-                tally.exported.fetch_add(n, Ordering::Relaxed);
-            }
-            // Not sent: the sink counted it under its own cause (file sink full).
-            Ok(false) => {}
-            Err(Failure::Failed(e)) => {
-                tally.failed.fetch_add(n, Ordering::Relaxed);
-                c.failed_exports.fetch_add(1, Ordering::Relaxed);
-                c.set_last_error(e);
-            }
-            Err(Failure::TimedOut(e)) => {
-                tally.timed_out.fetch_add(n, Ordering::Relaxed);
-                c.failed_exports.fetch_add(1, Ordering::Relaxed);
-                c.set_last_error(e);
-            }
-        }
+        shared.settle(n, outcome);
     }
 }
 
 /// At the shutdown deadline: requests still in flight are timed out, the queue is dropped, each
 /// counted.
-fn abandon<S: Signal>(shared: &Shared<S>, tally: &Tally<'_>, in_flight: &[u64]) {
+fn abandon<S: Signal>(shared: &Shared<S>, in_flight: &[u64]) {
+    let mut q = shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+    let tally = S::tally(&shared.counters);
     let flying: u64 = in_flight.iter().sum();
     if flying > 0 {
         tally.timed_out.fetch_add(flying, Ordering::Relaxed);
+        tally.in_flight.fetch_sub(flying, Ordering::Relaxed);
         shared
             .counters
             .failed_exports
@@ -780,13 +814,9 @@ fn abandon<S: Signal>(shared: &Shared<S>, tally: &Tally<'_>, in_flight: &[u64]) 
                 .to_string(),
         );
     }
-    let left = {
-        let mut q = shared.queue.lock().unwrap_or_else(|p| p.into_inner());
-        let n = q.items.len() as u64;
-        q.items.clear();
-        q.bytes = 0;
-        n
-    };
-    tally.at_shutdown.fetch_add(left, Ordering::Relaxed);
-    tally.queued.fetch_sub(flying + left, Ordering::Relaxed);
+    tally
+        .at_shutdown
+        .fetch_add(q.items.len() as u64, Ordering::Relaxed);
+    q.items.clear();
+    q.bytes = 0;
 }

@@ -5,7 +5,8 @@
 //! names (log messages), event and link attribute values), and a span over [`SPAN_MAX_BYTES`]
 //! loses events, then attributes, from the end (counted in the span's dropped counts), so that
 //! memory is bounded in bytes before anything is held, and no single span can make an export
-//! request too large for the collector. [`size`] is the estimate the queue's byte budget uses.
+//! request too large for the collector. The size [`limit`] returns is the estimate the queue's
+//! byte budget uses.
 //!
 //! On the export task ([`prepare`]): exceptions normalised, secrets redacted, credentials
 //! scrubbed: work the caller's thread does not pay for.
@@ -16,7 +17,7 @@ use opentelemetry_sdk::trace::SpanData;
 
 use crate::redact::{REDACTED, Redactor, scrub};
 
-/// The most one span may hold, by [`size`]'s estimate: with batches bounded the same way
+/// The most one span may hold, by [`limit`]'s estimate: with batches bounded the same way
 /// (`BATCH_MAX_BYTES` in the queue), every export request stays under the 4 MiB a gRPC server
 /// accepts by default.
 pub(crate) const SPAN_MAX_BYTES: usize = 1 << 20;
@@ -44,21 +45,6 @@ fn kvs_size(kvs: &[KeyValue]) -> usize {
     kvs.iter()
         .map(|kv| KV_OVERHEAD + kv.key.as_str().len() + value_size(&kv.value))
         .sum()
-}
-
-/// Bytes a span holds, estimated from its strings and counts.
-pub(crate) fn size(span: &SpanData) -> usize {
-    let mut n = SPAN_OVERHEAD + span.name.len() + kvs_size(&span.attributes);
-    if let Status::Error { description } = &span.status {
-        n += description.len();
-    }
-    for e in span.events.iter() {
-        n += EVENT_OVERHEAD + e.name.len() + kvs_size(&e.attributes);
-    }
-    for l in span.links.iter() {
-        n += EVENT_OVERHEAD + kvs_size(&l.attributes);
-    }
-    n
 }
 
 /// Cuts `s` to `max` characters, never inside a credential's shape: a cut through
@@ -115,34 +101,42 @@ fn cut_value(value: &mut Value, max: usize) {
 }
 
 /// Bounds a span before it is queued or buffered: strings cut to `max_len` characters, then the
-/// span cut to [`SPAN_MAX_BYTES`]. Costs one length check per string when nothing is too long.
-pub(crate) fn limit(span: &mut SpanData, max_len: usize) {
+/// span cut to [`SPAN_MAX_BYTES`]; returns the bytes it holds (estimated from its strings and
+/// counts, erring high), measured in the same pass. Costs one
+/// length check per string when nothing is too long.
+pub(crate) fn limit(span: &mut SpanData, max_len: usize) -> usize {
     if let Some(t) = cut(&span.name, max_len) {
         span.name = t.into();
     }
-    if let Status::Error { description } = &span.status
-        && let Some(t) = cut(description, max_len)
-    {
-        span.status = Status::error(t);
+    let mut n = SPAN_OVERHEAD + span.name.len();
+    if let Status::Error { description } = &span.status {
+        match cut(description, max_len) {
+            Some(t) => {
+                n += t.len();
+                span.status = Status::error(t);
+            }
+            None => n += description.len(),
+        }
     }
-    for kv in span.attributes.iter_mut() {
-        cut_value(&mut kv.value, max_len);
-    }
+    let kvs = |kvs: &mut [KeyValue]| {
+        let mut m = 0;
+        for kv in kvs.iter_mut() {
+            cut_value(&mut kv.value, max_len);
+            m += KV_OVERHEAD + kv.key.as_str().len() + value_size(&kv.value);
+        }
+        m
+    };
+    n += kvs(&mut span.attributes);
     for e in span.events.events.iter_mut() {
         if let Some(t) = cut(&e.name, max_len) {
             e.name = t.into();
         }
-        for kv in e.attributes.iter_mut() {
-            cut_value(&mut kv.value, max_len);
-        }
+        n += EVENT_OVERHEAD + e.name.len() + kvs(&mut e.attributes);
     }
     for l in span.links.links.iter_mut() {
-        for kv in l.attributes.iter_mut() {
-            cut_value(&mut kv.value, max_len);
-        }
+        n += EVENT_OVERHEAD + kvs(&mut l.attributes);
     }
-    let mut over = size(span).saturating_sub(SPAN_MAX_BYTES);
-    while over > 0 {
+    while n > SPAN_MAX_BYTES {
         // The latest events first (a runaway loop logging into one span), then attributes.
         let freed = if let Some(e) = span.events.events.pop() {
             span.events.dropped_count += 1;
@@ -153,8 +147,9 @@ pub(crate) fn limit(span: &mut SpanData, max_len: usize) {
         } else {
             break;
         };
-        over = over.saturating_sub(freed);
+        n -= freed.min(n);
     }
+    n
 }
 
 /// What happens to a span on the export task, before it leaves the process: exceptions

@@ -110,7 +110,7 @@ impl fmt::Display for Stats {
 }
 
 /// The live counters behind [`Stats`], shared by the processor, the export task and the guard.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Counters {
     pub(crate) exported: AtomicU64,
     pub(crate) dropped_queue_full: AtomicU64,
@@ -120,14 +120,28 @@ pub(crate) struct Counters {
     pub(crate) timed_out_spans: AtomicU64,
     pub(crate) dropped_at_shutdown: AtomicU64,
     pub(crate) dropped_tail_buffer: AtomicU64,
-    /// Spans pushed and not yet settled (queued, or in an export in flight).
-    pub(crate) queued: AtomicU64,
+    /// Spans taken from the queue into an export request not yet settled.
+    pub(crate) in_flight: AtomicU64,
     pub(crate) exported_logs: AtomicU64,
     pub(crate) failed_logs: AtomicU64,
     pub(crate) dropped_logs_queue_full: AtomicU64,
     #[cfg_attr(not(feature = "logs"), allow(dead_code))]
-    pub(crate) queued_logs: AtomicU64,
+    pub(crate) logs_in_flight: AtomicU64,
+    /// Reads every counter with the span queue's length under the queue's lock (set once the
+    /// span pipeline exists), so that a snapshot always adds up.
+    pub(crate) consistent: std::sync::OnceLock<ConsistentSnapshot>,
     pub(crate) last_error: Mutex<Option<String>>,
+}
+
+/// Reads the counters under the span queue's lock; `None` once the pipeline is gone.
+pub(crate) type ConsistentSnapshot = Box<dyn Fn() -> Option<Stats> + Send + Sync>;
+
+impl fmt::Debug for Counters {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Counters")
+            .field("stats", &self.raw_snapshot())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Which counters one signal (spans, log records) settles its items in.
@@ -136,8 +150,9 @@ pub(crate) struct Tally<'a> {
     pub(crate) failed: &'a AtomicU64,
     pub(crate) timed_out: &'a AtomicU64,
     pub(crate) queue_full: &'a AtomicU64,
+    pub(crate) sink_full: &'a AtomicU64,
     pub(crate) at_shutdown: &'a AtomicU64,
-    pub(crate) queued: &'a AtomicU64,
+    pub(crate) in_flight: &'a AtomicU64,
 }
 
 impl Counters {
@@ -153,7 +168,16 @@ impl Counters {
         *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
     }
 
+    /// Every counter, consistently (see [`Counters::consistent`]).
     pub(crate) fn snapshot(&self) -> Stats {
+        self.consistent
+            .get()
+            .and_then(|f| f())
+            .unwrap_or_else(|| self.raw_snapshot())
+    }
+
+    /// The counters as they are; `queued_spans` holds only the spans in flight.
+    pub(crate) fn raw_snapshot(&self) -> Stats {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         Stats {
             exported_spans: get(&self.exported),
@@ -164,7 +188,7 @@ impl Counters {
             timed_out_spans: get(&self.timed_out_spans),
             dropped_at_shutdown: get(&self.dropped_at_shutdown),
             dropped_tail_buffer: get(&self.dropped_tail_buffer),
-            queued_spans: get(&self.queued),
+            queued_spans: get(&self.in_flight),
             exported_logs: get(&self.exported_logs),
             dropped_logs: get(&self.failed_logs) + get(&self.dropped_logs_queue_full),
         }
