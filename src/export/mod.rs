@@ -166,9 +166,11 @@ enum Control {
     Shutdown(mpsc::Sender<()>),
 }
 
-/// The bounded queue: at most `max_queue` items and `max_bytes` bytes.
+/// The bounded queue: at most `max_queue` items and `max_bytes` bytes. Sizes are kept beside
+/// the items rather than with them, so that an item is moved into the queue once.
 struct Queue<T> {
-    items: std::collections::VecDeque<(T, usize)>,
+    items: std::collections::VecDeque<T>,
+    sizes: std::collections::VecDeque<usize>,
     bytes: usize,
 }
 
@@ -202,11 +204,12 @@ impl<S: Signal> Shared<S> {
         let mut batch = Vec::with_capacity(q.items.len().min(self.max_batch));
         let mut bytes = 0;
         while batch.len() < self.max_batch {
-            match q.items.front() {
-                Some((_, size)) if batch.is_empty() || bytes + size <= BATCH_MAX_BYTES => {}
+            let size = match q.sizes.front() {
+                Some(&size) if batch.is_empty() || bytes + size <= BATCH_MAX_BYTES => size,
                 _ => break,
-            }
-            let (item, size) = q.items.pop_front().expect("checked above");
+            };
+            q.sizes.pop_front();
+            let item = q.items.pop_front().expect("one size per item");
             q.bytes -= size;
             bytes += size;
             batch.push(item);
@@ -277,7 +280,8 @@ impl<S: Signal> std::fmt::Debug for Handle<S> {
 
 impl<S: Signal> Handle<S> {
     /// Bounds `item`, then queues it, or counts it as dropped when the queue is full by count
-    /// or by bytes.
+    /// or by bytes. Inlined: a span is ~300 bytes, and each call boundary would copy it again.
+    #[inline(always)]
     fn push(&self, mut item: S::Item) {
         let size = S::limit(&mut item, self.shared.prep.max_len);
         let tally = S::tally(&self.shared.counters);
@@ -290,7 +294,8 @@ impl<S: Signal> Handle<S> {
             return;
         }
         queue.bytes += size;
-        queue.items.push_back((item, size));
+        queue.items.push_back(item);
+        queue.sizes.push_back(size);
         let ready = queue.items.len() == self.shared.max_batch;
         drop(queue);
         if ready {
@@ -473,6 +478,7 @@ impl Pipeline {
             // Allocated once at its bound: a full queue during an outage does not grow the heap.
             queue: Mutex::new(Queue {
                 items: std::collections::VecDeque::with_capacity(max_queue),
+                sizes: std::collections::VecDeque::with_capacity(max_queue),
                 bytes: 0,
             }),
             max_queue,
@@ -818,5 +824,6 @@ fn abandon<S: Signal>(shared: &Shared<S>, in_flight: &[u64]) {
         .at_shutdown
         .fetch_add(q.items.len() as u64, Ordering::Relaxed);
     q.items.clear();
+    q.sizes.clear();
     q.bytes = 0;
 }

@@ -82,21 +82,29 @@ fn cut(s: &str, max: usize) -> Option<String> {
     Some(kept.to_string())
 }
 
-fn cut_value(value: &mut Value, max: usize) {
+/// Cuts a value's strings to `max` characters; returns its size, in one match.
+fn cut_value(value: &mut Value, max: usize) -> usize {
     match value {
         Value::String(s) => {
-            if let Some(t) = cut(s.as_str(), max) {
+            if s.as_str().len() > max
+                && let Some(t) = cut(s.as_str(), max)
+            {
                 *value = Value::from(t);
+                return value_size(value);
             }
+            s.as_str().len()
         }
         Value::Array(opentelemetry::Array::String(items)) => {
+            let mut n = 0;
             for item in items.iter_mut() {
                 if let Some(t) = cut(item.as_str(), max) {
                     *item = t.into();
                 }
+                n += item.as_str().len() + 2;
             }
+            n
         }
-        _ => {}
+        other => value_size(other),
     }
 }
 
@@ -121,8 +129,7 @@ pub(crate) fn limit(span: &mut SpanData, max_len: usize) -> usize {
     let kvs = |kvs: &mut [KeyValue]| {
         let mut m = 0;
         for kv in kvs.iter_mut() {
-            cut_value(&mut kv.value, max_len);
-            m += KV_OVERHEAD + kv.key.as_str().len() + value_size(&kv.value);
+            m += KV_OVERHEAD + kv.key.as_str().len() + cut_value(&mut kv.value, max_len);
         }
         m
     };
