@@ -48,11 +48,51 @@ const ROWS: &[(Input, &[&str])] = &[
         ],
     ),
     (
-        File("otlp_endpoint = \"localhost:4317\""),
+        File("otlp_endpoint = \"ftp://localhost:4317\""),
         &[
             "otlp_endpoint",
-            "localhost:4317",
-            "an http:// URL with a host",
+            "ftp://localhost:4317",
+            "an http:// or https:// URL with a host",
+        ],
+    ),
+    (
+        Env("OTEL_EXPORTER_OTLP_CERTIFICATE", "/no/such/ca.pem"),
+        &[
+            "OTEL_EXPORTER_OTLP_CERTIFICATE",
+            "/no/such/ca.pem",
+            "a readable PEM file",
+            "No such file",
+        ],
+    ),
+    (
+        File("otlp_certificate = \"/etc/hostname\""),
+        &["otlp_certificate", "/etc/hostname", "a PEM file"],
+    ),
+    (
+        Env(
+            "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+            "/etc/ssl/certs/ca-certificates.crt",
+        ),
+        &[
+            "otlp_client_key is set",
+            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+        ],
+    ),
+    (
+        Env(
+            "OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE",
+            "/etc/ssl/certs/ca-certificates.crt",
+        ),
+        &[
+            "OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE is not supported",
+            "OTEL_EXPORTER_OTLP_CERTIFICATE",
+        ],
+    ),
+    (
+        File("otlp_endpoint = \"https://c:4317\"\notlp_insecure = true"),
+        &[
+            "otlp_endpoint",
+            "otlp_insecure = true contradicts an https:// endpoint",
         ],
     ),
     (

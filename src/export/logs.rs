@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use opentelemetry::InstrumentationScope;
-use opentelemetry_otlp::{LogExporter, WithExportConfig as _};
+use opentelemetry_otlp::LogExporter;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogBatch, LogExporter as _, SdkLogRecord, SdkLoggerProvider};
@@ -94,6 +94,14 @@ impl opentelemetry_sdk::logs::LogProcessor for LogProcessor {
     }
 }
 
+/// Where log records go: the span endpoint for gRPC, `/v1/logs` beside `/v1/traces` for HTTP.
+fn logs_url_for(url: &str, protocol: Protocol) -> String {
+    match protocol {
+        Protocol::HttpProtobuf => logs_url(url),
+        _ => url.to_string(),
+    }
+}
+
 /// `…/v1/traces` → `…/v1/logs`; a custom path gets `/v1/logs` beside it.
 fn logs_url(traces_url: &str) -> String {
     match traces_url.strip_suffix("/v1/traces") {
@@ -117,43 +125,9 @@ pub(crate) fn provider(
         return Ok(None);
     };
     let _in_runtime = rt.enter();
-    let err = |e: opentelemetry_otlp::ExporterBuildError| {
-        Error::new(
-            ErrorKind::Pipeline,
-            format!("cannot build the OTLP log exporter for {url}: {e}"),
-        )
-    };
-    let exporter = match protocol {
-        #[cfg(feature = "grpc")]
-        Protocol::Grpc => {
-            use opentelemetry_otlp::WithTonicConfig as _;
-            let mut b = LogExporter::builder()
-                .with_tonic()
-                .with_endpoint(url)
-                .with_timeout(settings.otlp_timeout);
-            if settings.otlp_gzip {
-                b = b.with_compression(opentelemetry_otlp::Compression::Gzip);
-            }
-            b.build().map_err(err)?
-        }
-        #[cfg(feature = "http-proto")]
-        Protocol::HttpProtobuf => {
-            use opentelemetry_otlp::WithHttpConfig as _;
-            let headers = settings.otlp_headers.iter().cloned().collect();
-            let mut b = LogExporter::builder()
-                .with_http()
-                .with_endpoint(logs_url(url))
-                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-                .with_timeout(settings.otlp_timeout)
-                .with_headers(headers);
-            if settings.otlp_gzip {
-                b = b.with_compression(opentelemetry_otlp::Compression::Gzip);
-            }
-            b.build().map_err(err)?
-        }
-        #[allow(unreachable_patterns)]
-        _ => return Ok(None),
-    };
+    let (exporter, transport) =
+        super::otlp::log_exporter(&logs_url_for(url, *protocol), *protocol, settings)
+            .map_err(|e| Error::new(ErrorKind::Pipeline, e))?;
     let mut exporter = exporter;
     opentelemetry_sdk::logs::LogExporter::set_resource(&mut exporter, resource);
     let handle = pipeline.spawn::<Logs>(
@@ -162,6 +136,7 @@ pub(crate) fn provider(
         warn_to,
         settings.batch_max_queue_size,
         false,
+        transport,
     );
     Ok(Some(
         SdkLoggerProvider::builder()

@@ -6,8 +6,12 @@
 //! exactly when an export needs to make progress), and so that shutdown can be bounded.
 
 mod file;
+#[cfg(feature = "http-proto")]
+mod http_client;
 #[cfg(feature = "logs")]
 pub(crate) mod logs;
+#[cfg(any(feature = "grpc", feature = "http-proto"))]
+mod otlp;
 mod prepare;
 mod stats;
 pub(crate) mod tail;
@@ -83,6 +87,8 @@ pub(crate) struct Prep {
     pub(crate) redactor: Redactor,
     pub(crate) max_len: usize,
     pub(crate) drop_plain_events: bool,
+    /// The OTLP protocol in use, to say what a failed export suggests (wrong protocol?).
+    pub(crate) protocol: Option<crate::settings::Protocol>,
 }
 
 /// Export requests carry at most this many bytes (by [`prepare::limit`]'s estimate) besides the
@@ -190,7 +196,12 @@ struct Shared<S: Signal> {
     /// Where drop warnings go: the stack this pipeline serves, set once it exists.
     warn_to: Arc<OnceLock<tracing::dispatcher::WeakDispatch>>,
     warn_interval: Duration,
+    /// The HTTP client's last transport error, the reason behind a "network error".
+    transport: Option<Transport>,
 }
+
+/// The latest transport error of tracewire's HTTP client (see `otlp::LastTransportError`).
+pub(crate) type Transport = Arc<Mutex<Option<String>>>;
 
 impl<S: Signal> Shared<S> {
     fn deadline(&self) -> Option<Instant> {
@@ -235,7 +246,15 @@ impl<S: Signal> Shared<S> {
             Err(Failure::Failed(e)) => {
                 tally.failed.fetch_add(n, Ordering::Relaxed);
                 c.failed_exports.fetch_add(1, Ordering::Relaxed);
-                c.set_last_error(e);
+                let e = match self
+                    .transport
+                    .as_ref()
+                    .and_then(|t| t.lock().unwrap_or_else(|p| p.into_inner()).clone())
+                {
+                    Some(why) if e.contains("network error") => format!("{e}: {why}"),
+                    _ => e,
+                };
+                c.set_last_error(with_hint(e, self.prep.protocol));
             }
             Err(Failure::TimedOut(e)) => {
                 tally.timed_out.fetch_add(n, Ordering::Relaxed);
@@ -402,6 +421,16 @@ impl SpanProcessor for BatchProcessor {
     }
 }
 
+/// An export error, with what it suggests when it looks like the wrong protocol for the port.
+fn with_hint(error: String, protocol: Option<crate::settings::Protocol>) -> String {
+    #[cfg(any(feature = "grpc", feature = "http-proto"))]
+    if let Some(hint) = protocol.and_then(|p| otlp::protocol_hint(p, &error)) {
+        return format!("{error} ({hint})");
+    }
+    let _ = protocol;
+    error
+}
+
 /// The export side, owned by the [`Guard`](crate::Guard).
 #[derive(Debug)]
 pub(crate) struct Pipeline {
@@ -435,11 +464,11 @@ impl Pipeline {
                     format!("cannot start tracewire's export runtime: {e}"),
                 )
             })?;
-        let exporter = {
+        let (exporter, transport) = {
             // tonic's channel and hyper's client attach to the runtime they are built in.
             let _in_runtime = runtime.enter();
             match memory {
-                Some(m) => SpanSink::Memory(m),
+                Some(m) => (SpanSink::Memory(m), None),
                 None => build_exporter(settings, resource)?,
             }
         };
@@ -453,6 +482,7 @@ impl Pipeline {
             warn_to,
             settings.batch_max_queue_size,
             true,
+            transport,
         );
         let shared = Arc::downgrade(&handle.shared);
         let _ = pipeline
@@ -473,6 +503,7 @@ impl Pipeline {
         warn_to: Arc<OnceLock<tracing::dispatcher::WeakDispatch>>,
         max_queue: usize,
         warn: bool,
+        transport: Option<Transport>,
     ) -> Handle<S> {
         let shared = Arc::new(Shared::<S> {
             // Allocated once at its bound: a full queue during an outage does not grow the heap.
@@ -493,9 +524,14 @@ impl Pipeline {
                 redactor: Redactor::new(&settings.redact_fields),
                 max_len: settings.attribute_value_length_limit,
                 drop_plain_events: settings.logs_enabled && !settings.span_events_with_logs,
+                protocol: match &settings.export {
+                    Export::Otlp { protocol, .. } => Some(*protocol),
+                    _ => None,
+                },
             },
             warn_to,
             warn_interval: settings.drop_warning_interval,
+            transport,
         });
         let (control, rx) = tokio::sync::mpsc::unbounded_channel();
         if let Some(rt) = &self.runtime {
@@ -540,102 +576,30 @@ fn silence_this_thread() {
     std::mem::forget(guard);
 }
 
-fn build_exporter(settings: &Settings, resource: &Resource) -> Result<SpanSink> {
+/// The sink, and where its HTTP client keeps the last transport error (OTLP/HTTP).
+fn build_exporter(
+    settings: &Settings,
+    resource: &Resource,
+) -> Result<(SpanSink, Option<Transport>)> {
     let pipeline_err = |e: String| Error::new(ErrorKind::Pipeline, e);
     match &settings.export {
         Export::None => unreachable!("checked by the caller"),
         Export::File { path } => FileSink::open(path, settings.file_max_bytes, resource)
-            .map(SpanSink::File)
+            .map(|f| (SpanSink::File(f), None))
             .map_err(|e| {
                 pipeline_err(format!("cannot open the file sink {}: {e}", path.display()))
             }),
         #[cfg(any(feature = "grpc", feature = "http-proto"))]
         Export::Otlp { url, protocol } => {
-            let mut exporter = otlp::build(url, *protocol, settings).map_err(pipeline_err)?;
+            let (mut exporter, transport) =
+                otlp::span_exporter(url, *protocol, settings).map_err(pipeline_err)?;
             exporter.set_resource(resource);
-            Ok(SpanSink::Otlp(exporter))
+            Ok((SpanSink::Otlp(exporter), transport))
         }
         #[cfg(not(any(feature = "grpc", feature = "http-proto")))]
         Export::Otlp { url, .. } => Err(pipeline_err(format!(
             "cannot export to {url}: tracewire was built without the `grpc` and `http-proto` features"
         ))),
-    }
-}
-
-#[cfg(any(feature = "grpc", feature = "http-proto"))]
-mod otlp {
-
-    use opentelemetry_otlp::{SpanExporter, WithExportConfig};
-
-    use crate::settings::{Protocol, Settings};
-
-    pub(super) fn build(
-        url: &str,
-        protocol: Protocol,
-        s: &Settings,
-    ) -> Result<SpanExporter, String> {
-        let err = |e: opentelemetry_otlp::ExporterBuildError| {
-            format!("cannot build the OTLP exporter for {url}: {e}")
-        };
-        match protocol {
-            #[cfg(feature = "grpc")]
-            Protocol::Grpc => {
-                use opentelemetry_otlp::WithTonicConfig;
-                let mut headers = http::HeaderMap::new();
-                for (k, v) in &s.otlp_headers {
-                    match (
-                        http::HeaderName::try_from(k.as_str()),
-                        http::HeaderValue::try_from(v.as_str()),
-                    ) {
-                        (Ok(name), Ok(value)) => {
-                            headers.insert(name, value);
-                        }
-                        _ => {
-                            return Err(format!(
-                                "otlp_headers: `{k}` cannot be sent as gRPC metadata"
-                            ));
-                        }
-                    }
-                }
-                let metadata =
-                    opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(headers);
-                let mut b = SpanExporter::builder()
-                    .with_tonic()
-                    .with_endpoint(url)
-                    .with_protocol(opentelemetry_otlp::Protocol::Grpc)
-                    .with_timeout(s.otlp_timeout)
-                    .with_metadata(metadata);
-                if s.otlp_gzip {
-                    b = b.with_compression(opentelemetry_otlp::Compression::Gzip);
-                }
-                b.build().map_err(err)
-            }
-            #[cfg(feature = "http-proto")]
-            Protocol::HttpProtobuf => {
-                use opentelemetry_otlp::WithHttpConfig;
-                let headers: std::collections::HashMap<String, String> =
-                    s.otlp_headers.iter().cloned().collect();
-                let mut b = SpanExporter::builder()
-                    .with_http()
-                    .with_endpoint(url)
-                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-                    .with_timeout(s.otlp_timeout)
-                    .with_headers(headers);
-                if s.otlp_gzip {
-                    b = b.with_compression(opentelemetry_otlp::Compression::Gzip);
-                }
-                b.build().map_err(err)
-            }
-            #[allow(unreachable_patterns)]
-            other => Err(format!(
-                "otlp_protocol {other} needs tracewire's `{}` cargo feature",
-                if other == Protocol::Grpc {
-                    "grpc"
-                } else {
-                    "http-proto"
-                }
-            )),
-        }
     }
 }
 

@@ -191,6 +191,16 @@ pub struct Settings {
     pub otlp_timeout: Duration,
     /// gzip-compress export requests.
     pub otlp_gzip: bool,
+    /// PEM file of the CA that signs the collector's certificate (`https://` endpoints); unset:
+    /// the system's root certificates.
+    pub otlp_certificate: Option<PathBuf>,
+    /// PEM file of the client certificate (chain) for mutual TLS; set with `otlp_client_key`.
+    pub otlp_client_certificate: Option<PathBuf>,
+    /// PEM file of the client certificate's private key (mutual TLS).
+    pub otlp_client_key: Option<PathBuf>,
+    /// An endpoint written without a scheme (`collector:4317`) is plain `http://` when `true`,
+    /// `https://` otherwise (the specification's `OTEL_EXPORTER_OTLP_INSECURE`).
+    pub otlp_insecure: bool,
     /// Head sampler.
     pub sampler: SamplerKind,
     /// Ratio for the ratio samplers, `0.0..=1.0`.
@@ -350,11 +360,10 @@ impl Settings {
         })?;
         let endpoint = r.get_opt("otlp_endpoint", |k, raw, src| {
             let s = parse_string(k, raw, src)?;
-            Ok(Endpoint::parse(&s)
-                .map_err(|why| invalid(k, raw, src, &why))?
-                .with_rule(src))
+            Ok((s, raw.clone(), src.clone()))
         })?;
-        let protocol = r.get_opt("otlp_protocol", |k, raw, src| {
+        let endpoint_src = r.last_source().clone();
+        let mut protocol = r.get_opt("otlp_protocol", |k, raw, src| {
             match parse_string(k, raw, src)?.as_str() {
                 "grpc" => Ok(Protocol::Grpc),
                 "http/protobuf" => Ok(Protocol::HttpProtobuf),
@@ -366,7 +375,36 @@ impl Settings {
                 )),
             }
         })?;
+        // Endpoint and protocol are resolved together: a protocol set at a lower level than the
+        // endpoint (settings.toml's `otlp_protocol` under an operator's OTEL_EXPORTER_OTLP_ENDPOINT)
+        // was chosen for another endpoint, so it is not applied to this one.
+        if protocol.is_some() && level(r.last_source()) < level(&endpoint_src) {
+            protocol = None;
+            r.set_last_note(&format!(
+                "ignored: set at a lower level than otlp_endpoint ({endpoint_src}); the protocol is inferred from the endpoint"
+            ));
+        }
         let otlp_headers = r.get("otlp_headers", Raw::Map(vec![]), parse_headers)?;
+        let otlp_certificate = r.get_opt("otlp_certificate", parse_pem_path)?;
+        let otlp_client_certificate = r.get_opt("otlp_client_certificate", parse_pem_path)?;
+        let client_cert_src = r.last_source().clone();
+        let otlp_client_key = r.get_opt("otlp_client_key", parse_pem_path)?;
+        let client_key_src = r.last_source().clone();
+        match (&otlp_client_certificate, &otlp_client_key) {
+            (Some(_), None) => {
+                return Err(Error::config(format!(
+                    "otlp_client_certificate is set ({client_cert_src}) but otlp_client_key is not: mutual TLS needs both (OTEL_EXPORTER_OTLP_CLIENT_KEY)"
+                )));
+            }
+            (None, Some(_)) => {
+                return Err(Error::config(format!(
+                    "otlp_client_key is set ({client_key_src}) but otlp_client_certificate is not: mutual TLS needs both (OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE)"
+                )));
+            }
+            _ => {}
+        }
+        let otlp_insecure = r.get("otlp_insecure", Raw::Bool(false), parse_bool)?;
+        refuse_logs_only_tls(env)?;
         let otlp_timeout =
             Duration::from_millis(r.get("otlp_timeout_ms", Raw::Int(10_000), |k, raw, src| {
                 parse_uint(k, raw, src, 1, 600_000)
@@ -619,6 +657,14 @@ impl Settings {
             |k, raw, src| parse_uint(k, raw, src, 1 << 20, 1 << 40),
         )? as usize;
 
+        let endpoint = match endpoint {
+            None => None,
+            Some((s, raw, src)) => Some(
+                Endpoint::parse(&s, otlp_insecure)
+                    .map_err(|why| invalid("otlp_endpoint", &raw, &src, &why))?
+                    .with_rule(&src),
+            ),
+        };
         let export = match (exporter.as_str(), endpoint) {
             ("none", _) => Export::None,
             (_, None) => Export::File {
@@ -660,6 +706,10 @@ impl Settings {
             otlp_headers,
             otlp_timeout,
             otlp_gzip,
+            otlp_certificate,
+            otlp_client_certificate,
+            otlp_client_key,
+            otlp_insecure,
             sampler,
             sampling_rate,
             service_name,
@@ -778,6 +828,64 @@ impl Resolver {
             last.2 = format!("{} ({note})", last.2);
         }
     }
+}
+
+/// How high a source ranks in the precedence (see the module documentation).
+fn level(src: &Source) -> u8 {
+    match src {
+        Source::Default => 0,
+        Source::File { .. } => 1,
+        Source::Env { var } if var.starts_with("TRACEWIRE_") => 3,
+        Source::Env { .. } => 2,
+        Source::Code => 4,
+    }
+}
+
+/// A PEM file that can be read now: a path that cannot is an error at `init()` naming the key
+/// and the path, not a failure of every export later.
+fn parse_pem_path(key: &'static str, raw: &Raw, src: &Source) -> Result<PathBuf> {
+    let s = parse_string(key, raw, src)?;
+    let path = PathBuf::from(&s);
+    match std::fs::read(&path) {
+        Ok(bytes) if bytes.windows(11).any(|w| w == b"-----BEGIN ") => Ok(path),
+        Ok(_) => Err(invalid(key, raw, src, "a PEM file (-----BEGIN ...)")),
+        Err(e) => Err(invalid(
+            key,
+            raw,
+            src,
+            &format!("a readable PEM file ({e})"),
+        )),
+    }
+}
+
+/// tracewire sends log records to the span endpoint with the same TLS settings: a logs-only
+/// TLS variable would be ignored, so it is refused instead.
+fn refuse_logs_only_tls(env: &HashMap<String, String>) -> Result<()> {
+    for (var, instead) in [
+        (
+            "OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE",
+            "OTEL_EXPORTER_OTLP_CERTIFICATE",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE",
+            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY",
+            "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_LOGS_INSECURE",
+            "OTEL_EXPORTER_OTLP_INSECURE",
+        ),
+    ] {
+        if env.get(var).is_some_and(|v| !v.trim().is_empty()) {
+            return Err(Error::config(format!(
+                "{var} is not supported: tracewire sends log records to the span endpoint with the same TLS settings; set {instead} (both signals) instead"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A value as printed in errors and `explain()`: header values never appear.
@@ -983,9 +1091,10 @@ enum Endpoint {
 }
 
 impl Endpoint {
-    fn parse(s: &str) -> std::result::Result<Endpoint, String> {
-        const ALLOWED: &str =
-            "an http:// URL with a host (e.g. http://localhost:4317), or file:PATH";
+    /// `insecure`: a URL without a scheme is `http://` (else `https://`), as the specification's
+    /// `OTEL_EXPORTER_OTLP_INSECURE` says.
+    fn parse(s: &str, insecure: bool) -> std::result::Result<Endpoint, String> {
+        const ALLOWED: &str = "an http:// or https:// URL with a host (e.g. http://localhost:4317, https://collector.example.com), or file:PATH";
         if let Some(path) = s.strip_prefix("file:") {
             let path = path.strip_prefix("//").unwrap_or(path);
             if path.is_empty() {
@@ -993,13 +1102,28 @@ impl Endpoint {
             }
             return Ok(Endpoint::File(PathBuf::from(path)));
         }
+        let with_scheme;
+        let s = if s.contains("://") {
+            s
+        } else {
+            with_scheme = format!("{}://{s}", if insecure { "http" } else { "https" });
+            &with_scheme
+        };
         let (scheme, rest) = s.split_once("://").ok_or(ALLOWED)?;
         let default_port = match scheme {
             "http" => 80,
-            // Neither exporter is built with TLS here: refuse at start rather than fail every export.
+            "https" if cfg!(feature = "tls") => {
+                if insecure {
+                    return Err(format!(
+                        "{ALLOWED}; otlp_insecure = true contradicts an https:// endpoint"
+                    ));
+                }
+                443
+            }
+            // Refuse at start rather than fail every export.
             "https" => {
                 return Err(format!(
-                    "{ALLOWED}; https:// needs TLS, which this build of tracewire does not include (send to a local collector or sidecar over http://)"
+                    "{ALLOWED}; https:// needs tracewire's `tls` cargo feature (on by default), which this build does not include"
                 ));
             }
             _ => return Err(ALLOWED.into()),
@@ -1151,9 +1275,40 @@ mod tests {
     }
 
     #[test]
+    fn an_endpoint_without_a_scheme_is_https_unless_insecure() {
+        let s = settings(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317")]).unwrap();
+        assert_eq!(
+            s.export,
+            Export::Otlp {
+                url: "https://collector:4317".into(),
+                protocol: Protocol::Grpc
+            }
+        );
+        let s = settings(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317"),
+            ("OTEL_EXPORTER_OTLP_INSECURE", "true"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.export,
+            Export::Otlp {
+                url: "http://collector:4317".into(),
+                protocol: Protocol::Grpc
+            }
+        );
+        let s = settings(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://api.example.com")]).unwrap();
+        assert_eq!(
+            s.export,
+            Export::Otlp {
+                url: "https://api.example.com/v1/traces".into(),
+                protocol: Protocol::HttpProtobuf
+            }
+        );
+    }
+
+    #[test]
     fn endpoints_that_are_not_urls_are_rejected() {
         for bad in [
-            "localhost:4317",
             "ftp://x",
             "http://",
             "http://h:99999",

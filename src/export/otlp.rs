@@ -1,0 +1,287 @@
+//! The OTLP exporters, spans and log records alike, built in one place from the settings:
+//! endpoint, protocol, headers, timeout, compression and TLS.
+//!
+//! One builder for both signals, so that what one gets the other gets too (the gRPC log
+//! exporter once missed `otlp_headers`). TLS is rustls with the ring provider: for gRPC through
+//! tonic's `ClientTlsConfig`, for HTTP through tracewire's own reqwest client, which is also
+//! the HTTP transport whatever HTTP-client features other crates enable on opentelemetry-otlp.
+//! Server certificates are checked against the system's root certificates (what an operator
+//! installs, corporate CAs included, updated with the OS), or only against `otlp_certificate`
+//! when it is set, as the specification's `OTEL_EXPORTER_OTLP_CERTIFICATE` says.
+
+use crate::settings::{Protocol, Settings};
+
+/// The latest transport error of tracewire's HTTP client (the exporter keeps only "network
+/// error"), for the report.
+pub(crate) type LastTransportError = std::sync::Arc<std::sync::Mutex<Option<String>>>;
+
+/// What went wrong, for the error `init()` returns.
+type BuildResult<T> = std::result::Result<T, String>;
+
+/// A PEM file's bytes; the path was checked readable when the settings were resolved, but it
+/// may have changed since.
+#[cfg(feature = "tls")]
+fn read_pem(key: &str, path: &std::path::Path) -> BuildResult<Vec<u8>> {
+    std::fs::read(path).map_err(|e| format!("{key} {}: {e}", path.display()))
+}
+
+/// Whether this endpoint needs TLS.
+#[cfg_attr(not(any(feature = "tls", feature = "http-proto")), allow(dead_code))]
+fn is_https(url: &str) -> bool {
+    url.starts_with("https://")
+}
+
+#[cfg(feature = "grpc")]
+fn metadata(s: &Settings) -> BuildResult<opentelemetry_otlp::tonic_types::metadata::MetadataMap> {
+    let mut headers = http::HeaderMap::new();
+    for (k, v) in &s.otlp_headers {
+        match (
+            http::HeaderName::try_from(k.as_str()),
+            http::HeaderValue::try_from(v.as_str()),
+        ) {
+            (Ok(name), Ok(value)) => {
+                headers.insert(name, value);
+            }
+            _ => {
+                return Err(format!(
+                    "otlp_headers: `{k}` cannot be sent as gRPC metadata"
+                ));
+            }
+        }
+    }
+    Ok(opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(headers))
+}
+
+/// tonic's TLS settings for an `https://` endpoint.
+#[cfg(all(feature = "grpc", feature = "tls"))]
+fn tonic_tls(
+    s: &Settings,
+) -> BuildResult<opentelemetry_otlp::tonic_types::transport::ClientTlsConfig> {
+    use opentelemetry_otlp::tonic_types::transport::{Certificate, ClientTlsConfig, Identity};
+    let mut tls = ClientTlsConfig::new();
+    tls = match &s.otlp_certificate {
+        Some(ca) => {
+            let pem = read_pem("otlp_certificate", ca)?;
+            check_certs("otlp_certificate", ca, &pem)?;
+            tls.ca_certificate(Certificate::from_pem(pem))
+        }
+        None => tls.with_native_roots(),
+    };
+    if let (Some(cert), Some(key)) = (&s.otlp_client_certificate, &s.otlp_client_key) {
+        let cert_pem = read_pem("otlp_client_certificate", cert)?;
+        check_certs("otlp_client_certificate", cert, &cert_pem)?;
+        let key_pem = read_pem("otlp_client_key", key)?;
+        check_key(key, &key_pem)?;
+        tls = tls.identity(Identity::from_pem(cert_pem, key_pem));
+    }
+    Ok(tls)
+}
+
+#[cfg(feature = "tls")]
+fn check_certs(
+    key: &str,
+    path: &std::path::Path,
+    pem: &[u8],
+) -> BuildResult<Vec<rustls_pki_types::CertificateDer<'static>>> {
+    use rustls_pki_types::pem::PemObject as _;
+    let certs: Vec<_> = rustls_pki_types::CertificateDer::pem_slice_iter(pem)
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| format!("{key} {}: not a PEM certificate file ({e})", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{key} {}: holds no certificate", path.display()));
+    }
+    Ok(certs)
+}
+
+#[cfg(feature = "tls")]
+fn check_key(
+    path: &std::path::Path,
+    pem: &[u8],
+) -> BuildResult<rustls_pki_types::PrivateKeyDer<'static>> {
+    use rustls_pki_types::pem::PemObject as _;
+    rustls_pki_types::PrivateKeyDer::from_pem_slice(pem).map_err(|e| {
+        format!(
+            "otlp_client_key {}: not a PEM private key ({e})",
+            path.display()
+        )
+    })
+}
+
+/// The rustls configuration of the HTTP client: roots and client certificate.
+#[cfg(all(feature = "http-proto", feature = "tls"))]
+fn rustls_config(url: &str, s: &Settings) -> BuildResult<rustls::ClientConfig> {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    if is_https(url) {
+        match &s.otlp_certificate {
+            Some(ca) => {
+                let pem = read_pem("otlp_certificate", ca)?;
+                for cert in check_certs("otlp_certificate", ca, &pem)? {
+                    roots
+                        .add(cert)
+                        .map_err(|e| format!("otlp_certificate {}: {e}", ca.display()))?;
+                }
+            }
+            None => {
+                for cert in rustls_native_certs::load_native_certs().certs {
+                    let _ = roots.add(cert);
+                }
+                if roots.is_empty() {
+                    return Err(format!(
+                        "{url} needs TLS, and this system has no root certificates (install the ca-certificates package, or set otlp_certificate / OTEL_EXPORTER_OTLP_CERTIFICATE)"
+                    ));
+                }
+            }
+        }
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?
+        .with_root_certificates(roots);
+    Ok(match (&s.otlp_client_certificate, &s.otlp_client_key) {
+        (Some(cert), Some(key)) if is_https(url) => {
+            let certs = check_certs(
+                "otlp_client_certificate",
+                cert,
+                &read_pem("otlp_client_certificate", cert)?,
+            )?;
+            let key = check_key(key, &read_pem("otlp_client_key", key)?)?;
+            builder
+                .with_client_auth_cert(certs, key)
+                .map_err(|e| format!("otlp_client_certificate / otlp_client_key: {e}"))?
+        }
+        _ => builder.with_no_client_auth(),
+    })
+}
+
+/// tracewire's HTTP client for OTLP/HTTP, and where it keeps the last transport error.
+#[cfg(feature = "http-proto")]
+fn http_client(
+    url: &str,
+    s: &Settings,
+) -> BuildResult<(super::http_client::OtlpHttpClient, LastTransportError)> {
+    #[cfg(feature = "tls")]
+    return Ok(super::http_client::OtlpHttpClient::new(
+        s.otlp_timeout,
+        rustls_config(url, s)?,
+    ));
+    #[cfg(not(feature = "tls"))]
+    {
+        if is_https(url) {
+            return Err(format!("{url} needs tracewire's `tls` cargo feature"));
+        }
+        Ok(super::http_client::OtlpHttpClient::new(s.otlp_timeout))
+    }
+}
+
+macro_rules! build_exporter {
+    ($exporter:ty, $url:expr, $protocol:expr, $s:expr) => {{
+        let (url, s): (&str, &Settings) = ($url, $s);
+        let err = |e: opentelemetry_otlp::ExporterBuildError| {
+            format!("cannot build the OTLP exporter for {url}: {e}")
+        };
+        match $protocol {
+            #[cfg(feature = "grpc")]
+            Protocol::Grpc => {
+                use opentelemetry_otlp::{WithExportConfig as _, WithTonicConfig as _};
+                let mut b = <$exporter>::builder()
+                    .with_tonic()
+                    .with_endpoint(url)
+                    .with_protocol(opentelemetry_otlp::Protocol::Grpc)
+                    .with_timeout(s.otlp_timeout)
+                    .with_metadata(metadata(s)?);
+                #[cfg(feature = "tls")]
+                if is_https(url) {
+                    b = b.with_tls_config(tonic_tls(s)?);
+                }
+                if s.otlp_gzip {
+                    b = b.with_compression(opentelemetry_otlp::Compression::Gzip);
+                }
+                b.build().map(|e| (e, None)).map_err(err)
+            }
+            #[cfg(feature = "http-proto")]
+            Protocol::HttpProtobuf => {
+                use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
+                let headers: std::collections::HashMap<String, String> =
+                    s.otlp_headers.iter().cloned().collect();
+                let (client, transport) = http_client(url, s)?;
+                let mut b = <$exporter>::builder()
+                    .with_http()
+                    .with_http_client(client)
+                    .with_endpoint(url)
+                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                    .with_timeout(s.otlp_timeout)
+                    .with_headers(headers);
+                if s.otlp_gzip {
+                    b = b.with_compression(opentelemetry_otlp::Compression::Gzip);
+                }
+                b.build().map(|e| (e, Some(transport))).map_err(err)
+            }
+            #[allow(unreachable_patterns)]
+            other => Err(format!(
+                "otlp_protocol {other} needs tracewire's `{}` cargo feature",
+                if other == Protocol::Grpc {
+                    "grpc"
+                } else {
+                    "http-proto"
+                }
+            )),
+        }
+    }};
+}
+
+/// The span exporter for `url` (the exact URL: `/v1/traces` already appended for HTTP), and
+/// where its HTTP client keeps the last transport error.
+pub(crate) fn span_exporter(
+    url: &str,
+    protocol: Protocol,
+    s: &Settings,
+) -> BuildResult<(opentelemetry_otlp::SpanExporter, Option<LastTransportError>)> {
+    build_exporter!(opentelemetry_otlp::SpanExporter, url, protocol, s)
+}
+
+/// The log-record exporter for `url`, with exactly the span exporter's settings.
+#[cfg(feature = "logs")]
+pub(crate) fn log_exporter(
+    url: &str,
+    protocol: Protocol,
+    s: &Settings,
+) -> BuildResult<(opentelemetry_otlp::LogExporter, Option<LastTransportError>)> {
+    build_exporter!(opentelemetry_otlp::LogExporter, url, protocol, s)
+}
+
+/// A hint for an export error that means the endpoint speaks the other protocol: which it
+/// seems to speak, and which setting to change.
+pub(crate) fn protocol_hint(protocol: Protocol, error: &str) -> Option<&'static str> {
+    let e = error.to_ascii_lowercase();
+    match protocol {
+        Protocol::Grpc
+            if e.contains("unimplemented")
+                || e.contains("http2")
+                || e.contains("h2 protocol")
+                || e.contains("frame")
+                || e.contains("invalid http version")
+                || e.contains("content-type")
+                || e.contains("404")
+                || e.contains("415") =>
+        {
+            Some(
+                "the endpoint does not seem to speak OTLP/gRPC (an OTLP/HTTP port, usually 4318?): set otlp_protocol = \"http/protobuf\" (OTEL_EXPORTER_OTLP_PROTOCOL) or point otlp_endpoint at the gRPC port (usually 4317)",
+            )
+        }
+        Protocol::HttpProtobuf
+            if e.contains("404")
+                || e.contains("415")
+                || e.contains("http2")
+                || e.contains("frame")
+                || e.contains("invalid http version")
+                || e.contains("connection closed before message completed")
+                || e.contains("network error") =>
+        {
+            Some(
+                "the endpoint may not speak OTLP/HTTP (a gRPC port, usually 4317?): set otlp_protocol = \"grpc\" (OTEL_EXPORTER_OTLP_PROTOCOL) or point otlp_endpoint at the HTTP port (usually 4318)",
+            )
+        }
+        _ => None,
+    }
+}
