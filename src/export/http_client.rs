@@ -42,26 +42,41 @@ impl std::fmt::Debug for OtlpHttpClient {
     }
 }
 
+fn connector(http2: bool, #[cfg(feature = "tls")] tls: rustls::ClientConfig) -> Connector {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    #[cfg(feature = "tls")]
+    {
+        let b = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http();
+        if http2 {
+            b.enable_http2().wrap_connector(http)
+        } else {
+            b.enable_http1().wrap_connector(http)
+        }
+    }
+    #[cfg(not(feature = "tls"))]
+    {
+        let _ = http2;
+        http
+    }
+}
+
 impl OtlpHttpClient {
     /// A client for plain `http://` and, with `tls`, `https://` with this configuration.
     pub(crate) fn new(
         timeout: Duration,
         #[cfg(feature = "tls")] tls: rustls::ClientConfig,
     ) -> (OtlpHttpClient, LastTransportError) {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        #[cfg(feature = "tls")]
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        #[cfg(not(feature = "tls"))]
-        let connector = http;
         let last_error = LastTransportError::default();
         let client = OtlpHttpClient {
-            inner: Client::builder(TokioExecutor::new()).build(connector),
+            inner: Client::builder(TokioExecutor::new()).build(connector(
+                false,
+                #[cfg(feature = "tls")]
+                tls,
+            )),
             timeout,
             last_error: last_error.clone(),
         };
@@ -71,6 +86,104 @@ impl OtlpHttpClient {
     fn remember(&self, e: String) -> HttpError {
         *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.clone());
         e.into()
+    }
+}
+
+/// Asks a gRPC endpoint, with one empty `Export` request, why exports fail: the exporter says
+/// only "gRPC code: Internal". Finds what TLS said (an unknown issuer, a missing client
+/// certificate), what a proxy answered (HTTP 400 and its page), or that the port does not speak
+/// HTTP/2 at all (an OTLP/HTTP port).
+#[derive(Clone)]
+pub(crate) struct GrpcProbe {
+    client: Client<Connector, Full<Bytes>>,
+    url: String,
+    last: std::sync::Arc<std::sync::Mutex<Option<std::time::Instant>>>,
+}
+
+impl std::fmt::Debug for GrpcProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrpcProbe").field("url", &self.url).finish()
+    }
+}
+
+impl GrpcProbe {
+    pub(crate) fn new(url: &str, #[cfg(feature = "tls")] tls: rustls::ClientConfig) -> GrpcProbe {
+        GrpcProbe {
+            client: Client::builder(TokioExecutor::new())
+                .http2_only(true)
+                .build(connector(
+                    true,
+                    #[cfg(feature = "tls")]
+                    tls,
+                )),
+            url: url.trim_end_matches('/').to_string(),
+            last: Default::default(),
+        }
+    }
+
+    /// What the endpoint says, at most once per 10 s (`None`: not now, or nothing to add).
+    pub(crate) async fn ask(&self, within: Duration) -> Option<String> {
+        {
+            let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|t| t.elapsed() < Duration::from_secs(10)) {
+                return None;
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        let request = http::Request::post(format!(
+            "{}/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+            self.url
+        ))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        // One empty, uncompressed message: a valid, harmless request.
+        .body(Full::new(Bytes::from_static(&[0, 0, 0, 0, 0])))
+        .ok()?;
+        let answer = async {
+            let response = match self.client.request(request).await {
+                Ok(r) => r,
+                Err(e) => return Some(format!("the endpoint says: {}", chain(&e))),
+            };
+            let status = response.status();
+            let grpc = |h: &http::HeaderMap| {
+                let code = h.get("grpc-status")?.to_str().ok()?.to_string();
+                let message = h
+                    .get("grpc-message")
+                    .and_then(|m| m.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                Some((code, message))
+            };
+            if let Some((code, message)) = grpc(response.headers()) {
+                return (code != "0")
+                    .then(|| format!("the endpoint says: grpc-status {code} {message}"));
+            }
+            let body = Limited::new(response.into_body(), 64 << 10)
+                .collect()
+                .await
+                .ok();
+            if status.is_success() {
+                let trailers = body.as_ref().and_then(|b| b.trailers().cloned());
+                return trailers.and_then(|t| grpc(&t)).and_then(|(code, message)| {
+                    (code != "0")
+                        .then(|| format!("the endpoint says: grpc-status {code} {message}"))
+                });
+            }
+            let text = body
+                .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
+                .unwrap_or_default();
+            let title = text
+                .split_once("<title>")
+                .and_then(|(_, t)| t.split_once("</title>"))
+                .map(|(t, _)| t.to_string())
+                .unwrap_or_else(|| text.chars().take(120).collect());
+            Some(format!(
+                "the endpoint answered HTTP {}: {}",
+                status.as_u16(),
+                title.trim()
+            ))
+        };
+        tokio::time::timeout(within, answer).await.ok().flatten()
     }
 }
 
@@ -106,6 +219,20 @@ impl HttpClient for OtlpHttpClient {
                 .await
                 .map_err(|e| self.remember(format!("reading the response: {e}")))?
                 .to_bytes();
+            if !parts.status.is_success() {
+                // The exporter keeps the status only; a proxy's page says why.
+                let text = String::from_utf8_lossy(&body);
+                let title = text
+                    .split_once("<title>")
+                    .and_then(|(_, t)| t.split_once("</title>"))
+                    .map(|(t, _)| t.to_string())
+                    .unwrap_or_else(|| text.chars().take(120).collect());
+                self.remember(format!(
+                    "the endpoint answered HTTP {}: {}",
+                    parts.status.as_u16(),
+                    title.trim()
+                ));
+            }
             Ok(Response::from_parts(parts, body))
         };
         match tokio::time::timeout(self.timeout, exchange).await {

@@ -125,7 +125,7 @@ pub(crate) fn provider(
         return Ok(None);
     };
     let _in_runtime = rt.enter();
-    let (exporter, transport) =
+    let (exporter, diagnosis) =
         super::otlp::log_exporter(&logs_url_for(url, *protocol), *protocol, settings)
             .map_err(|e| Error::new(ErrorKind::Pipeline, e))?;
     let mut exporter = exporter;
@@ -136,7 +136,7 @@ pub(crate) fn provider(
         warn_to,
         settings.batch_max_queue_size,
         false,
-        transport,
+        diagnosis,
     );
     Ok(Some(
         SdkLoggerProvider::builder()

@@ -196,12 +196,24 @@ struct Shared<S: Signal> {
     /// Where drop warnings go: the stack this pipeline serves, set once it exists.
     warn_to: Arc<OnceLock<tracing::dispatcher::WeakDispatch>>,
     warn_interval: Duration,
-    /// The HTTP client's last transport error, the reason behind a "network error".
-    transport: Option<Transport>,
+    /// Says more about a failed export than the exporter does.
+    diagnosis: Diagnosis,
 }
 
-/// The latest transport error of tracewire's HTTP client (see `otlp::LastTransportError`).
-pub(crate) type Transport = Arc<Mutex<Option<String>>>;
+#[cfg(any(feature = "grpc", feature = "http-proto"))]
+pub(crate) use otlp::Diagnosis;
+
+/// Nothing to ask without an OTLP exporter.
+#[cfg(not(any(feature = "grpc", feature = "http-proto")))]
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Diagnosis;
+
+#[cfg(not(any(feature = "grpc", feature = "http-proto")))]
+impl Diagnosis {
+    async fn explain(&self, _error: &str, _within: Duration) -> Option<String> {
+        None
+    }
+}
 
 impl<S: Signal> Shared<S> {
     fn deadline(&self) -> Option<Instant> {
@@ -246,14 +258,6 @@ impl<S: Signal> Shared<S> {
             Err(Failure::Failed(e)) => {
                 tally.failed.fetch_add(n, Ordering::Relaxed);
                 c.failed_exports.fetch_add(1, Ordering::Relaxed);
-                let e = match self
-                    .transport
-                    .as_ref()
-                    .and_then(|t| t.lock().unwrap_or_else(|p| p.into_inner()).clone())
-                {
-                    Some(why) if e.contains("network error") => format!("{e}: {why}"),
-                    _ => e,
-                };
                 c.set_last_error(with_hint(e, self.prep.protocol));
             }
             Err(Failure::TimedOut(e)) => {
@@ -468,7 +472,7 @@ impl Pipeline {
             // tonic's channel and hyper's client attach to the runtime they are built in.
             let _in_runtime = runtime.enter();
             match memory {
-                Some(m) => (SpanSink::Memory(m), None),
+                Some(m) => (SpanSink::Memory(m), Diagnosis::default()),
                 None => build_exporter(settings, resource)?,
             }
         };
@@ -503,7 +507,7 @@ impl Pipeline {
         warn_to: Arc<OnceLock<tracing::dispatcher::WeakDispatch>>,
         max_queue: usize,
         warn: bool,
-        transport: Option<Transport>,
+        diagnosis: Diagnosis,
     ) -> Handle<S> {
         let shared = Arc::new(Shared::<S> {
             // Allocated once at its bound: a full queue during an outage does not grow the heap.
@@ -531,7 +535,7 @@ impl Pipeline {
             },
             warn_to,
             warn_interval: settings.drop_warning_interval,
-            transport,
+            diagnosis,
         });
         let (control, rx) = tokio::sync::mpsc::unbounded_channel();
         if let Some(rt) = &self.runtime {
@@ -577,15 +581,12 @@ fn silence_this_thread() {
 }
 
 /// The sink, and where its HTTP client keeps the last transport error (OTLP/HTTP).
-fn build_exporter(
-    settings: &Settings,
-    resource: &Resource,
-) -> Result<(SpanSink, Option<Transport>)> {
+fn build_exporter(settings: &Settings, resource: &Resource) -> Result<(SpanSink, Diagnosis)> {
     let pipeline_err = |e: String| Error::new(ErrorKind::Pipeline, e);
     match &settings.export {
         Export::None => unreachable!("checked by the caller"),
         Export::File { path } => FileSink::open(path, settings.file_max_bytes, resource)
-            .map(|f| (SpanSink::File(f), None))
+            .map(|f| (SpanSink::File(f), Diagnosis::default()))
             .map_err(|e| {
                 pipeline_err(format!("cannot open the file sink {}: {e}", path.display()))
             }),
@@ -722,11 +723,19 @@ async fn drain<S: Signal>(shared: &Shared<S>, exporter: &S::Sink, timeout: Durat
                 None => timeout,
             };
             sizes.push(n);
+            let diagnosis = &shared.diagnosis;
             in_flight.push(Box::pin(async move {
+                let started = Instant::now();
                 let outcome = match tokio::time::timeout(limit, S::export(exporter, batch)).await
                 {
                     Ok(Ok(delivery)) => Ok(delivery),
-                    Ok(Err(e)) => Err(Failure::Failed(e)),
+                    Ok(Err(e)) => {
+                        let left = limit.saturating_sub(started.elapsed());
+                        Err(Failure::Failed(match diagnosis.explain(&e, left).await {
+                            Some(why) => format!("{e}: {why}"),
+                            None => e,
+                        }))
+                    }
                     Err(_) => Err(Failure::TimedOut(format!(
                         "export timed out after {limit:?} (the collector may still have received it)"
                     ))),

@@ -15,6 +15,38 @@ use crate::settings::{Protocol, Settings};
 /// error"), for the report.
 pub(crate) type LastTransportError = std::sync::Arc<std::sync::Mutex<Option<String>>>;
 
+/// What can say more about a failed export than the exporter does: the HTTP client's last
+/// transport error, or a probe of the gRPC endpoint.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Diagnosis {
+    last_error: Option<LastTransportError>,
+    #[cfg(feature = "http-proto")]
+    probe: Option<super::http_client::GrpcProbe>,
+}
+
+impl Diagnosis {
+    /// The reason behind `error`, found within `within`.
+    pub(crate) async fn explain(&self, error: &str, within: std::time::Duration) -> Option<String> {
+        if let Some(last) = &self.last_error
+            && (error.contains("network error") || error.contains("status code"))
+        {
+            return last.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        }
+        // Only when the exporter said nothing but the code ("gRPC code: Internal"); tonic's
+        // transport errors carry their reason already.
+        #[cfg(feature = "http-proto")]
+        if let Some(probe) = &self.probe
+            && error
+                .rsplit_once("gRPC code: ")
+                .is_some_and(|(_, code)| !code.trim().contains([' ', ':']))
+        {
+            return probe.ask(within).await;
+        }
+        let _ = within;
+        None
+    }
+}
+
 /// What went wrong, for the error `init()` returns.
 type BuildResult<T> = std::result::Result<T, String>;
 
@@ -174,6 +206,21 @@ fn http_client(
     }
 }
 
+/// The probe for a gRPC endpoint (`None` when its TLS settings cannot be built: the exporter's
+/// own build reports that).
+#[cfg(all(feature = "http-proto", feature = "grpc"))]
+fn grpc_probe(url: &str, s: &Settings) -> Option<super::http_client::GrpcProbe> {
+    #[cfg(feature = "tls")]
+    return rustls_config(url, s)
+        .ok()
+        .map(|tls| super::http_client::GrpcProbe::new(url, tls));
+    #[cfg(not(feature = "tls"))]
+    {
+        let _ = s;
+        Some(super::http_client::GrpcProbe::new(url))
+    }
+}
+
 macro_rules! build_exporter {
     ($exporter:ty, $url:expr, $protocol:expr, $s:expr) => {{
         let (url, s): (&str, &Settings) = ($url, $s);
@@ -197,7 +244,16 @@ macro_rules! build_exporter {
                 if s.otlp_gzip {
                     b = b.with_compression(opentelemetry_otlp::Compression::Gzip);
                 }
-                b.build().map(|e| (e, None)).map_err(err)
+                b.build()
+                    .map(|e| {
+                        let diagnosis = Diagnosis {
+                            #[cfg(feature = "http-proto")]
+                            probe: grpc_probe(url, s),
+                            ..Diagnosis::default()
+                        };
+                        (e, diagnosis)
+                    })
+                    .map_err(err)
             }
             #[cfg(feature = "http-proto")]
             Protocol::HttpProtobuf => {
@@ -215,7 +271,15 @@ macro_rules! build_exporter {
                 if s.otlp_gzip {
                     b = b.with_compression(opentelemetry_otlp::Compression::Gzip);
                 }
-                b.build().map(|e| (e, Some(transport))).map_err(err)
+                b.build()
+                    .map(|e| {
+                        let diagnosis = Diagnosis {
+                            last_error: Some(transport),
+                            ..Diagnosis::default()
+                        };
+                        (e, diagnosis)
+                    })
+                    .map_err(err)
             }
             #[allow(unreachable_patterns)]
             other => Err(format!(
@@ -236,7 +300,7 @@ pub(crate) fn span_exporter(
     url: &str,
     protocol: Protocol,
     s: &Settings,
-) -> BuildResult<(opentelemetry_otlp::SpanExporter, Option<LastTransportError>)> {
+) -> BuildResult<(opentelemetry_otlp::SpanExporter, Diagnosis)> {
     build_exporter!(opentelemetry_otlp::SpanExporter, url, protocol, s)
 }
 
@@ -246,7 +310,7 @@ pub(crate) fn log_exporter(
     url: &str,
     protocol: Protocol,
     s: &Settings,
-) -> BuildResult<(opentelemetry_otlp::LogExporter, Option<LastTransportError>)> {
+) -> BuildResult<(opentelemetry_otlp::LogExporter, Diagnosis)> {
     build_exporter!(opentelemetry_otlp::LogExporter, url, protocol, s)
 }
 
@@ -269,14 +333,14 @@ pub(crate) fn protocol_hint(protocol: Protocol, error: &str) -> Option<&'static 
                 "the endpoint does not seem to speak OTLP/gRPC (an OTLP/HTTP port, usually 4318?): set otlp_protocol = \"http/protobuf\" (OTEL_EXPORTER_OTLP_PROTOCOL) or point otlp_endpoint at the gRPC port (usually 4317)",
             )
         }
+        // hyper reading HTTP/2 frames where it expected an HTTP/1.1 answer.
         Protocol::HttpProtobuf
-            if e.contains("404")
+            if e.contains("unexpected message from connection")
+                || e.contains("404")
                 || e.contains("415")
                 || e.contains("http2")
                 || e.contains("frame")
-                || e.contains("invalid http version")
-                || e.contains("connection closed before message completed")
-                || e.contains("network error") =>
+                || e.contains("invalid http version") =>
         {
             Some(
                 "the endpoint may not speak OTLP/HTTP (a gRPC port, usually 4317?): set otlp_protocol = \"grpc\" (OTEL_EXPORTER_OTLP_PROTOCOL) or point otlp_endpoint at the HTTP port (usually 4318)",

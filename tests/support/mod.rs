@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod hops;
+pub mod tls;
 pub mod workload;
 
 use std::io::{BufRead, BufReader};
@@ -52,7 +53,7 @@ fn agent() -> &'static Agent {
     })
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -60,7 +61,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn accepts(port: u16) -> bool {
+pub fn accepts(port: u16) -> bool {
     TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok()
 }
 
