@@ -269,4 +269,25 @@ fn send_replays_a_file_sink_to_a_collector() {
     workload::check_tree(&once, &trace_id, "cli-test");
     once = spans.iter().skip(workload::SPANS).cloned().collect();
     workload::check_tree(&once, &trace_id, "cli-test");
+
+    // The wrong protocol for the port: a readable error that says what to try, no raw bytes.
+    for (endpoint, protocol, try_instead) in [
+        (collector.grpc_endpoint(), "http/protobuf", "try --protocol grpc"),
+        (collector.http_endpoint(), "grpc", "try --protocol http/protobuf"),
+    ] {
+        let (code, _, err) = run(&[
+            "send",
+            sink.to_str().unwrap(),
+            "--endpoint",
+            &endpoint,
+            "--protocol",
+            protocol,
+        ]);
+        assert_eq!(code, 2, "{protocol}: {err}");
+        assert!(err.contains(try_instead), "{protocol}: {err}");
+        assert!(
+            err.chars().all(|c| !c.is_control() || c == '\n'),
+            "{protocol}: no raw bytes: {err:?}"
+        );
+    }
 }

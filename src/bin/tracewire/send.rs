@@ -51,10 +51,17 @@ pub(crate) fn send(
                     .await
                     .map_err(|e| format!("cannot connect to {endpoint}: {e}"))?;
                 for r in requests.iter().cloned() {
-                    client
-                        .export(r)
-                        .await
-                        .map_err(|e| format!("export to {endpoint} failed: {e}"))?;
+                    client.export(r).await.map_err(|e| {
+                        // Unknown (2), Unimplemented (12), Internal (13): what an HTTP/1 or
+                        // OTLP/HTTP port makes of a gRPC request.
+                        let hint = if matches!(e.code() as i32, 2 | 12 | 13) {
+                            " (the endpoint does not seem to speak OTLP/gRPC: is it an OTLP/HTTP port, usually 4318? try --protocol http/protobuf)"
+                        } else {
+                            ""
+                        };
+                        format!("export to {endpoint} failed: {}{hint}", e.message().trim())
+                            .replace(": )", ")")
+                    })?;
                 }
                 Ok::<(), String>(())
             })?;
@@ -94,6 +101,18 @@ fn post(url: &str, body: &[u8]) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let mut response = Vec::new();
     let _ = s.take(64 * 1024).read_to_end(&mut response);
+    if !response.starts_with(b"HTTP/1.") {
+        // HTTP/2 frames (a gRPC port), or nothing: never print the raw bytes.
+        return Err(format!(
+            "{url} did not answer in HTTP/1.1 ({} bytes{}): it may speak gRPC (port 4317?): try --protocol grpc",
+            response.len(),
+            if response.starts_with(&[0, 0]) {
+                ", HTTP/2 frames"
+            } else {
+                ""
+            }
+        ));
+    }
     let status_line = String::from_utf8_lossy(&response)
         .lines()
         .next()
@@ -106,6 +125,11 @@ fn post(url: &str, body: &[u8]) -> Result<(), String> {
     {
         Ok(())
     } else {
-        Err(format!("{url} answered {status_line:?}"))
+        let hint = if status_line.contains(" 404") || status_line.contains(" 415") {
+            " (is the path /v1/traces of an OTLP/HTTP receiver?)"
+        } else {
+            ""
+        };
+        Err(format!("{url} answered {status_line:?}{hint}"))
     }
 }
