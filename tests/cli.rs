@@ -272,8 +272,16 @@ fn send_replays_a_file_sink_to_a_collector() {
 
     // The wrong protocol for the port: a readable error that says what to try, no raw bytes.
     for (endpoint, protocol, try_instead) in [
-        (collector.grpc_endpoint(), "http/protobuf", "try --protocol grpc"),
-        (collector.http_endpoint(), "grpc", "try --protocol http/protobuf"),
+        (
+            collector.grpc_endpoint(),
+            "http/protobuf",
+            "try --protocol grpc",
+        ),
+        (
+            collector.http_endpoint(),
+            "grpc",
+            "try --protocol http/protobuf",
+        ),
     ] {
         let (code, _, err) = run(&[
             "send",
