@@ -731,10 +731,22 @@ async fn drain<S: Signal>(shared: &Shared<S>, exporter: &S::Sink, timeout: Durat
                     Ok(Ok(delivery)) => Ok(delivery),
                     Ok(Err(e)) => {
                         let left = limit.saturating_sub(started.elapsed());
-                        Err(Failure::Failed(match diagnosis.explain(&e, left).await {
+                        let e = match diagnosis.explain(&e, left).await {
                             Some(why) => format!("{e}: {why}"),
                             None => e,
-                        }))
+                        };
+                        // The exporter's own timeout, or the client's: no answer, not a no.
+                        let lower = e.to_ascii_lowercase();
+                        if ["no answer within", "deadline", "timed out", "timeout expired"]
+                            .iter()
+                            .any(|t| lower.contains(t))
+                        {
+                            Err(Failure::TimedOut(format!(
+                                "{e} (the collector may still have received it)"
+                            )))
+                        } else {
+                            Err(Failure::Failed(e))
+                        }
                     }
                     Err(_) => Err(Failure::TimedOut(format!(
                         "export timed out after {limit:?} (the collector may still have received it)"
