@@ -207,10 +207,21 @@ fn config_explains_or_fails_with_the_error() {
         .current_dir(dir.path())
         .env("TRACEWIRE_SAMPLING_RATE", "0.25")
         .env("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=hunter2")
+        .env(
+            "OTEL_EXPORTER_OTLP_CERTIFICATE",
+            "/etc/ssl/certs/ca-certificates.crt",
+        )
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
+    // TLS settings: the path and where it came from, never what the file holds.
+    assert!(
+        text.contains("otlp_certificate = \"/etc/ssl/certs/ca-certificates.crt\"")
+            && text.contains("# env OTEL_EXPORTER_OTLP_CERTIFICATE"),
+        "{text}"
+    );
+    assert!(!text.contains("BEGIN CERTIFICATE"), "{text}");
     let line = |k: &str| {
         text.lines()
             .find(|l| l.starts_with(&format!("{k} =")))
