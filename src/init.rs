@@ -510,13 +510,38 @@ fn host_name() -> Option<String> {
 
 type Stack = tracing::Dispatch;
 
+/// The span targets of tracewire's integrations (HTTP server and client, messaging).
+const INTEGRATION_TARGETS: &[&str] = &["tracewire::http", "tracewire::messaging"];
+
+/// `log_level` is about the user's logs: `RUST_LOG="warn,my_app=info"` must not silently drop
+/// the SERVER, CLIENT, PRODUCER and CONSUMER spans tracewire's integrations make (INFO, targets
+/// `tracewire::http`, `tracewire::messaging`), which would break every trace at the first hop.
+/// They stay enabled unless a directive names a `tracewire` target (`tracewire=off`, say).
+fn with_integration_spans(log_level: &str) -> String {
+    let names_tracewire = log_level
+        .split(',')
+        .any(|d| d.trim().starts_with("tracewire"));
+    if names_tracewire {
+        return log_level.to_string();
+    }
+    let mut directives = log_level.to_string();
+    for t in INTEGRATION_TARGETS {
+        if !directives.trim().is_empty() {
+            directives.push(',');
+        }
+        directives.push_str(t);
+        directives.push_str("=info");
+    }
+    directives
+}
+
 fn build(
     settings: &Settings,
     writer: LogWriter,
     memory: Option<crate::export::MemorySink>,
 ) -> Result<(Stack, Inner)> {
     let filter = EnvFilter::builder()
-        .parse(&settings.log_level)
+        .parse(with_integration_spans(&settings.log_level))
         .map_err(|e| {
             Error::config(format!(
                 "invalid setting log_level = {:?}: {e}",
@@ -781,5 +806,30 @@ impl Drop for Guard {
             // Drop cannot return the error: never lose spans silently.
             eprintln!("{e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::with_integration_spans;
+
+    #[test]
+    fn integration_spans_survive_the_users_log_level() {
+        assert_eq!(
+            with_integration_spans("warn,my_app=info"),
+            "warn,my_app=info,tracewire::http=info,tracewire::messaging=info"
+        );
+        assert_eq!(
+            with_integration_spans(""),
+            "tracewire::http=info,tracewire::messaging=info"
+        );
+        assert_eq!(
+            with_integration_spans("info,tracewire=off"),
+            "info,tracewire=off"
+        );
+        assert_eq!(
+            with_integration_spans("tracewire::http=warn"),
+            "tracewire::http=warn"
+        );
     }
 }
