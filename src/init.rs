@@ -510,6 +510,17 @@ fn host_name() -> Option<String> {
 
 type Stack = tracing::Dispatch;
 
+/// Makes the `log` crate's records tracing events, once per process: a dependency that logs
+/// through `log` then shows in the log lines and on the current span like any event. The `log`
+/// crate has one logger per process: when the application installed another one first, that
+/// one stays (`log_bridge = false` says so explicitly).
+fn install_log_bridge() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = tracing_log::LogTracer::init();
+    });
+}
+
 /// The span targets of tracewire's integrations (HTTP server and client, messaging).
 const INTEGRATION_TARGETS: &[&str] = &["tracewire::http", "tracewire::messaging"];
 
@@ -540,6 +551,9 @@ fn build(
     writer: LogWriter,
     memory: Option<crate::export::MemorySink>,
 ) -> Result<(Stack, Inner)> {
+    if settings.log_bridge {
+        install_log_bridge();
+    }
     let filter = EnvFilter::builder()
         .parse(with_integration_spans(&settings.log_level))
         .map_err(|e| {

@@ -18,6 +18,8 @@ use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
+use tracing_log::NormalizeEvent as _;
+
 use crate::redact::{REDACTED, Redactor, masked, scrub};
 use crate::sampling::Unsampled;
 
@@ -146,7 +148,9 @@ where
                 Err(_) => &mut fresh,
             };
             line.clear();
-            let meta = event.metadata();
+            // A `log` record (through the bridge) names its own target, level, file and line.
+            let normalized = event.normalized_metadata();
+            let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
             line.push_str("{\"timestamp\":\"");
             write_rfc3339(line, SystemTime::now());
             line.push_str("\",\"level\":\"");

@@ -39,6 +39,7 @@ keys! {
     "propagators", "TRACEWIRE_PROPAGATORS", ["OTEL_PROPAGATORS"];
     "log_level", "TRACEWIRE_LOG_LEVEL", ["RUST_LOG"];
     "log_format", "TRACEWIRE_LOG_FORMAT", [];
+    "log_bridge", "TRACEWIRE_LOG_BRIDGE", [];
     "shutdown_timeout_ms", "TRACEWIRE_SHUTDOWN_TIMEOUT_MS", [];
     "batch_max_queue_size", "TRACEWIRE_BATCH_MAX_QUEUE_SIZE", ["OTEL_BSP_MAX_QUEUE_SIZE"];
     "batch_max_queue_bytes", "TRACEWIRE_BATCH_MAX_QUEUE_BYTES", [];

@@ -219,6 +219,9 @@ pub struct Settings {
     pub log_level: String,
     /// Log line format.
     pub log_format: LogFormat,
+    /// Records of the `log` crate become tracing events (logged, and span events of the current
+    /// span), with their own target, file and line.
+    pub log_bridge: bool,
     /// Bound on flush + shutdown when the guard is dropped.
     pub shutdown_timeout: Duration,
     /// Spans held while the exporter is busy; beyond it spans are dropped and counted.
@@ -533,6 +536,7 @@ impl Settings {
                     _ => Err(invalid(k, raw, src, "one of: json, pretty, compact")),
                 },
             )?;
+        let log_bridge = r.get("log_bridge", Raw::Bool(true), parse_bool)?;
         let shutdown_timeout = Duration::from_millis(r.get(
             "shutdown_timeout_ms",
             Raw::Int(5_000),
@@ -719,6 +723,7 @@ impl Settings {
             propagators,
             log_level,
             log_format,
+            log_bridge,
             shutdown_timeout,
             batch_max_queue_size,
             batch_max_queue_bytes,
