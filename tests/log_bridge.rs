@@ -8,7 +8,7 @@ use support::Captured;
 
 /// What a dependency does: it knows nothing of tracing.
 mod some_dependency {
-    pub fn connect() {
+    pub(crate) fn connect() {
         log::info!("connected to {}", "db:5432");
         log::debug!("handshake details");
     }
