@@ -61,8 +61,9 @@ pub fn builder() -> Builder {
 
 /// Sets values in code (the highest precedence) and installs the stack.
 ///
-/// Every `with_*` method has the same effect as the `[observability]` key of the same name.
-#[derive(Debug, Default)]
+/// Each `with_*` method sets one `[observability]` key, named in its documentation
+/// (`with_service_name` sets `service_name_override`).
+#[derive(Default)]
 #[must_use = "a builder does nothing until `init()`, `set_default()` or `settings()` is called"]
 pub struct Builder {
     code: Vec<(&'static str, Raw)>,
@@ -70,6 +71,35 @@ pub struct Builder {
     file: FileChoice,
     writer: LogWriter,
     memory: Option<crate::export::MemorySink>,
+}
+
+/// What was set, with secrets left out: header values (API keys) in code, the values of
+/// injected environment variables, and settings text.
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let code: Vec<String> = self
+            .code
+            .iter()
+            .map(|(k, v)| match (k, v) {
+                (&"otlp_headers", Raw::Map(m)) => {
+                    let names: Vec<&str> = m.iter().map(|(n, _)| n.as_str()).collect();
+                    format!("otlp_headers = {names:?} (values redacted)")
+                }
+                _ => format!("{k} = {v}"),
+            })
+            .collect();
+        let env: Option<Vec<&String>> = self.env.as_ref().map(|e| e.keys().collect());
+        let file = match &self.file {
+            FileChoice::Text(t) => format!("Text({} bytes)", t.len()),
+            other => format!("{other:?}"),
+        };
+        f.debug_struct("Builder")
+            .field("code", &code)
+            .field("env_names", &env)
+            .field("file", &file)
+            .field("writer", &self.writer)
+            .finish_non_exhaustive()
+    }
 }
 
 macro_rules! setter {

@@ -52,10 +52,13 @@
 //!   the head sampler said; OTLP log records with `logs_enabled` (feature `logs`).
 
 #![deny(unsafe_code)]
+// docs.rs (nightly) marks each feature-gated item with its feature; stable builds skip this.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod error;
 mod export;
 #[cfg(any(feature = "http-server", feature = "reqwest"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "http-server", feature = "reqwest"))))]
 pub mod http;
 mod init;
 mod logs;
@@ -67,8 +70,21 @@ mod redact;
 mod sampling;
 mod settings;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 mod tracer;
+
+/// The OpenTelemetry API crate tracewire is built on (the version `propagation`'s
+/// `Context` and `TraceContextExt` come from): use it through here rather than pinning the same
+/// version by hand.
+///
+/// ```
+/// use tracewire::opentelemetry::trace::TraceContextExt as _;
+/// let cx = tracewire::propagation::current_context();
+/// assert!(!cx.span().span_context().is_valid());
+/// ```
+#[doc(no_inline)]
+pub use opentelemetry;
 
 pub use error::{Error, ErrorKind, Result};
 pub use export::Stats;

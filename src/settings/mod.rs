@@ -176,7 +176,7 @@ pub const DEFAULT_FILE_SINK: &str = "tracewire-spans.jsonl";
 /// println!("{}", settings.explain());
 /// # Ok::<(), tracewire::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Settings {
     /// Master switch: `false` builds no OpenTelemetry pipeline (no thread, no network); logs are still written.
@@ -273,6 +273,80 @@ pub struct Settings {
     /// Tail rule: bytes held at most while traces are undecided (estimated as for the queue).
     pub tail_max_buffered_bytes: usize,
     sources: Vec<(&'static str, Source, String)>,
+}
+
+/// Every setting, with header values redacted: `otlp_headers` carries API keys.
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .otlp_headers
+            .iter()
+            .map(|(k, _)| (k.as_str(), crate::REDACTED))
+            .collect();
+        f.debug_struct("Settings")
+            .field("enabled", &self.enabled)
+            .field("tracing_enabled", &self.tracing_enabled)
+            .field("export", &self.export)
+            .field("otlp_headers", &headers)
+            .field("otlp_timeout", &self.otlp_timeout)
+            .field("otlp_gzip", &self.otlp_gzip)
+            .field("otlp_certificate", &self.otlp_certificate)
+            .field("otlp_client_certificate", &self.otlp_client_certificate)
+            .field("otlp_client_key", &self.otlp_client_key)
+            .field("otlp_insecure", &self.otlp_insecure)
+            .field("sampler", &self.sampler)
+            .field("sampling_rate", &self.sampling_rate)
+            .field("service_name", &self.service_name)
+            .field("service_version", &self.service_version)
+            .field("environment", &self.environment)
+            .field("resource_attributes", &self.resource_attributes)
+            .field("propagators", &self.propagators)
+            .field("log_level", &self.log_level)
+            .field("log_format", &self.log_format)
+            .field("log_bridge", &self.log_bridge)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("batch_max_queue_size", &self.batch_max_queue_size)
+            .field("batch_max_queue_bytes", &self.batch_max_queue_bytes)
+            .field(
+                "batch_max_export_batch_size",
+                &self.batch_max_export_batch_size,
+            )
+            .field("batch_scheduled_delay", &self.batch_scheduled_delay)
+            .field(
+                "batch_max_concurrent_exports",
+                &self.batch_max_concurrent_exports,
+            )
+            .field("file_max_bytes", &self.file_max_bytes)
+            .field("exclude_paths", &self.exclude_paths)
+            .field("redact_fields", &self.redact_fields)
+            .field(
+                "attribute_value_length_limit",
+                &self.attribute_value_length_limit,
+            )
+            .field(
+                "span_attribute_count_limit",
+                &self.span_attribute_count_limit,
+            )
+            .field("span_event_count_limit", &self.span_event_count_limit)
+            .field("span_link_count_limit", &self.span_link_count_limit)
+            .field(
+                "event_attribute_count_limit",
+                &self.event_attribute_count_limit,
+            )
+            .field(
+                "link_attribute_count_limit",
+                &self.link_attribute_count_limit,
+            )
+            .field("drop_warning_interval", &self.drop_warning_interval)
+            .field("logs_enabled", &self.logs_enabled)
+            .field("span_events_with_logs", &self.span_events_with_logs)
+            .field("span_source_attributes", &self.span_source_attributes)
+            .field("keep_errors", &self.keep_errors)
+            .field("slow_threshold", &self.slow_threshold)
+            .field("tail_max_buffered_spans", &self.tail_max_buffered_spans)
+            .field("tail_max_buffered_bytes", &self.tail_max_buffered_bytes)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Settings {
