@@ -71,6 +71,8 @@ pub struct Builder {
     file: FileChoice,
     writer: LogWriter,
     memory: Option<crate::export::MemorySink>,
+    /// The user's layers, installed beside tracewire's by `init()` / `set_default()`.
+    extra: Vec<BoxedLayer>,
 }
 
 /// What was set, with secrets left out: header values (API keys) in code, the values of
@@ -98,6 +100,7 @@ impl std::fmt::Debug for Builder {
             .field("env_names", &env)
             .field("file", &file)
             .field("writer", &self.writer)
+            .field("extra_layers", &self.extra.len())
             .finish_non_exhaustive()
     }
 }
@@ -380,7 +383,7 @@ impl Builder {
             return Err(already_initialized());
         }
         let settings = self.settings()?;
-        let (dispatch, mut inner) = build(&settings, self.writer, None)?;
+        let (dispatch, mut inner) = build(&settings, self.writer, None, self.extra)?;
         if INSTALLED.swap(true, Ordering::SeqCst) {
             inner.abandon();
             return Err(already_initialized());
@@ -392,15 +395,63 @@ impl Builder {
                 "another global tracing subscriber is already installed; tracewire::init() must be the only one",
             ));
         }
-        if let Some(provider) = &inner.provider {
-            global::set_tracer_provider(provider.clone());
-        }
-        crate::propagation::configure(&settings.propagators);
-        #[cfg(feature = "http-server")]
-        crate::http::configure(&settings);
-        global::set_text_map_propagator(crate::propagation::W3cPropagator::default());
-        announce_default_sink(&settings);
+        set_process_state(&settings, &inner);
         Ok(Guard { inner: Some(inner) })
+    }
+
+    /// tracewire's layers as one [`Layer`], for a subscriber of your own: put it on
+    /// `tracing_subscriber::registry()` beside your layers (tokio-console, Sentry, your own).
+    /// It carries its own filter (`log_level`), which decides for it only. What `init()` sets
+    /// process-wide (the OpenTelemetry tracer provider and propagator) is set here too: call
+    /// it once per process, as `init()`.
+    ///
+    /// The one constraint: a [`Registry`] underneath (tracewire finds its data on the
+    /// registry's spans).
+    ///
+    /// ```
+    /// use tracing_subscriber::layer::SubscriberExt as _;
+    /// let (layer, guard) = tracewire::builder().without_settings_file()
+    ///     .with_env([("OTEL_TRACES_EXPORTER", "none")])
+    ///     .with_log_writer(std::io::sink())
+    ///     .layer()?;
+    /// let subscriber = tracing_subscriber::registry()
+    ///     .with(layer)
+    ///     .with(tracing_subscriber::fmt::layer().with_writer(std::io::sink));
+    /// tracing::subscriber::with_default(subscriber, || {
+    ///     tracing::info_span!("work").in_scope(|| assert!(tracewire::current_trace_id().is_some()));
+    /// });
+    /// guard.shutdown()?;
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn layer(self) -> Result<(BoxedLayer, Guard)> {
+        let settings = self.settings()?;
+        let (parts, inner) = build_parts(&settings, self.writer, self.memory)?;
+        set_process_state(&settings, &inner);
+        Ok((filtered(parts), Guard { inner: Some(inner) }))
+    }
+
+    /// Adds one of your layers beside tracewire's in the stack `init()` or `set_default()`
+    /// installs (tracewire's then get their own filter, so that `log_level` does not decide for
+    /// yours). A layer with a filter of its own: `my_layer.with_filter(...)`.
+    ///
+    /// ```
+    /// use tracing_subscriber::Layer as _;
+    /// let guard = tracewire::builder().without_settings_file()
+    ///     .with_env([("OTEL_TRACES_EXPORTER", "none")])
+    ///     .with_log_writer(std::io::sink())
+    ///     .with_layer(tracing_subscriber::fmt::layer().with_writer(std::io::sink)
+    ///         .with_filter(tracing_subscriber::filter::LevelFilter::WARN))
+    ///     .set_default()?;
+    /// tracing::warn!("seen by both");
+    /// guard.shutdown()?;
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn with_layer<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<Registry> + Send + Sync + 'static,
+    {
+        self.extra.push(Box::new(layer));
+        self
     }
 
     /// Installs the stack for the current thread only, until the guard is dropped: what tests
@@ -428,7 +479,7 @@ impl Builder {
     #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub(crate) fn build_stack(self) -> Result<(tracing::Dispatch, Guard)> {
         let settings = self.settings()?;
-        let (dispatch, inner) = build(&settings, self.writer, self.memory)?;
+        let (dispatch, inner) = build(&settings, self.writer, self.memory, self.extra)?;
         Ok((dispatch, Guard { inner: Some(inner) }))
     }
 
@@ -438,6 +489,19 @@ impl Builder {
         self.memory = Some(sink);
         self
     }
+}
+
+/// What the process has once: the OpenTelemetry tracer provider and propagator, the
+/// propagation formats and HTTP exclusions, and the one-line notice of the default file sink.
+fn set_process_state(settings: &Settings, inner: &Inner) {
+    if let Some(provider) = &inner.provider {
+        global::set_tracer_provider(provider.clone());
+    }
+    crate::propagation::configure(&settings.propagators);
+    #[cfg(feature = "http-server")]
+    crate::http::configure(settings);
+    global::set_text_map_propagator(crate::propagation::W3cPropagator::default());
+    announce_default_sink(settings);
 }
 
 fn already_initialized() -> Error {
@@ -576,11 +640,91 @@ fn with_integration_spans(log_level: &str) -> String {
     directives
 }
 
+/// tracewire's layers, ready to sit on a [`Registry`], boxed: what `init()` installs, and what
+/// [`Builder::layer`] hands over.
+pub type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync + 'static>;
+
+/// The filter, the OpenTelemetry layer, the log-record bridge and the log line layer.
+struct Parts {
+    filter: EnvFilter,
+    otel: Option<crate::otel_layer::OtelLayer<Registry>>,
+    #[cfg(feature = "logs")]
+    log_records: Option<
+        crate::otel_layer::Rewrite<
+            opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge<
+                opentelemetry_sdk::logs::SdkLoggerProvider,
+                opentelemetry_sdk::logs::SdkLogger,
+            >,
+        >,
+    >,
+    lines: BoxedLayer,
+    warn_to: Arc<std::sync::OnceLock<tracing::dispatcher::WeakDispatch>>,
+}
+
+/// Tells the export task which dispatcher its drop warnings go to, once the layer is part of
+/// one (a user's registry, or tracewire's own stack).
+struct WarnTo(Arc<std::sync::OnceLock<tracing::dispatcher::WeakDispatch>>);
+
+impl<S: tracing::Subscriber> Layer<S> for WarnTo {
+    fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
+        let _ = self.0.set(subscriber.downgrade());
+    }
+}
+
+/// `init()`'s stack: one filter in front of every layer (the cheapest form), and the user's
+/// extra layers, if any, beside tracewire's behind their own filters.
 fn build(
     settings: &Settings,
     writer: LogWriter,
     memory: Option<crate::export::MemorySink>,
+    extra: Vec<BoxedLayer>,
 ) -> Result<(Stack, Inner)> {
+    let (parts, inner) = build_parts(settings, writer, memory)?;
+    if extra.is_empty() {
+        use tracing_subscriber::Layer as _;
+        // The filter is the stack's only filter here: global, as cheap as filtering gets.
+        #[cfg(feature = "logs")]
+        let all = parts
+            .filter
+            .and_then(parts.otel)
+            .and_then(parts.log_records)
+            .and_then(parts.lines)
+            .and_then(WarnTo(parts.warn_to));
+        #[cfg(not(feature = "logs"))]
+        let all = parts
+            .filter
+            .and_then(parts.otel)
+            .and_then(parts.lines)
+            .and_then(WarnTo(parts.warn_to));
+        return Ok((tracing::Dispatch::new(Registry::default().with(all)), inner));
+    }
+    let mut layers = vec![filtered(parts)];
+    layers.extend(extra);
+    Ok((
+        tracing::Dispatch::new(Registry::default().with(layers)),
+        inner,
+    ))
+}
+
+/// tracewire's layers as one, behind their own filter (`log_level`): beside other layers, the
+/// filter must not decide for them.
+fn filtered(parts: Parts) -> BoxedLayer {
+    use tracing_subscriber::Layer as _;
+    // `Layer::and_then`, not `Option::and_then`: the OpenTelemetry layer may be absent.
+    #[cfg(feature = "logs")]
+    let inner = Layer::and_then(parts.otel, parts.log_records)
+        .and_then(parts.lines)
+        .and_then(WarnTo(parts.warn_to));
+    #[cfg(not(feature = "logs"))]
+    let inner = Layer::and_then(parts.otel, parts.lines).and_then(WarnTo(parts.warn_to));
+    Box::new(inner.with_filter(parts.filter))
+}
+
+fn build_parts(
+    settings: &Settings,
+    writer: LogWriter,
+    memory: Option<crate::export::MemorySink>,
+) -> Result<(Parts, Inner)> {
     if settings.log_bridge {
         install_log_bridge();
     }
@@ -658,14 +802,12 @@ fn build(
     };
 
     #[cfg(feature = "logs")]
-    let log_bridge = inner.logger.as_ref().map(|lp| {
+    let log_records = inner.logger.as_ref().map(|lp| {
         crate::otel_layer::Rewrite::new(
             opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(lp),
             crate::redact::Redactor::new(&settings.redact_fields),
         )
     });
-    #[cfg(not(feature = "logs"))]
-    let log_bridge: Option<tracing_subscriber::layer::Identity> = None;
 
     let log_layer = match settings.log_format {
         LogFormat::Pretty => tracing_subscriber::fmt::layer()
@@ -682,14 +824,17 @@ fn build(
         )
         .boxed(),
     };
-    let subscriber = Registry::default()
-        .with(filter)
-        .with(otel_layer)
-        .with(log_bridge)
-        .with(log_layer);
-    let dispatch = tracing::Dispatch::new(subscriber);
-    let _ = warn_to.set(dispatch.downgrade());
-    Ok((dispatch, inner))
+    Ok((
+        Parts {
+            filter,
+            otel: otel_layer,
+            #[cfg(feature = "logs")]
+            log_records,
+            lines: log_layer,
+            warn_to,
+        },
+        inner,
+    ))
 }
 
 #[derive(Debug)]

@@ -88,7 +88,7 @@ pub use opentelemetry;
 
 pub use error::{Error, ErrorKind, Result};
 pub use export::Stats;
-pub use init::{Builder, Guard, builder, init};
+pub use init::{BoxedLayer, Builder, Guard, builder, init};
 pub use panic::install_panic_hook;
 pub use redact::REDACTED;
 pub use settings::{
