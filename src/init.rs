@@ -491,15 +491,12 @@ impl Builder {
     }
 }
 
-/// What the process has once: the OpenTelemetry tracer provider and propagator, the
-/// propagation formats and HTTP exclusions, and the one-line notice of the default file sink.
+/// What the process has once: the OpenTelemetry tracer provider and propagator, and the
+/// one-line notice of the default file sink.
 fn set_process_state(settings: &Settings, inner: &Inner) {
     if let Some(provider) = &inner.provider {
         global::set_tracer_provider(provider.clone());
     }
-    crate::propagation::configure(&settings.propagators);
-    #[cfg(feature = "http-server")]
-    crate::http::configure(settings);
     global::set_text_map_propagator(crate::propagation::W3cPropagator::default());
     announce_default_sink(settings);
 }
@@ -658,17 +655,33 @@ struct Parts {
         >,
     >,
     lines: BoxedLayer,
-    warn_to: Arc<std::sync::OnceLock<tracing::dispatcher::WeakDispatch>>,
+    info: StackInfo,
 }
 
-/// Tells the export task which dispatcher its drop warnings go to, once the layer is part of
-/// one (a user's registry, or tracewire's own stack).
-struct WarnTo(Arc<std::sync::OnceLock<tracing::dispatcher::WeakDispatch>>);
+/// What travels with the stack instead of living in process globals: which propagation formats
+/// are active and which HTTP paths are not traced, found from the current dispatcher (so
+/// `set_default()`, the test kit and a `TraceLayer` built before the stack all honour them);
+/// and, once the layer is part of a dispatcher, where the export task's drop warnings go.
+pub(crate) struct StackInfo {
+    warn_to: Arc<std::sync::OnceLock<tracing::dispatcher::WeakDispatch>>,
+    /// `propagation`'s format bits.
+    pub(crate) propagators: u8,
+    pub(crate) exclude_paths: Arc<[String]>,
+}
 
-impl<S: tracing::Subscriber> Layer<S> for WarnTo {
+impl<S: tracing::Subscriber> Layer<S> for StackInfo {
     fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
-        let _ = self.0.set(subscriber.downgrade());
+        let _ = self.warn_to.set(subscriber.downgrade());
     }
+}
+
+/// `f` of the current stack's [`StackInfo`], `None` outside a tracewire stack.
+pub(crate) fn with_stack_info<R>(f: impl FnOnce(&StackInfo) -> R) -> Option<R> {
+    let mut f = Some(f);
+    tracing::dispatcher::get_default(|d| {
+        d.downcast_ref::<StackInfo>()
+            .and_then(|s| f.take().map(|f| f(s)))
+    })
 }
 
 /// `init()`'s stack: one filter in front of every layer (the cheapest form), and the user's
@@ -689,13 +702,13 @@ fn build(
             .and_then(parts.otel)
             .and_then(parts.log_records)
             .and_then(parts.lines)
-            .and_then(WarnTo(parts.warn_to));
+            .and_then(parts.info);
         #[cfg(not(feature = "logs"))]
         let all = parts
             .filter
             .and_then(parts.otel)
             .and_then(parts.lines)
-            .and_then(WarnTo(parts.warn_to));
+            .and_then(parts.info);
         return Ok((tracing::Dispatch::new(Registry::default().with(all)), inner));
     }
     let mut layers = vec![filtered(parts)];
@@ -714,9 +727,9 @@ fn filtered(parts: Parts) -> BoxedLayer {
     #[cfg(feature = "logs")]
     let inner = Layer::and_then(parts.otel, parts.log_records)
         .and_then(parts.lines)
-        .and_then(WarnTo(parts.warn_to));
+        .and_then(parts.info);
     #[cfg(not(feature = "logs"))]
-    let inner = Layer::and_then(parts.otel, parts.lines).and_then(WarnTo(parts.warn_to));
+    let inner = Layer::and_then(parts.otel, parts.lines).and_then(parts.info);
     Box::new(inner.with_filter(parts.filter))
 }
 
@@ -831,7 +844,11 @@ fn build_parts(
             #[cfg(feature = "logs")]
             log_records,
             lines: log_layer,
-            warn_to,
+            info: StackInfo {
+                warn_to,
+                propagators: crate::propagation::format_bits(&settings.propagators),
+                exclude_paths: settings.exclude_paths.clone().into(),
+            },
         },
         inner,
     ))

@@ -13,9 +13,6 @@ pub use client::{DisableTracing, TracingMiddleware};
 #[cfg(feature = "http-server")]
 pub use server::{ResponseFuture, TraceLayer, TraceService};
 
-#[cfg(feature = "http-server")]
-pub(crate) use server::configure;
-
 /// The methods the HTTP semantic conventions know (case-sensitive). Any other becomes `_OTHER`
 /// in `http.request.method` and `HTTP` in the span name, with the original in
 /// `http.request.method_original`: a client sending made-up methods cannot multiply span names.

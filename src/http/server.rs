@@ -4,7 +4,7 @@ use std::fmt::Display;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
 use http::{Request, Response};
@@ -14,12 +14,6 @@ use tracing::field::Empty;
 use super::redact_query;
 use crate::propagation;
 use crate::settings::Settings;
-
-static EXCLUDED: RwLock<Vec<String>> = RwLock::new(Vec::new());
-
-pub(crate) fn configure(settings: &Settings) {
-    *EXCLUDED.write().unwrap_or_else(|p| p.into_inner()) = settings.exclude_paths.clone();
-}
 
 /// The tower [`Layer`](tower::Layer): wrap an axum `Router` or any
 /// `Service<http::Request<B>, Response = http::Response<B2>>`.
@@ -40,7 +34,8 @@ pub(crate) fn configure(settings: &Settings) {
 /// ```
 #[derive(Debug, Clone)]
 pub struct TraceLayer {
-    exclude: Arc<[String]>,
+    /// `None`: the current stack's `exclude_paths`, looked up per request.
+    exclude: Option<Arc<[String]>>,
     echo_traceparent: bool,
 }
 
@@ -51,16 +46,16 @@ impl Default for TraceLayer {
 }
 
 impl TraceLayer {
-    /// Excluded paths from the settings `init()` installed (`exclude_paths`).
+    /// Excluded paths from the stack current when a request arrives (`exclude_paths`), so
+    /// the layer may be built before `init()` or `set_default()`.
     ///
     /// ```
     /// let layer = tracewire::http::TraceLayer::new();
     /// # let _ = layer;
     /// ```
     pub fn new() -> Self {
-        let exclude = EXCLUDED.read().unwrap_or_else(|p| p.into_inner()).clone();
         TraceLayer {
-            exclude: exclude.into(),
+            exclude: None,
             echo_traceparent: false,
         }
     }
@@ -89,7 +84,7 @@ impl TraceLayer {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.exclude = paths.into_iter().map(Into::into).collect::<Vec<_>>().into();
+        self.exclude = Some(paths.into_iter().map(Into::into).collect::<Vec<_>>().into());
         self
     }
 
@@ -105,10 +100,16 @@ impl TraceLayer {
     }
 
     fn excluded(&self, path: &str) -> bool {
-        self.exclude.iter().any(|p| match p.strip_suffix('*') {
-            Some(prefix) => path.starts_with(prefix),
-            None => p == path,
-        })
+        let matches = |list: &[String]| {
+            list.iter().any(|p| match p.strip_suffix('*') {
+                Some(prefix) => path.starts_with(prefix),
+                None => p == path,
+            })
+        };
+        match &self.exclude {
+            Some(list) => matches(list),
+            None => crate::init::with_stack_info(|s| matches(&s.exclude_paths)).unwrap_or(false),
+        }
     }
 }
 

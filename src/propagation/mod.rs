@@ -36,13 +36,12 @@
 //! injects its trace id flagged not sampled ([`span_context`]), baggage goes on without a
 //! `traceparent`, and with tracing off the caller's context is forwarded unchanged.
 //!
-//! Which formats are read and written follows `propagators` / `OTEL_PROPAGATORS`.
+//! Which formats are read and written follows `propagators` / `OTEL_PROPAGATORS` of the stack
+//! current where the call is made (every format outside a tracewire stack).
 
 mod baggage;
 mod carrier;
 mod trace_context;
-
-use std::sync::atomic::{AtomicU8, Ordering};
 
 use opentelemetry::baggage::{BaggageExt as _, BaggageMetadata, KeyValueMetadata};
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
@@ -57,23 +56,18 @@ use crate::error::{Error, ErrorKind, Result};
 const TRACE_CONTEXT: u8 = 1;
 const BAGGAGE: u8 = 2;
 
-/// Which formats are active: set by `init()` from `propagators`; both until then.
-static ACTIVE: AtomicU8 = AtomicU8::new(TRACE_CONTEXT | BAGGAGE);
-
-pub(crate) fn configure(names: &[String]) {
-    let mut bits = 0;
-    for n in names {
-        match n.as_str() {
-            "tracecontext" => bits |= TRACE_CONTEXT,
-            "baggage" => bits |= BAGGAGE,
-            _ => {}
-        }
-    }
-    ACTIVE.store(bits, Ordering::Relaxed);
+/// The format bits of a `propagators` setting.
+pub(crate) fn format_bits(names: &[String]) -> u8 {
+    names.iter().fold(0, |bits, n| match n.as_str() {
+        "tracecontext" => bits | TRACE_CONTEXT,
+        "baggage" => bits | BAGGAGE,
+        _ => bits,
+    })
 }
 
+/// Whether a format is active: the current tracewire stack's `propagators`; both outside one.
 fn active(bit: u8) -> bool {
-    ACTIVE.load(Ordering::Relaxed) & bit != 0
+    crate::init::with_stack_info(|s| s.propagators).unwrap_or(TRACE_CONTEXT | BAGGAGE) & bit != 0
 }
 
 /// The context carried by `carrier`: a remote span context when a valid `traceparent` is
