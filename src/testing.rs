@@ -299,6 +299,57 @@ impl Capture {
         })
     }
 
+    /// A multi-thread tokio runtime whose every thread (workers and blocking pool) captures
+    /// here: run a real server on it (`axum::serve` spawns a task per connection, on any
+    /// worker), and what it traces is captured.
+    ///
+    /// ```
+    /// let capture = tracewire::testing::Capture::start();
+    /// let rt = capture.multi_thread_runtime(2);
+    /// rt.block_on(async {
+    ///     tokio::spawn(async { tracing::info_span!("on_a_worker").in_scope(|| {}) })
+    ///         .await
+    ///         .unwrap();
+    /// });
+    /// assert_eq!(capture.span("on_a_worker").name, "on_a_worker");
+    /// ```
+    pub fn multi_thread_runtime(&self, workers: usize) -> tokio::runtime::Runtime {
+        let dispatch = self.dispatch.clone();
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers.max(1))
+            .enable_all()
+            .on_thread_start(move || {
+                // The thread lives as long as the runtime: keep the default for its life.
+                std::mem::forget(tracing::dispatcher::set_default(&dispatch));
+            })
+            .build()
+            .expect("a tokio runtime")
+    }
+
+    /// Captures for the whole process (every thread), for a test that cannot choose its
+    /// runtime, such as `#[tokio::test(flavor = "multi_thread")]`. A process has one global
+    /// subscriber: put such a test in a file of its own under `tests/`. An error when a global
+    /// subscriber is already installed.
+    ///
+    /// ```no_run
+    /// #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    /// async fn traced_on_every_worker() {
+    ///     let capture = tracewire::testing::Capture::start_global().unwrap();
+    ///     tokio::spawn(async { tracing::info_span!("work").in_scope(|| {}) }).await.unwrap();
+    ///     assert_eq!(capture.span("work").name, "work");
+    /// }
+    /// ```
+    pub fn start_global() -> crate::Result<Capture> {
+        let capture = Capture::start();
+        tracing::dispatcher::set_global_default(capture.dispatch.clone()).map_err(|_| {
+            crate::Error::new(
+                crate::ErrorKind::AlreadyInitialized,
+                "a global tracing subscriber is already installed in this process; Capture::start_global() must be the only one (one test file per global capture)",
+            )
+        })?;
+        Ok(capture)
+    }
+
     /// The dispatcher, to capture work on other threads (`WithSubscriber::with_subscriber`).
     ///
     /// ```
