@@ -73,6 +73,8 @@ pub struct Builder {
     memory: Option<crate::export::MemorySink>,
     /// The user's layers, installed beside tracewire's by `init()` / `set_default()`.
     extra: Vec<BoxedLayer>,
+    /// A key `with_setting` did not know: reported by `settings()`.
+    unknown: Option<Error>,
 }
 
 /// What was set, with secrets left out: header values (API keys) in code, the values of
@@ -359,6 +361,9 @@ impl Builder {
     /// # Ok::<(), tracewire::Error>(())
     /// ```
     pub fn settings(&self) -> Result<Settings> {
+        if let Some(e) = &self.unknown {
+            return Err(e.clone());
+        }
         let process_env;
         let env = match &self.env {
             Some(e) => e,
@@ -428,6 +433,37 @@ impl Builder {
         let (parts, inner) = build_parts(&settings, self.writer, self.memory)?;
         set_process_state(&settings, &inner);
         Ok((filtered(parts), Guard { inner: Some(inner) }))
+    }
+
+    /// Sets any `[observability]` key in code (the highest precedence), by its name in
+    /// `settings.toml`, with the same checks and error messages as the file and the
+    /// environment. An unknown key is an error of [`settings`](Self::settings) / `init()`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let s = tracewire::builder().without_settings_file()
+    ///     .with_setting("sampler", "parentbased_always_on")
+    ///     .with_setting("keep_errors", true)
+    ///     .with_setting("slow_threshold_ms", Duration::from_millis(500))
+    ///     .with_setting("exclude_paths", vec!["/health", "/metrics/*"])
+    ///     .settings()?;
+    /// assert!(s.keep_errors);
+    /// assert_eq!(s.exclude_paths, ["/health", "/metrics/*"]);
+    /// assert_eq!(s.source("sampler"), Some(&tracewire::Source::Code));
+    ///
+    /// let err = tracewire::builder().without_settings_file()
+    ///     .with_setting("samplng_rate", 0.5).settings().unwrap_err();
+    /// assert!(err.to_string().contains("did you mean `sampling_rate`?"));
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn with_setting(mut self, key: &str, value: impl Into<crate::SettingValue>) -> Self {
+        match crate::settings::known_key(key) {
+            Ok(name) => self.code.push((name, value.into().0)),
+            Err(e) => {
+                self.unknown.get_or_insert(e);
+            }
+        }
+        self
     }
 
     /// Adds one of your layers beside tracewire's in the stack `init()` or `set_default()`

@@ -92,8 +92,8 @@ pub use init::{BoxedLayer, Builder, Guard, builder, init};
 pub use panic::install_panic_hook;
 pub use redact::REDACTED;
 pub use settings::{
-    DEFAULT_FILE_SINK, DEFAULT_REDACT, Export, LogFormat, Protocol, SamplerKind, Settings, Source,
-    TRACEWIRE_ENV, TRACEWIRE_SETTINGS,
+    DEFAULT_FILE_SINK, DEFAULT_REDACT, Export, LogFormat, Protocol, SamplerKind, SettingValue,
+    Settings, Source, TRACEWIRE_ENV, TRACEWIRE_SETTINGS,
 };
 
 /// The trace id of the current span, as 32 lowercase hex digits, when it has one.

@@ -85,6 +85,104 @@ impl fmt::Display for Raw {
     }
 }
 
+/// A value for [`Builder::with_setting`](crate::Builder::with_setting), converted from the Rust
+/// type a key takes: `bool`, integers, `f64`, strings, a list of strings, a `Duration` (for the
+/// `_ms` keys) or a list of `(name, value)` pairs (`otlp_headers`, `resource_attributes`).
+///
+/// ```
+/// use tracewire::SettingValue;
+/// let _: SettingValue = true.into();
+/// let _: SettingValue = 0.25.into();
+/// let _: SettingValue = std::time::Duration::from_millis(500).into();
+/// let _: SettingValue = vec!["/health", "/metrics"].into();
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingValue(pub(crate) Raw);
+
+impl From<bool> for SettingValue {
+    fn from(v: bool) -> Self {
+        SettingValue(Raw::Bool(v))
+    }
+}
+
+macro_rules! int_setting {
+    ($($t:ty),*) => {$(
+        impl From<$t> for SettingValue {
+            fn from(v: $t) -> Self {
+                SettingValue(Raw::Int(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+        }
+    )*};
+}
+int_setting!(i32, i64, u32, u64, usize);
+
+impl From<f64> for SettingValue {
+    fn from(v: f64) -> Self {
+        SettingValue(Raw::Float(v))
+    }
+}
+
+impl From<&str> for SettingValue {
+    fn from(v: &str) -> Self {
+        SettingValue(Raw::Str(v.to_string()))
+    }
+}
+
+impl From<String> for SettingValue {
+    fn from(v: String) -> Self {
+        SettingValue(Raw::Str(v))
+    }
+}
+
+impl From<Duration> for SettingValue {
+    fn from(v: Duration) -> Self {
+        SettingValue(Raw::Int(v.as_millis().min(i64::MAX as u128) as i64))
+    }
+}
+
+impl From<Vec<&str>> for SettingValue {
+    fn from(v: Vec<&str>) -> Self {
+        SettingValue(Raw::List(v.into_iter().map(String::from).collect()))
+    }
+}
+
+impl From<Vec<String>> for SettingValue {
+    fn from(v: Vec<String>) -> Self {
+        SettingValue(Raw::List(v))
+    }
+}
+
+impl From<Vec<(&str, &str)>> for SettingValue {
+    fn from(v: Vec<(&str, &str)>) -> Self {
+        SettingValue(Raw::Map(
+            v.into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ))
+    }
+}
+
+/// The key of this name in the table, or an error naming the nearest one.
+pub(crate) fn known_key(name: &str) -> Result<&'static str> {
+    keys::KEYS
+        .iter()
+        .find(|k| k.name == name)
+        .map(|k| k.name)
+        .ok_or_else(|| {
+            Error::config(format!(
+                "unknown key `{name}` set in code (with_setting){}; allowed keys: {}",
+                keys::suggest(name, keys::KEYS.iter().map(|k| k.name))
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default(),
+                keys::KEYS
+                    .iter()
+                    .map(|k| k.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+}
+
 /// OTLP transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
