@@ -411,7 +411,8 @@ impl Builder {
     /// it once per process, as `init()`.
     ///
     /// The one constraint: a [`Registry`] underneath (tracewire finds its data on the
-    /// registry's spans).
+    /// registry's spans). The `log` crate's bridge (`log_bridge`) is left to your subscriber's
+    /// `init()`, which installs it with tracing-subscriber's `tracing-log` feature.
     ///
     /// ```
     /// use tracing_subscriber::layer::SubscriberExt as _;
@@ -702,6 +703,7 @@ pub(crate) struct StackInfo {
     warn_to: Arc<std::sync::OnceLock<tracing::dispatcher::WeakDispatch>>,
     /// `propagation`'s format bits.
     pub(crate) propagators: u8,
+    #[cfg_attr(not(feature = "http-server"), allow(dead_code))]
     pub(crate) exclude_paths: Arc<[String]>,
 }
 
@@ -728,6 +730,9 @@ fn build(
     memory: Option<crate::export::MemorySink>,
     extra: Vec<BoxedLayer>,
 ) -> Result<(Stack, Inner)> {
+    if settings.log_bridge {
+        install_log_bridge();
+    }
     let (parts, inner) = build_parts(settings, writer, memory)?;
     if extra.is_empty() {
         use tracing_subscriber::Layer as _;
@@ -774,9 +779,6 @@ fn build_parts(
     writer: LogWriter,
     memory: Option<crate::export::MemorySink>,
 ) -> Result<(Parts, Inner)> {
-    if settings.log_bridge {
-        install_log_bridge();
-    }
     let filter = EnvFilter::builder()
         .parse(with_integration_spans(&settings.log_level))
         .map_err(|e| {

@@ -36,20 +36,92 @@
 //!
 //! ## Configuration
 //!
-//! See [`Settings`] for the precedence and the `settings.toml` at the root of the repository for
-//! every key. [`Settings::explain`] prints the effective value and source of each one.
+//! Every setting is a key of `[observability]` in `settings.toml` (the file at the root of the
+//! repository documents each one). Precedence, lowest to highest:
+//!
+//! 1. built-in defaults;
+//! 2. `settings.toml` (or the file named by [`TRACEWIRE_SETTINGS`]): `[observability]`, then
+//!    `[default.observability]`, then `[<TRACEWIRE_ENV>.observability]`;
+//! 3. the OpenTelemetry variables (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_TRACES_SAMPLER`, ...) and
+//!    `RUST_LOG`;
+//! 4. `TRACEWIRE_<KEY>` for every key;
+//! 5. code: the `with_*` methods of [`Builder`], and [`Builder::with_setting`] for any key.
+//!
+//! Bad values stop [`init`] with an error naming the key, the value and what is allowed.
+//! [`Settings::explain`] (or `tracewire config`) prints each effective value and its source.
+//!
+//! ```
+//! let settings = tracewire::builder()
+//!     .without_settings_file()
+//!     .with_env([("OTEL_TRACES_SAMPLER_ARG", "0.1")])
+//!     .with_setting("keep_errors", true)
+//!     .settings()?;
+//! assert_eq!(settings.sampling_rate, 0.1);
+//! assert_eq!(settings.source("keep_errors"), Some(&tracewire::Source::Code));
+//! # Ok::<(), tracewire::Error>(())
+//! ```
+//!
+//! `log_level` filters your logs and your spans; the spans of tracewire's integrations (targets
+//! `tracewire::http`, `tracewire::messaging`) stay on unless a directive names a `tracewire`
+//! target, so `RUST_LOG=warn` never breaks a trace at the first hop. Records of the `log` crate
+//! become tracing events (`log_bridge`).
+//!
+//! ## Composing with your own layers
+//!
+//! [`Builder::layer`] gives tracewire's layers as one, with their own filter, for a
+//! `tracing_subscriber::registry()` of yours (the one constraint: a `Registry` underneath);
+//! [`Builder::with_layer`] adds yours to the stack `init()` installs.
+//!
+//! ```
+//! use tracing_subscriber::layer::SubscriberExt as _;
+//! let (tracewire_layer, guard) = tracewire::builder().without_settings_file()
+//!     .with_env([("OTEL_TRACES_EXPORTER", "none")])
+//!     .with_log_writer(std::io::sink())
+//!     .layer()?;
+//! let subscriber = tracing_subscriber::registry()
+//!     .with(tracewire_layer)
+//!     .with(tracing_subscriber::fmt::layer().with_writer(std::io::sink)); // or tokio-console, Sentry
+//! tracing::subscriber::with_default(subscriber, || tracing::info!("seen by both"));
+//! guard.shutdown()?;
+//! # Ok::<(), tracewire::Error>(())
+//! ```
+//!
+//! ## Shutting down
+//!
+//! Keep the [`Guard`]: dropping it flushes within `shutdown_timeout_ms` and prints what was not
+//! delivered. [`Guard::shutdown`] returns that report as an error; it means only that telemetry
+//! was lost, so a service logs it rather than failing, and [`Guard::stats`] counts every span by
+//! cause at any time.
+//!
+//! ## Cargo features
+//!
+//! | feature | default | what |
+//! |---|---|---|
+//! | `grpc` | on | OTLP/gRPC (tonic) |
+//! | `http-proto` | on | OTLP/HTTP with protobuf bodies (tracewire's own hyper client: builds beside any other OpenTelemetry crate) |
+//! | `gzip` | on | `otlp_compression = "gzip"` |
+//! | `tls` | on | `https://` endpoints, custom CA, mutual TLS (rustls, ring) |
+//! | `http-server`, `axum` | | `http::TraceLayer` for axum and hyper servers |
+//! | `reqwest` | | `http::TracingMiddleware` for reqwest-middleware |
+//! | `nats` | | NATS helpers of [`messaging`] |
+//! | `logs` | | OTLP log records from tracing events (`logs_enabled`) |
+//! | `testing` | | `testing::Capture`: spans and log lines in memory, for tests |
+//! | `cli` | | the `tracewire` command: `view`, `config`, `send` |
 //!
 //! ## Across services, and the rest
 //!
-//! - [`propagation`]: W3C Trace Context and Baggage into and out of header maps and message
-//!   headers, and making a span the child of a remote caller.
+//! - [`propagation`]: W3C Trace Context (Level 2) and Baggage into and out of header maps and
+//!   message headers, and making a span the child of a remote caller; at every sampling rate the
+//!   trace goes on.
 //! - `http` (features `http-server`, `axum`, `reqwest`): a tower layer for servers and a
 //!   reqwest middleware for clients, with the HTTP semantic conventions.
 //! - [`messaging`]: PRODUCER/CONSUMER spans across a broker (NATS helpers with `nats`).
-//! - `testing` (feature `testing`): capture spans and log lines in a test.
+//! - `testing` (feature `testing`): capture spans and log lines in a test, also of a real
+//!   multi-thread server.
 //! - [`install_panic_hook`]: record panics on their span.
 //! - The tail rule (`keep_errors`, `slow_threshold_ms`) keeps errors and slow traces whatever
 //!   the head sampler said; OTLP log records with `logs_enabled` (feature `logs`).
+//! - [`opentelemetry`]: the API crate tracewire's `Context` comes from, re-exported.
 
 #![deny(unsafe_code)]
 // docs.rs (nightly) marks each feature-gated item with its feature; stable builds skip this.
