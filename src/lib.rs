@@ -132,7 +132,6 @@ mod export;
 #[cfg(any(feature = "http-server", feature = "reqwest"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "http-server", feature = "reqwest"))))]
 pub mod http;
-mod init;
 mod logs;
 pub mod messaging;
 mod otel_layer;
@@ -141,6 +140,7 @@ pub mod propagation;
 mod redact;
 mod sampling;
 mod settings;
+mod stack;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
@@ -160,13 +160,13 @@ pub use opentelemetry;
 
 pub use error::{Error, ErrorKind, Result};
 pub use export::Stats;
-pub use init::{BoxedLayer, Builder, Guard, builder, init};
 pub use panic::install_panic_hook;
 pub use redact::REDACTED;
 pub use settings::{
     DEFAULT_FILE_SINK, DEFAULT_REDACT, Export, LogFormat, Protocol, SamplerKind, SettingValue,
     Settings, Source, TRACEWIRE_ENV, TRACEWIRE_SETTINGS,
 };
+pub use stack::{BoxedLayer, Builder, Guard, builder, init};
 
 /// The trace id of the current span, as 32 lowercase hex digits, when it has one.
 ///

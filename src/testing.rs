@@ -35,7 +35,7 @@ use std::time::Duration;
 use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry_sdk::trace::SpanData;
 
-use crate::init::{Builder, Guard};
+use crate::stack::{Builder, Guard};
 
 /// A typed attribute value, as the exporter sends it.
 #[derive(Debug, Clone, PartialEq)]

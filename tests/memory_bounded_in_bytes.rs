@@ -43,7 +43,7 @@ fn queue_and_tail_buffer_hold_bytes_not_spans() {
     let before = rss_bytes();
     let guard = to_collector(&collector, Protocol::Grpc, "mem-tail")
         .with_env([
-            ("TRACEWIRE_SAMPLING_RATE", "0.1"),
+            ("TRACEWIRE_SAMPLING_RATE", "0"),
             ("TRACEWIRE_KEEP_ERRORS", "true"),
             ("TRACEWIRE_TAIL_MAX_BUFFERED_BYTES", "2097152"),
         ])
@@ -52,7 +52,7 @@ fn queue_and_tail_buffer_hold_bytes_not_spans() {
         .set_default()
         .unwrap();
     let value = &big[..32 << 10];
-    // One root held open: its 5,000 children wait in the tail buffer for a decision.
+    // One root held open (not sampled at rate 0): its 2,000 children wait in the tail buffer.
     let root = tracing::info_span!("root");
     root.in_scope(|| {
         for _ in 0..2_000 {

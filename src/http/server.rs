@@ -108,7 +108,7 @@ impl TraceLayer {
         };
         match &self.exclude {
             Some(list) => matches(list),
-            None => crate::init::with_stack_info(|s| matches(&s.exclude_paths)).unwrap_or(false),
+            None => crate::stack::with_stack_info(|s| matches(&s.exclude_paths)).unwrap_or(false),
         }
     }
 }

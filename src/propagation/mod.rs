@@ -67,7 +67,7 @@ pub(crate) fn format_bits(names: &[String]) -> u8 {
 
 /// Whether a format is active: the current tracewire stack's `propagators`; both outside one.
 fn active(bit: u8) -> bool {
-    crate::init::with_stack_info(|s| s.propagators).unwrap_or(TRACE_CONTEXT | BAGGAGE) & bit != 0
+    crate::stack::with_stack_info(|s| s.propagators).unwrap_or(TRACE_CONTEXT | BAGGAGE) & bit != 0
 }
 
 /// The context carried by `carrier`: a remote span context when a valid `traceparent` is

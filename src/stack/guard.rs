@@ -1,0 +1,171 @@
+//! The guard: keeps the pipeline alive, reports what was not delivered, and shuts down
+//! within `shutdown_timeout_ms`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry_sdk::trace::SdkTracerProvider;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::export::{Counters, Pipeline, Stats};
+
+#[derive(Debug)]
+pub(super) struct Inner {
+    pub(super) provider: Option<SdkTracerProvider>,
+    #[cfg(feature = "logs")]
+    pub(super) logger: Option<opentelemetry_sdk::logs::SdkLoggerProvider>,
+    pub(super) pipeline: Option<Pipeline>,
+    pub(super) counters: Option<Arc<Counters>>,
+    pub(super) timeout: Duration,
+    pub(super) scope: Option<tracing::dispatcher::DefaultGuard>,
+}
+
+impl Inner {
+    pub(super) fn stats(&self) -> Stats {
+        self.counters
+            .as_ref()
+            .map(|c| c.snapshot())
+            .unwrap_or_default()
+    }
+
+    /// Flushes, shuts the exporter down and stops the export runtime, all within `timeout`.
+    pub(super) fn shutdown(&mut self) -> Result<()> {
+        let mut outcome = Ok(());
+        #[cfg(feature = "logs")]
+        if let Some(logger) = self.logger.take() {
+            let _ = logger.shutdown_with_timeout(self.timeout);
+        }
+        let mut late = None;
+        if let Some(provider) = self.provider.take()
+            && let Err(e) = provider.shutdown_with_timeout(self.timeout)
+        {
+            late = Some(e);
+        }
+        if let Some(mut p) = self.pipeline.take() {
+            p.stop();
+        }
+        let stats = self.stats();
+        let report = self
+            .counters
+            .as_ref()
+            .map(|c| c.report())
+            .unwrap_or_else(|| stats.to_string());
+        if stats.dropped() > 0 {
+            tracing::warn!(
+                target: "tracewire",
+                dropped_total = stats.dropped(),
+                queue_full = stats.dropped_queue_full,
+                file_sink_full = stats.dropped_file_cap,
+                failed = stats.failed_spans,
+                timed_out = stats.timed_out_spans,
+                at_shutdown = stats.dropped_at_shutdown,
+                exported = stats.exported_spans,
+                report = report.as_str(),
+                "spans were not delivered"
+            );
+        }
+        // Leave the scoped subscriber last, so that what shutdown reports is still seen.
+        self.scope.take();
+        if let Some(e) = late {
+            outcome = Err(Error::new(
+                ErrorKind::Shutdown,
+                format!(
+                    "tracewire: shutdown did not complete within {:?} ({e}): {report}",
+                    self.timeout
+                ),
+            ));
+        } else if stats.dropped() > 0 || stats.dropped_logs > 0 {
+            outcome = Err(Error::new(
+                ErrorKind::Shutdown,
+                format!("tracewire: not everything was delivered: {report}"),
+            ));
+        }
+        outcome
+    }
+
+    /// Undo a stack that was built but could not be installed.
+    pub(super) fn abandon(&mut self) {
+        self.timeout = Duration::ZERO;
+        let _ = self.shutdown();
+    }
+}
+
+/// Keeps the pipeline alive; dropping it flushes and shuts down, bounded by `shutdown_timeout_ms`.
+///
+/// ```
+/// let guard = tracewire::builder().without_settings_file()
+///     .with_env([("OTEL_TRACES_EXPORTER", "none")])
+///     .with_log_writer(std::io::sink())
+///     .set_default()?;
+/// assert_eq!(guard.stats().dropped(), 0);
+/// guard.shutdown()?;
+/// # Ok::<(), tracewire::Error>(())
+/// ```
+#[derive(Debug)]
+#[must_use = "dropping the guard at once shuts tracing down: keep it alive for the program's life (`let _guard = ...`)"]
+pub struct Guard {
+    pub(super) inner: Option<Inner>,
+}
+
+impl Guard {
+    /// Counters of exported and dropped spans so far.
+    ///
+    /// ```
+    /// # let guard = tracewire::builder().without_settings_file().with_env([("OTEL_SDK_DISABLED", "true")])
+    /// #     .with_log_writer(std::io::sink()).set_default()?;
+    /// let stats = guard.stats();
+    /// println!("{} exported, {} dropped", stats.exported_spans, stats.dropped());
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn stats(&self) -> Stats {
+        self.inner.as_ref().map(Inner::stats).unwrap_or_default()
+    }
+
+    /// Exports every finished span now and waits for it.
+    ///
+    /// ```
+    /// # let guard = tracewire::builder().without_settings_file().with_env([("OTEL_TRACES_EXPORTER", "none")])
+    /// #     .with_log_writer(std::io::sink()).set_default()?;
+    /// guard.flush()?;
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn flush(&self) -> Result<()> {
+        #[cfg(feature = "logs")]
+        if let Some(logger) = self.inner.as_ref().and_then(|i| i.logger.as_ref()) {
+            let _ = logger.force_flush();
+        }
+        match self.inner.as_ref().and_then(|i| i.provider.as_ref()) {
+            Some(p) => p.force_flush().map_err(|e| {
+                Error::new(ErrorKind::Shutdown, format!("tracewire: flush failed: {e}"))
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Flushes and shuts down, within `shutdown_timeout_ms`. An error says what was not
+    /// delivered; the pipeline is stopped either way.
+    ///
+    /// ```
+    /// # let guard = tracewire::builder().without_settings_file().with_env([("OTEL_TRACES_EXPORTER", "none")])
+    /// #     .with_log_writer(std::io::sink()).set_default()?;
+    /// guard.shutdown()?;
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn shutdown(mut self) -> Result<()> {
+        match self.inner.take() {
+            Some(mut inner) => inner.shutdown(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Some(mut inner) = self.inner.take()
+            && let Err(e) = inner.shutdown()
+        {
+            // Drop cannot return the error: never lose spans silently.
+            eprintln!("{e}");
+        }
+    }
+}

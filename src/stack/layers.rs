@@ -1,0 +1,325 @@
+//! The subscriber stack: tracewire's layers (filter, OpenTelemetry, log records, log lines,
+//! the stack's own information), assembled for `init()` or as one layer for a user's registry,
+//! and what the process holds once (the OpenTelemetry globals).
+
+use std::sync::Arc;
+
+use opentelemetry::global;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::{EnvFilter, Layer, Registry};
+
+use super::*;
+use crate::error::{Error, ErrorKind, Result};
+use crate::export::Pipeline;
+use crate::logs::{JsonLayer, LogWriter};
+use crate::settings::{Export, LogFormat, SamplerKind, Settings, Source};
+
+/// What the process has once: the OpenTelemetry tracer provider and propagator, and the
+/// one-line notice of the default file sink.
+pub(super) fn set_process_state(settings: &Settings, inner: &Inner) {
+    if let Some(provider) = &inner.provider {
+        global::set_tracer_provider(provider.clone());
+    }
+    global::set_text_map_propagator(crate::propagation::W3cPropagator::default());
+    announce_default_sink(settings);
+}
+
+pub(super) fn already_initialized() -> Error {
+    Error::new(
+        ErrorKind::AlreadyInitialized,
+        "tracewire is already initialized in this process; the first stack stays installed",
+    )
+}
+
+pub(super) fn announce_default_sink(settings: &Settings) {
+    if let (Export::File { path }, Some(Source::Default)) =
+        (&settings.export, settings.source("otlp_endpoint"))
+    {
+        eprintln!(
+            "tracewire: no OTLP endpoint configured; spans go to {} (set otlp_endpoint in settings.toml or OTEL_EXPORTER_OTLP_ENDPOINT to send them to a collector)",
+            path.display()
+        );
+    }
+}
+
+type Stack = tracing::Dispatch;
+
+/// Makes the `log` crate's records tracing events, once per process: a dependency that logs
+/// through `log` then shows in the log lines and on the current span like any event. The `log`
+/// crate has one logger per process: when the application installed another one first, that
+/// one stays (`log_bridge = false` says so explicitly).
+pub(super) fn install_log_bridge() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = tracing_log::LogTracer::init();
+    });
+}
+
+/// The span targets of tracewire's integrations (HTTP server and client, messaging).
+const INTEGRATION_TARGETS: &[&str] = &["tracewire::http", "tracewire::messaging"];
+
+/// `log_level` is about the user's logs: `RUST_LOG="warn,my_app=info"` must not silently drop
+/// the SERVER, CLIENT, PRODUCER and CONSUMER spans tracewire's integrations make (INFO, targets
+/// `tracewire::http`, `tracewire::messaging`), which would break every trace at the first hop.
+/// They stay enabled unless a directive names a `tracewire` target (`tracewire=off`, say).
+pub(super) fn with_integration_spans(log_level: &str) -> String {
+    let names_tracewire = log_level
+        .split(',')
+        .any(|d| d.trim().starts_with("tracewire"));
+    if names_tracewire {
+        return log_level.to_string();
+    }
+    let mut directives = log_level.to_string();
+    for t in INTEGRATION_TARGETS {
+        if !directives.trim().is_empty() {
+            directives.push(',');
+        }
+        directives.push_str(t);
+        directives.push_str("=info");
+    }
+    directives
+}
+
+/// tracewire's layers, ready to sit on a [`Registry`], boxed: what `init()` installs, and what
+/// [`Builder::layer`] hands over.
+pub type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync + 'static>;
+
+/// The filter, the OpenTelemetry layer, the log-record bridge and the log line layer.
+pub(super) struct Parts {
+    filter: EnvFilter,
+    otel: Option<crate::otel_layer::OtelLayer<Registry>>,
+    #[cfg(feature = "logs")]
+    log_records: Option<
+        crate::otel_layer::Rewrite<
+            opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge<
+                opentelemetry_sdk::logs::SdkLoggerProvider,
+                opentelemetry_sdk::logs::SdkLogger,
+            >,
+        >,
+    >,
+    lines: BoxedLayer,
+    info: StackInfo,
+}
+
+/// What travels with the stack instead of living in process globals: which propagation formats
+/// are active and which HTTP paths are not traced, found from the current dispatcher (so
+/// `set_default()`, the test kit and a `TraceLayer` built before the stack all honour them);
+/// and, once the layer is part of a dispatcher, where the export task's drop warnings go.
+pub(crate) struct StackInfo {
+    warn_to: Arc<std::sync::OnceLock<tracing::dispatcher::WeakDispatch>>,
+    /// `propagation`'s format bits.
+    pub(crate) propagators: u8,
+    #[cfg_attr(not(feature = "http-server"), allow(dead_code))]
+    pub(crate) exclude_paths: Arc<[String]>,
+}
+
+impl<S: tracing::Subscriber> Layer<S> for StackInfo {
+    fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
+        let _ = self.warn_to.set(subscriber.downgrade());
+    }
+}
+
+/// `f` of the current stack's [`StackInfo`], `None` outside a tracewire stack.
+pub(crate) fn with_stack_info<R>(f: impl FnOnce(&StackInfo) -> R) -> Option<R> {
+    let mut f = Some(f);
+    tracing::dispatcher::get_default(|d| {
+        d.downcast_ref::<StackInfo>()
+            .and_then(|s| f.take().map(|f| f(s)))
+    })
+}
+
+/// `init()`'s stack: one filter in front of every layer (the cheapest form), and the user's
+/// extra layers, if any, beside tracewire's behind their own filters.
+pub(super) fn build(
+    settings: &Settings,
+    writer: LogWriter,
+    memory: Option<crate::export::MemorySink>,
+    extra: Vec<BoxedLayer>,
+) -> Result<(Stack, Inner)> {
+    if settings.log_bridge {
+        install_log_bridge();
+    }
+    let (parts, inner) = build_parts(settings, writer, memory)?;
+    if extra.is_empty() {
+        use tracing_subscriber::Layer as _;
+        // The filter is the stack's only filter here: global, as cheap as filtering gets.
+        #[cfg(feature = "logs")]
+        let all = parts
+            .filter
+            .and_then(parts.otel)
+            .and_then(parts.log_records)
+            .and_then(parts.lines)
+            .and_then(parts.info);
+        #[cfg(not(feature = "logs"))]
+        let all = parts
+            .filter
+            .and_then(parts.otel)
+            .and_then(parts.lines)
+            .and_then(parts.info);
+        return Ok((tracing::Dispatch::new(Registry::default().with(all)), inner));
+    }
+    let mut layers = vec![filtered(parts)];
+    layers.extend(extra);
+    Ok((
+        tracing::Dispatch::new(Registry::default().with(layers)),
+        inner,
+    ))
+}
+
+/// tracewire's layers as one, behind their own filter (`log_level`): beside other layers, the
+/// filter must not decide for them.
+pub(super) fn filtered(parts: Parts) -> BoxedLayer {
+    use tracing_subscriber::Layer as _;
+    // `Layer::and_then`, not `Option::and_then`: the OpenTelemetry layer may be absent.
+    #[cfg(feature = "logs")]
+    let inner = Layer::and_then(parts.otel, parts.log_records)
+        .and_then(parts.lines)
+        .and_then(parts.info);
+    #[cfg(not(feature = "logs"))]
+    let inner = Layer::and_then(parts.otel, parts.lines).and_then(parts.info);
+    Box::new(inner.with_filter(parts.filter))
+}
+
+pub(super) fn build_parts(
+    settings: &Settings,
+    writer: LogWriter,
+    memory: Option<crate::export::MemorySink>,
+) -> Result<(Parts, Inner)> {
+    let filter = EnvFilter::builder()
+        .parse(with_integration_spans(&settings.log_level))
+        .map_err(|e| {
+            Error::config(format!(
+                "invalid setting log_level = {:?}: {e}",
+                settings.log_level
+            ))
+        })?;
+
+    let mut inner = Inner {
+        provider: None,
+        #[cfg(feature = "logs")]
+        logger: None,
+        pipeline: None,
+        counters: None,
+        timeout: settings.shutdown_timeout,
+        scope: None,
+    };
+    let warn_to: Arc<std::sync::OnceLock<tracing::dispatcher::WeakDispatch>> = Arc::default();
+    let otel_layer = if settings.enabled && settings.tracing_enabled {
+        let resource = resource(settings);
+        let mut provider = SdkTracerProvider::builder()
+            .with_span_limits(span_limits(settings))
+            .with_sampler(head_sampler(settings))
+            .with_resource(resource.clone());
+        let mut shared_processor = None;
+        if let Some((pipeline, processor)) =
+            Pipeline::build(settings, &resource, warn_to.clone(), memory)?
+        {
+            let processor = Arc::new(processor);
+            shared_processor = Some(processor.clone());
+            inner.counters = Some(pipeline.counters.clone());
+            #[cfg(feature = "logs")]
+            if settings.logs_enabled {
+                inner.logger =
+                    crate::export::logs::provider(&pipeline, settings, &resource, warn_to.clone())?;
+            }
+            inner.pipeline = Some(pipeline);
+            provider = provider.with_span_processor(crate::export::SharedProcessor(processor));
+        }
+        let provider = provider.build();
+        let tracer = crate::tracer::Tracer::new(
+            head_sampler(settings),
+            matches!(
+                settings.sampler,
+                SamplerKind::ParentBasedAlwaysOn
+                    | SamplerKind::ParentBasedAlwaysOff
+                    | SamplerKind::ParentBasedTraceIdRatio
+            ),
+            settings.tail_rule().is_none()
+                && match settings.sampler {
+                    SamplerKind::AlwaysOn | SamplerKind::ParentBasedAlwaysOn => true,
+                    SamplerKind::ParentBasedTraceIdRatio => settings.sampling_rate >= 1.0,
+                    _ => false,
+                },
+            span_limits(settings),
+            shared_processor,
+        );
+        inner.provider = Some(provider);
+        Some(crate::otel_layer::OtelLayer::otel(
+            tracer,
+            crate::redact::Redactor::new(&settings.redact_fields),
+            settings.span_source_attributes,
+            crate::sampling::Gate::new(
+                settings.sampler,
+                settings.sampling_rate,
+                settings.tail_rule().is_some(),
+            ),
+        ))
+    } else {
+        None
+    };
+
+    #[cfg(feature = "logs")]
+    let log_records = inner.logger.as_ref().map(|lp| {
+        crate::otel_layer::Rewrite::new(
+            opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(lp),
+            crate::redact::Redactor::new(&settings.redact_fields),
+        )
+    });
+
+    let log_layer = match settings.log_format {
+        LogFormat::Pretty => tracing_subscriber::fmt::layer()
+            .pretty()
+            .with_writer(writer)
+            .boxed(),
+        LogFormat::Compact => tracing_subscriber::fmt::layer()
+            .compact()
+            .with_writer(writer)
+            .boxed(),
+        _ => JsonLayer::new(
+            writer,
+            crate::redact::Redactor::new(&settings.redact_fields),
+        )
+        .boxed(),
+    };
+    Ok((
+        Parts {
+            filter,
+            otel: otel_layer,
+            #[cfg(feature = "logs")]
+            log_records,
+            lines: log_layer,
+            info: StackInfo {
+                warn_to,
+                propagators: crate::propagation::format_bits(&settings.propagators),
+                exclude_paths: settings.exclude_paths.clone().into(),
+            },
+        },
+        inner,
+    ))
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::with_integration_spans;
+
+    #[test]
+    fn integration_spans_survive_the_users_log_level() {
+        assert_eq!(
+            with_integration_spans("warn,my_app=info"),
+            "warn,my_app=info,tracewire::http=info,tracewire::messaging=info"
+        );
+        assert_eq!(
+            with_integration_spans(""),
+            "tracewire::http=info,tracewire::messaging=info"
+        );
+        assert_eq!(
+            with_integration_spans("info,tracewire=off"),
+            "info,tracewire=off"
+        );
+        assert_eq!(
+            with_integration_spans("tracewire::http=warn"),
+            "tracewire::http=warn"
+        );
+    }
+}

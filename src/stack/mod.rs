@@ -1,0 +1,20 @@
+//! The stack tracewire installs, one job per file: [`builder`] (settings in code and the
+//! finishers), [`layers`] (the subscriber stack and what the process holds once), [`sdk`] (span
+//! limits and the sampler for the OpenTelemetry SDK), [`resource`], [`guard`] (flush, report,
+//! shutdown).
+
+mod builder;
+mod guard;
+mod layers;
+mod resource;
+mod sdk;
+
+pub use builder::{Builder, builder, init};
+pub use guard::Guard;
+pub use layers::BoxedLayer;
+pub(crate) use layers::with_stack_info;
+
+use guard::*;
+use layers::*;
+use resource::*;
+use sdk::*;
