@@ -49,18 +49,21 @@ pub(crate) fn send(
             rt.block_on(async {
                 let mut client = TraceServiceClient::connect(endpoint.to_string())
                     .await
-                    .map_err(|e| format!("cannot connect to {endpoint}: {e}"))?;
+                    .map_err(|e| {
+                        format!(
+                            "cannot connect to {endpoint}: {e} (is a collector listening there, speaking gRPC? for an OTLP/HTTP port, usually 4318, try --protocol http/protobuf)"
+                        )
+                    })?;
                 for r in requests.iter().cloned() {
                     client.export(r).await.map_err(|e| {
-                        // Unknown (2), Unimplemented (12), Internal (13): what an HTTP/1 or
-                        // OTLP/HTTP port makes of a gRPC request.
-                        let hint = if matches!(e.code() as i32, 2 | 12 | 13) {
-                            " (the endpoint does not seem to speak OTLP/gRPC: is it an OTLP/HTTP port, usually 4318? try --protocol http/protobuf)"
-                        } else {
-                            ""
-                        };
-                        format!("export to {endpoint} failed: {}{hint}", e.message().trim())
-                            .replace(": )", ")")
+                        // Connected, and the request still failed: what an HTTP/1 or OTLP/HTTP
+                        // port makes of gRPC (Unimplemented, Internal, Unknown, or a connection
+                        // error, depending on the server and the moment).
+                        format!(
+                            "export to {endpoint} failed: {} (code {:?}; if the endpoint is an OTLP/HTTP port, usually 4318, try --protocol http/protobuf)",
+                            e.message().trim(),
+                            e.code()
+                        )
                     })?;
                 }
                 Ok::<(), String>(())
@@ -98,7 +101,9 @@ fn post(url: &str, body: &[u8]) -> Result<(), String> {
     );
     s.write_all(head.as_bytes())
         .and_then(|_| s.write_all(body))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| {
+            format!("{url}: {e} (the endpoint closed the connection: it may speak gRPC, port 4317?: try --protocol grpc)")
+        })?;
     let mut response = Vec::new();
     let _ = s.take(64 * 1024).read_to_end(&mut response);
     if !response.starts_with(b"HTTP/1.") {
