@@ -169,22 +169,26 @@ impl GrpcProbe {
                         .then(|| format!("the endpoint says: grpc-status {code} {message}"))
                 });
             }
-            let text = body
-                .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
-                .unwrap_or_default();
-            let title = text
-                .split_once("<title>")
-                .and_then(|(_, t)| t.split_once("</title>"))
-                .map(|(t, _)| t.to_string())
-                .unwrap_or_else(|| text.chars().take(120).collect());
-            Some(format!(
-                "the endpoint answered HTTP {}: {}",
-                status.as_u16(),
-                title.trim()
-            ))
+            let body = body.map(|b| b.to_bytes()).unwrap_or_default();
+            Some(answered(status, &body))
         };
         tokio::time::timeout(within, answer).await.ok().flatten()
     }
+}
+
+/// `the endpoint answered HTTP 400: <the page's title, or its start>`.
+fn answered(status: http::StatusCode, body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let title = text
+        .split_once("<title>")
+        .and_then(|(_, t)| t.split_once("</title>"))
+        .map(|(t, _)| t.to_string())
+        .unwrap_or_else(|| text.chars().take(120).collect());
+    format!(
+        "the endpoint answered HTTP {}: {}",
+        status.as_u16(),
+        title.trim()
+    )
 }
 
 /// `error: source: source …`: hyper's errors say little at the top ("client error (Connect)");
@@ -221,17 +225,7 @@ impl HttpClient for OtlpHttpClient {
                 .to_bytes();
             if !parts.status.is_success() {
                 // The exporter keeps the status only; a proxy's page says why.
-                let text = String::from_utf8_lossy(&body);
-                let title = text
-                    .split_once("<title>")
-                    .and_then(|(_, t)| t.split_once("</title>"))
-                    .map(|(t, _)| t.to_string())
-                    .unwrap_or_else(|| text.chars().take(120).collect());
-                self.remember(format!(
-                    "the endpoint answered HTTP {}: {}",
-                    parts.status.as_u16(),
-                    title.trim()
-                ));
+                self.remember(answered(parts.status, &body));
             }
             Ok(Response::from_parts(parts, body))
         };

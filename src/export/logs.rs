@@ -25,10 +25,10 @@ impl Signal for Logs {
     /// span limits tracing fields already have, and counted in the byte budget.
     fn limit(item: &mut Self::Item, max_len: usize) -> usize {
         use opentelemetry::logs::{AnyValue, LogRecord as _};
+        // The spans' cut: never through the middle of a credential.
         if let Some(AnyValue::String(body)) = item.0.body()
-            && body.as_str().len() > max_len
+            && let Some(cut) = super::prepare::cut(body.as_str(), max_len)
         {
-            let cut: String = body.as_str().chars().take(max_len).collect();
             item.0.set_body(AnyValue::from(cut));
         }
         let value = |v: &AnyValue| match v {

@@ -50,7 +50,7 @@ fn kvs_size(kvs: &[KeyValue]) -> usize {
 /// Cuts `s` to `max` characters, never inside a credential's shape: a cut through
 /// `scheme://user:pa` or `Bearer abc` would leave a part of the secret that the export task
 /// could no longer recognise, so the cut moves back to before it.
-fn cut(s: &str, max: usize) -> Option<String> {
+pub(crate) fn cut(s: &str, max: usize) -> Option<String> {
     if s.len() <= max {
         return None;
     }
