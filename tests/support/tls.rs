@@ -17,7 +17,14 @@ pub struct TlsFront {
     /// The same, requiring a client certificate signed by the CA (mutual TLS).
     pub grpc_mtls_port: u16,
     pub http_mtls_port: u16,
+    /// The same (TLS), answering 401 unless the request carries `x-api-key: `[`API_KEY`], as a
+    /// hosted backend does.
+    pub grpc_auth_port: u16,
+    pub http_auth_port: u16,
 }
+
+/// The key the `*_auth_port` servers want in `x-api-key`.
+pub const API_KEY: &str = "k3y-for-tests";
 
 fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl")
@@ -117,9 +124,16 @@ impl TlsFront {
         make_pki(dir.path(), "other");
         std::fs::create_dir(dir.path().join("tmp")).unwrap();
         for _ in 0..3 {
-            let ports = [free_port(), free_port(), free_port(), free_port()];
+            let ports = [
+                free_port(),
+                free_port(),
+                free_port(),
+                free_port(),
+                free_port(),
+                free_port(),
+            ];
             let d = dir.path().display();
-            let server = |port: u16, grpc: bool, mtls: bool| {
+            let server = |port: u16, grpc: bool, mtls: bool, auth: bool| {
                 let (listen, pass) = if grpc {
                     (
                         "ssl http2",
@@ -136,18 +150,25 @@ impl TlsFront {
                 } else {
                     String::new()
                 };
+                let check = if auth {
+                    format!("if ($http_x_api_key != \"{API_KEY}\") {{ return 401; }}")
+                } else {
+                    String::new()
+                };
                 format!(
-                    "server {{ listen 127.0.0.1:{port} {listen}; ssl_certificate {d}/test-server.pem; ssl_certificate_key {d}/test-server.key; {verify} location / {{ {pass} }} }}\n"
+                    "server {{ listen 127.0.0.1:{port} {listen}; ssl_certificate {d}/test-server.pem; ssl_certificate_key {d}/test-server.key; {verify} location / {{ {check} {pass} }} }}\n"
                 )
             };
             let conf = format!(
                 "daemon off; master_process off; worker_processes 1; pid {d}/nginx.pid; error_log {d}/error.log info;\n\
                  events {{ worker_connections 64; }}\n\
-                 http {{ access_log off; client_max_body_size 64m; client_body_temp_path {d}/tmp/body; proxy_temp_path {d}/tmp/proxy; fastcgi_temp_path {d}/tmp/fcgi; uwsgi_temp_path {d}/tmp/uwsgi; scgi_temp_path {d}/tmp/scgi;\n{}{}{}{}}}\n",
-                server(ports[0], true, false),
-                server(ports[1], false, false),
-                server(ports[2], true, true),
-                server(ports[3], false, true),
+                 http {{ access_log off; client_max_body_size 64m; client_body_temp_path {d}/tmp/body; proxy_temp_path {d}/tmp/proxy; fastcgi_temp_path {d}/tmp/fcgi; uwsgi_temp_path {d}/tmp/uwsgi; scgi_temp_path {d}/tmp/scgi;\n{}{}{}{}{}{}}}\n",
+                server(ports[0], true, false, false),
+                server(ports[1], false, false, false),
+                server(ports[2], true, true, false),
+                server(ports[3], false, true, false),
+                server(ports[4], true, false, true),
+                server(ports[5], false, false, true),
             );
             std::fs::write(dir.path().join("nginx.conf"), conf).unwrap();
             let mut child = Command::new(&bin)
@@ -175,6 +196,8 @@ impl TlsFront {
                         http_port: ports[1],
                         grpc_mtls_port: ports[2],
                         http_mtls_port: ports[3],
+                        grpc_auth_port: ports[4],
+                        http_auth_port: ports[5],
                     };
                 }
                 std::thread::sleep(Duration::from_millis(20));
