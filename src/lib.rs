@@ -144,6 +144,7 @@ mod stack;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
+mod text;
 mod tracer;
 
 /// The OpenTelemetry API crate tracewire is built on (the version `propagation`'s

@@ -41,34 +41,9 @@ pub(crate) struct Redactor {
     names: Arc<std::sync::Mutex<HashMap<String, bool>>>,
 }
 
-/// Decodes `%XX` escapes (invalid ones are kept as they are); names from URLs and headers may
-/// arrive encoded, and `pass%77ord` is `password`.
-pub(crate) fn percent_decode(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.contains('%') {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2]))
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    std::borrow::Cow::Owned(String::from_utf8_lossy(&out).into_owned())
-}
-
 /// The words of a name: see the module documentation.
 fn words(name: &str) -> Vec<String> {
-    let name = percent_decode(name);
+    let name = crate::text::percent_decode_lenient(name);
     let chars: Vec<char> = name.chars().collect();
     let mut out: Vec<String> = Vec::new();
     let mut cur = String::new();

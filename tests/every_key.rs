@@ -87,6 +87,13 @@ fn settings_toml_readme_and_the_resolver_list_the_same_keys() {
         .collect();
     assert_eq!(documented, explained, "settings.toml vs the resolver");
     assert_eq!(readme_keys(), explained, "README's table vs the resolver");
+    let table: BTreeSet<String> = tracewire::Settings::keys()
+        .to_string()
+        .lines()
+        .filter(|l| !l.starts_with(' '))
+        .map(|l| l.split(" = ").next().unwrap().to_string())
+        .collect();
+    assert_eq!(table, explained, "Settings::keys() vs the resolver");
 }
 
 #[test]

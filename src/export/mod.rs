@@ -493,9 +493,8 @@ impl Pipeline {
             .counters
             .consistent
             .set(Box::new(move || shared.upgrade().map(|s| s.snapshot())));
-        let tail = settings
-            .tail_rule()
-            .map(|rule| Mutex::new(tail::Tail::new(rule)));
+        let tail =
+            tail::Rule::from_settings(settings).map(|rule| Mutex::new(tail::Tail::new(rule)));
         Ok(Some((pipeline, BatchProcessor(handle, tail))))
     }
 

@@ -36,6 +36,18 @@ pub(crate) struct Rule {
     pub(crate) max_bytes: usize,
 }
 
+impl Rule {
+    /// The tail rule, when `keep_errors` or `slow_threshold_ms` asks for one.
+    pub(crate) fn from_settings(s: &crate::Settings) -> Option<Rule> {
+        (s.keep_errors || s.slow_threshold.is_some()).then_some(Rule {
+            keep_errors: s.keep_errors,
+            slow: s.slow_threshold,
+            max_spans: s.tail_max_buffered_spans,
+            max_bytes: s.tail_max_buffered_bytes,
+        })
+    }
+}
+
 #[derive(Debug, Default)]
 struct Held {
     spans: Vec<(SpanData, usize)>,

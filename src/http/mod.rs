@@ -68,7 +68,7 @@ fn sensitive_param(key: &str) -> bool {
         crate::redact::Redactor::new(&defaults)
     });
     let spaced = key.replace('+', " ");
-    let decoded = crate::redact::percent_decode(&spaced);
+    let decoded = crate::text::percent_decode_lenient(&spaced);
     let bare = decoded.trim_matches(|c: char| !c.is_alphanumeric());
     SENSITIVE_PARAMS
         .iter()

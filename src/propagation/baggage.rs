@@ -5,36 +5,19 @@ pub(crate) const BAGGAGE: &str = "baggage";
 const MAX_MEMBERS: usize = 64;
 const MAX_BYTES: usize = 8192;
 
-fn token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
+use crate::text::is_token as token;
 
 /// `baggage-octet`: what may appear unencoded in a value (`%` only as an escape).
 fn baggage_octet(b: u8) -> bool {
     matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E)
 }
 
+/// A value: baggage octets and `%XX` escapes of UTF-8, nothing else.
 fn decode(v: &str) -> Option<String> {
-    let b = v.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' => {
-                let hex = v.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            c if baggage_octet(c) => {
-                out.push(c);
-                i += 1;
-            }
-            _ => return None,
-        }
-    }
-    String::from_utf8(out).ok()
+    v.bytes()
+        .all(|c| c == b'%' || baggage_octet(c))
+        .then(|| crate::text::percent_decode_strict(v))
+        .flatten()
 }
 
 fn encode(v: &str, out: &mut String) {

@@ -1,68 +1,213 @@
-//! The one table of settings keys: name, environment variables, default, meaning.
+//! The one table of settings keys. Each row carries everything about a key: its name, its
+//! `TRACEWIRE_*` variable, the standard `OTEL_*` variables (most specific first), its default,
+//! how its value is checked and one line of documentation.
+//!
+//! From this table come the resolver's generic pass (`resolve.rs`), the typo suggestions, the
+//! keys [`Builder::with_setting`](crate::Builder::with_setting) accepts and
+//! [`Settings::keys`](crate::Settings::keys) (`tracewire config --keys`); `tests/every_key.rs`
+//! checks that `settings.toml` and the README list exactly these keys. Adding a key is one row
+//! here, a field on `Settings` and its line in `resolve::settings`; a key with a rule of its own
+//! names a function in `resolve.rs`.
+
+use super::parse::Parse;
+use super::resolve;
+use super::{LogFormat, Protocol, Raw, SamplerKind};
+use crate::error::{Error, Result};
 
 /// One key of `[observability]`.
-#[derive(Debug)]
 pub(crate) struct Key {
     pub(crate) name: &'static str,
     /// `TRACEWIRE_<KEY>`.
     pub(crate) tracewire_env: &'static str,
     /// Standard OpenTelemetry variables for this key, the most specific first.
     pub(crate) otel_env: &'static [&'static str],
+    pub(crate) default: Builtin,
+    pub(crate) parse: Parse,
+    pub(crate) doc: &'static str,
 }
 
+/// A key's built-in value, before it goes through the key's parser like any other value.
+#[derive(Clone, Copy)]
+pub(crate) enum Builtin {
+    /// No value: an optional setting.
+    Unset,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(&'static str),
+    List(&'static [&'static str]),
+    /// An empty map.
+    Map,
+    /// Known only at resolution (the service name comes from `app_name` or the executable).
+    Computed,
+}
+
+impl Builtin {
+    pub(crate) fn raw(self) -> Option<Raw> {
+        Some(match self {
+            Builtin::Unset | Builtin::Computed => return None,
+            Builtin::Bool(b) => Raw::Bool(b),
+            Builtin::Int(i) => Raw::Int(i),
+            Builtin::Float(x) => Raw::Float(x),
+            Builtin::Str(s) => Raw::Str(s.to_string()),
+            Builtin::List(l) => Raw::List(l.iter().map(|s| s.to_string()).collect()),
+            Builtin::Map => Raw::Map(Vec::new()),
+        })
+    }
+}
+
+const COUNT: Parse = Parse::Uint {
+    min: 0,
+    max: u32::MAX as u64,
+};
+pub(crate) const EXPORTERS: &[&str] = &["otlp", "none"];
+
+/// `name, TRACEWIRE_*, [OTEL_* ...], default, parser, doc;` — one row per key.
 macro_rules! keys {
-    ($( $name:literal, $tw:literal, [$($otel:literal),*] ;)*) => {
+    ($( $name:literal, $tw:literal, [$($otel:literal),*], $default:expr, $parse:expr, $doc:literal; )*) => {
         pub(crate) const KEYS: &[Key] = &[
-            $( Key { name: $name, tracewire_env: $tw, otel_env: &[$($otel),*] }, )*
+            $( Key {
+                name: $name,
+                tracewire_env: $tw,
+                otel_env: &[$($otel),*],
+                default: $default,
+                parse: $parse,
+                doc: $doc,
+            }, )*
         ];
     };
 }
 
+use Builtin as D;
+use Parse as P;
+
 keys! {
-    "enabled", "TRACEWIRE_ENABLED", ["OTEL_SDK_DISABLED"];
-    "tracing_enabled", "TRACEWIRE_TRACING_ENABLED", [];
-    "traces_exporter", "TRACEWIRE_TRACES_EXPORTER", ["OTEL_TRACES_EXPORTER"];
-    "otlp_endpoint", "TRACEWIRE_OTLP_ENDPOINT", ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"];
-    "otlp_protocol", "TRACEWIRE_OTLP_PROTOCOL", ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"];
-    "otlp_headers", "TRACEWIRE_OTLP_HEADERS", ["OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"];
-    "otlp_timeout_ms", "TRACEWIRE_OTLP_TIMEOUT_MS", ["OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"];
-    "otlp_compression", "TRACEWIRE_OTLP_COMPRESSION", ["OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"];
-    "otlp_certificate", "TRACEWIRE_OTLP_CERTIFICATE", ["OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE"];
-    "otlp_client_certificate", "TRACEWIRE_OTLP_CLIENT_CERTIFICATE", ["OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"];
-    "otlp_client_key", "TRACEWIRE_OTLP_CLIENT_KEY", ["OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "OTEL_EXPORTER_OTLP_CLIENT_KEY"];
-    "otlp_insecure", "TRACEWIRE_OTLP_INSECURE", ["OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE"];
-    "sampler", "TRACEWIRE_SAMPLER", ["OTEL_TRACES_SAMPLER"];
-    "sampling_rate", "TRACEWIRE_SAMPLING_RATE", ["OTEL_TRACES_SAMPLER_ARG"];
-    "service_name_override", "TRACEWIRE_SERVICE_NAME_OVERRIDE", ["OTEL_SERVICE_NAME"];
-    "service_version", "TRACEWIRE_SERVICE_VERSION", [];
-    "resource_attributes", "TRACEWIRE_RESOURCE_ATTRIBUTES", ["OTEL_RESOURCE_ATTRIBUTES"];
-    "propagators", "TRACEWIRE_PROPAGATORS", ["OTEL_PROPAGATORS"];
-    "log_level", "TRACEWIRE_LOG_LEVEL", ["RUST_LOG"];
-    "log_format", "TRACEWIRE_LOG_FORMAT", [];
-    "log_bridge", "TRACEWIRE_LOG_BRIDGE", [];
-    "shutdown_timeout_ms", "TRACEWIRE_SHUTDOWN_TIMEOUT_MS", [];
-    "batch_max_queue_size", "TRACEWIRE_BATCH_MAX_QUEUE_SIZE", ["OTEL_BSP_MAX_QUEUE_SIZE"];
-    "batch_max_queue_bytes", "TRACEWIRE_BATCH_MAX_QUEUE_BYTES", [];
-    "batch_max_export_batch_size", "TRACEWIRE_BATCH_MAX_EXPORT_BATCH_SIZE", ["OTEL_BSP_MAX_EXPORT_BATCH_SIZE"];
-    "batch_scheduled_delay_ms", "TRACEWIRE_BATCH_SCHEDULED_DELAY_MS", ["OTEL_BSP_SCHEDULE_DELAY"];
-    "batch_max_concurrent_exports", "TRACEWIRE_BATCH_MAX_CONCURRENT_EXPORTS", ["OTEL_BSP_MAX_CONCURRENT_EXPORTS"];
-    "file_max_bytes", "TRACEWIRE_FILE_MAX_BYTES", [];
-    "exclude_paths", "TRACEWIRE_EXCLUDE_PATHS", [];
-    "redact_fields", "TRACEWIRE_REDACT_FIELDS", [];
-    "attribute_value_length_limit", "TRACEWIRE_ATTRIBUTE_VALUE_LENGTH_LIMIT", ["OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT"];
-    "span_attribute_count_limit", "TRACEWIRE_SPAN_ATTRIBUTE_COUNT_LIMIT", ["OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "OTEL_ATTRIBUTE_COUNT_LIMIT"];
-    "span_event_count_limit", "TRACEWIRE_SPAN_EVENT_COUNT_LIMIT", ["OTEL_SPAN_EVENT_COUNT_LIMIT"];
-    "span_link_count_limit", "TRACEWIRE_SPAN_LINK_COUNT_LIMIT", ["OTEL_SPAN_LINK_COUNT_LIMIT"];
-    "event_attribute_count_limit", "TRACEWIRE_EVENT_ATTRIBUTE_COUNT_LIMIT", ["OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT"];
-    "link_attribute_count_limit", "TRACEWIRE_LINK_ATTRIBUTE_COUNT_LIMIT", ["OTEL_LINK_ATTRIBUTE_COUNT_LIMIT"];
-    "drop_warning_interval_ms", "TRACEWIRE_DROP_WARNING_INTERVAL_MS", [];
-    "logs_enabled", "TRACEWIRE_LOGS_ENABLED", ["OTEL_LOGS_EXPORTER"];
-    "span_events_with_logs", "TRACEWIRE_SPAN_EVENTS_WITH_LOGS", [];
-    "span_source_attributes", "TRACEWIRE_SPAN_SOURCE_ATTRIBUTES", [];
-    "keep_errors", "TRACEWIRE_KEEP_ERRORS", [];
-    "slow_threshold_ms", "TRACEWIRE_SLOW_THRESHOLD_MS", [];
-    "tail_max_buffered_spans", "TRACEWIRE_TAIL_MAX_BUFFERED_SPANS", [];
-    "tail_max_buffered_bytes", "TRACEWIRE_TAIL_MAX_BUFFERED_BYTES", [];
+"enabled", "TRACEWIRE_ENABLED", ["OTEL_SDK_DISABLED"], D::Bool(true), P::With(resolve::enabled),
+    "Master switch: false builds no OpenTelemetry pipeline (no thread, no network); logs are still written";
+"tracing_enabled", "TRACEWIRE_TRACING_ENABLED", [], D::Bool(true), P::Bool,
+    "Span export on/off; off keeps logs, without trace ids";
+"traces_exporter", "TRACEWIRE_TRACES_EXPORTER", ["OTEL_TRACES_EXPORTER"], D::Str("otlp"), P::OneOf(EXPORTERS, ""),
+    "`none` exports nothing (ids are still made and propagated)";
+"otlp_endpoint", "TRACEWIRE_OTLP_ENDPOINT", ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"], D::Unset, P::Text,
+    "`http(s)://host:port[/path]` or `file:PATH`; unset: the file sink";
+"otlp_protocol", "TRACEWIRE_OTLP_PROTOCOL", ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"], D::Unset, P::OneOf(Protocol::NAMES, " (http/json is not supported)"),
+    "`grpc` or `http/protobuf`; unset: gRPC for port 4317, else HTTP";
+"otlp_headers", "TRACEWIRE_OTLP_HEADERS", ["OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"], D::Map, P::Headers,
+    "Headers sent with every export request (values are secrets: never printed)";
+"otlp_timeout_ms", "TRACEWIRE_OTLP_TIMEOUT_MS", ["OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"], D::Int(10_000), P::Uint { min: 1, max: 600_000 },
+    "Timeout of one export request";
+"otlp_compression", "TRACEWIRE_OTLP_COMPRESSION", ["OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"], D::Str("none"), P::With(resolve::compression),
+    "`none` or `gzip`";
+"otlp_certificate", "TRACEWIRE_OTLP_CERTIFICATE", ["OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE"], D::Unset, P::Pem,
+    "PEM file of the CA that signs the collector's certificate; unset: the system's roots";
+"otlp_client_certificate", "TRACEWIRE_OTLP_CLIENT_CERTIFICATE", ["OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"], D::Unset, P::Pem,
+    "PEM client certificate (chain) for mutual TLS, with `otlp_client_key`";
+"otlp_client_key", "TRACEWIRE_OTLP_CLIENT_KEY", ["OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "OTEL_EXPORTER_OTLP_CLIENT_KEY"], D::Unset, P::Pem,
+    "PEM private key of the client certificate";
+"otlp_insecure", "TRACEWIRE_OTLP_INSECURE", ["OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE"], D::Bool(false), P::Bool,
+    "An endpoint without a scheme is `http://` (else `https://`)";
+"sampler", "TRACEWIRE_SAMPLER", ["OTEL_TRACES_SAMPLER"], D::Str("parentbased_traceidratio"), P::OneOf(SamplerKind::NAMES, ""),
+    "Head sampler, as `OTEL_TRACES_SAMPLER` names them";
+"sampling_rate", "TRACEWIRE_SAMPLING_RATE", ["OTEL_TRACES_SAMPLER_ARG"], D::Float(1.0), P::Rate,
+    "Ratio of new traces sampled, `0.0..=1.0`";
+"service_name_override", "TRACEWIRE_SERVICE_NAME_OVERRIDE", ["OTEL_SERVICE_NAME"], D::Computed, P::NonEmpty("a non-empty service name"),
+    "`service.name`; unset: `app_name`, else the executable's name";
+"service_version", "TRACEWIRE_SERVICE_VERSION", [], D::Unset, P::Text,
+    "`service.version`; unset: `app_version`";
+"resource_attributes", "TRACEWIRE_RESOURCE_ATTRIBUTES", ["OTEL_RESOURCE_ATTRIBUTES"], D::Map, P::Map,
+    "Extra resource attributes (`k=v,k2=v2` or a table)";
+"propagators", "TRACEWIRE_PROPAGATORS", ["OTEL_PROPAGATORS"], D::Str("tracecontext,baggage"), P::With(resolve::propagators),
+    "`tracecontext`, `baggage`, or `none`";
+"log_level", "TRACEWIRE_LOG_LEVEL", ["RUST_LOG"], D::Str("info"), P::Filter,
+    "Env-filter directives for log lines";
+"log_format", "TRACEWIRE_LOG_FORMAT", [], D::Str("json"), P::OneOf(LogFormat::NAMES, ""),
+    "`json`, `pretty` or `compact`";
+"log_bridge", "TRACEWIRE_LOG_BRIDGE", [], D::Bool(true), P::Bool,
+    "Records of the `log` crate become tracing events";
+"shutdown_timeout_ms", "TRACEWIRE_SHUTDOWN_TIMEOUT_MS", [], D::Int(5_000), P::Uint { min: 0, max: 600_000 },
+    "Bound on flush + shutdown when the guard is dropped";
+"batch_max_queue_size", "TRACEWIRE_BATCH_MAX_QUEUE_SIZE", ["OTEL_BSP_MAX_QUEUE_SIZE"], D::Int(32_768), P::Uint { min: 1, max: 10_000_000 },
+    "Spans held while the exporter is busy; beyond, dropped and counted";
+"batch_max_queue_bytes", "TRACEWIRE_BATCH_MAX_QUEUE_BYTES", [], D::Int(64 << 20), P::Uint { min: 1 << 20, max: 1 << 40 },
+    "Bytes the queue may hold; beyond, dropped and counted";
+"batch_max_export_batch_size", "TRACEWIRE_BATCH_MAX_EXPORT_BATCH_SIZE", ["OTEL_BSP_MAX_EXPORT_BATCH_SIZE"], D::Int(512), P::Uint { min: 1, max: 1_000_000 },
+    "Spans per export request (at most the queue size)";
+"batch_scheduled_delay_ms", "TRACEWIRE_BATCH_SCHEDULED_DELAY_MS", ["OTEL_BSP_SCHEDULE_DELAY"], D::Int(1_000), P::Uint { min: 1, max: 3_600_000 },
+    "How long a span may wait before it is exported";
+"batch_max_concurrent_exports", "TRACEWIRE_BATCH_MAX_CONCURRENT_EXPORTS", ["OTEL_BSP_MAX_CONCURRENT_EXPORTS"], D::Int(4), P::Uint { min: 1, max: 64 },
+    "OTLP export requests in flight at once";
+"file_max_bytes", "TRACEWIRE_FILE_MAX_BYTES", [], D::Int(64 << 20), P::Uint { min: 0, max: u64::MAX },
+    "Cap of the file sink; beyond, spans are dropped and counted";
+"exclude_paths", "TRACEWIRE_EXCLUDE_PATHS", [], D::List(&[]), P::Paths,
+    "HTTP paths the server layer does not trace (a trailing `*` matches a prefix)";
+"redact_fields", "TRACEWIRE_REDACT_FIELDS", [], D::List(super::DEFAULT_REDACT), P::LowerList,
+    "Names whose values become `[REDACTED]`, matched by words";
+"attribute_value_length_limit", "TRACEWIRE_ATTRIBUTE_VALUE_LENGTH_LIMIT", ["OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT"], D::Int(8192), P::Uint { min: 1, max: u32::MAX as u64 },
+    "Longest string value, in characters; longer ones are cut";
+"span_attribute_count_limit", "TRACEWIRE_SPAN_ATTRIBUTE_COUNT_LIMIT", ["OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "OTEL_ATTRIBUTE_COUNT_LIMIT"], D::Int(128), COUNT,
+    "Attributes kept per span";
+"span_event_count_limit", "TRACEWIRE_SPAN_EVENT_COUNT_LIMIT", ["OTEL_SPAN_EVENT_COUNT_LIMIT"], D::Int(128), COUNT,
+    "Events kept per span";
+"span_link_count_limit", "TRACEWIRE_SPAN_LINK_COUNT_LIMIT", ["OTEL_SPAN_LINK_COUNT_LIMIT"], D::Int(128), COUNT,
+    "Links kept per span";
+"event_attribute_count_limit", "TRACEWIRE_EVENT_ATTRIBUTE_COUNT_LIMIT", ["OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT"], D::Int(128), COUNT,
+    "Attributes kept per event";
+"link_attribute_count_limit", "TRACEWIRE_LINK_ATTRIBUTE_COUNT_LIMIT", ["OTEL_LINK_ATTRIBUTE_COUNT_LIMIT"], D::Int(128), COUNT,
+    "Attributes kept per link";
+"drop_warning_interval_ms", "TRACEWIRE_DROP_WARNING_INTERVAL_MS", [], D::Int(60_000), P::Uint { min: 100, max: 86_400_000 },
+    "At most one warning per interval while spans are dropped";
+"logs_enabled", "TRACEWIRE_LOGS_ENABLED", ["OTEL_LOGS_EXPORTER"], D::Bool(false), P::With(resolve::logs_enabled),
+    "Export tracing events as OTLP log records (feature `logs`)";
+"span_events_with_logs", "TRACEWIRE_SPAN_EVENTS_WITH_LOGS", [], D::Bool(false), P::Bool,
+    "With `logs_enabled`, keep events as span events too";
+"span_source_attributes", "TRACEWIRE_SPAN_SOURCE_ATTRIBUTES", [], D::Bool(false), P::Bool,
+    "Add `code.*`, `thread.*`, `target`, busy/idle times to every span";
+"keep_errors", "TRACEWIRE_KEEP_ERRORS", [], D::Bool(false), P::Bool,
+    "Tail rule: export every trace with an error";
+"slow_threshold_ms", "TRACEWIRE_SLOW_THRESHOLD_MS", [], D::Int(0), P::Uint { min: 0, max: 86_400_000 },
+    "Tail rule: export every trace whose local root took this long (0: off)";
+"tail_max_buffered_spans", "TRACEWIRE_TAIL_MAX_BUFFERED_SPANS", [], D::Int(65_536), P::Uint { min: 1, max: 100_000_000 },
+    "Tail rule: spans held while traces are undecided";
+"tail_max_buffered_bytes", "TRACEWIRE_TAIL_MAX_BUFFERED_BYTES", [], D::Int(64 << 20), P::Uint { min: 1 << 20, max: 1 << 40 },
+    "Tail rule: bytes held while traces are undecided";}
+
+/// The row of `name`.
+pub(crate) fn key(name: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|k| k.name == name)
+}
+
+/// The key of this name, or an error naming the nearest one and every key.
+pub(crate) fn known_key(name: &str) -> Result<&'static str> {
+    key(name).map(|k| k.name).ok_or_else(|| {
+        Error::config(format!(
+            "unknown key `{name}` set in code (with_setting){}; allowed keys: {}",
+            suggest(name, KEYS.iter().map(|k| k.name))
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default(),
+            KEYS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
+        ))
+    })
+}
+
+/// The table as `tracewire config --keys` prints it.
+pub(crate) struct Table;
+
+impl std::fmt::Display for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for k in KEYS {
+            let default = match k.default.raw() {
+                Some(raw) => raw.to_string(),
+                None if matches!(k.default, Builtin::Computed) => "(computed)".into(),
+                None => "(unset)".into(),
+            };
+            writeln!(f, "{} = {default}", k.name)?;
+            writeln!(f, "    {}", k.doc)?;
+            let mut vars = vec![k.tracewire_env];
+            vars.extend(k.otel_env);
+            writeln!(f, "    env: {}", vars.join(", "))?;
+        }
+        Ok(())
+    }
 }
 
 /// The candidate closest to `input` by edit distance, if it is close enough to be a typo.

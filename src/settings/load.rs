@@ -69,6 +69,13 @@ fn merge(below: &Raw, above: &Raw) -> Raw {
     }
 }
 
+/// The process environment; variables that are not UTF-8 are left out (none of tracewire's are).
+pub(crate) fn process_env() -> HashMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
 /// Which settings file to read.
 #[derive(Debug, Clone, Default)]
 pub(crate) enum FileChoice {
@@ -245,7 +252,7 @@ fn read_otel_env(
         let raw = Raw::Str(val.trim().to_string());
         let raw = match values.get(key.name) {
             // OTEL_RESOURCE_ATTRIBUTES adds to the file's attributes, key by key.
-            Some((below @ Raw::Map(_), _)) => match super::parse_map(key.name, &raw) {
+            Some((below @ Raw::Map(_), _)) => match super::parse::map(&raw) {
                 Ok(map) => merge(below, &Raw::Map(map)),
                 Err(_) => raw,
             },
@@ -280,7 +287,7 @@ fn read_tracewire_env(
         let raw = Raw::Str(env[var.as_str()].trim().to_string());
         let var = key.tracewire_env;
         let raw = match values.get(key.name) {
-            Some((below @ Raw::Map(_), _)) => match super::parse_map(key.name, &raw) {
+            Some((below @ Raw::Map(_), _)) => match super::parse::map(&raw) {
                 Ok(map) => merge(below, &Raw::Map(map)),
                 Err(_) => raw,
             },

@@ -206,11 +206,7 @@ impl Builder {
         /// assert_eq!(s.log_format, LogFormat::Compact);
         /// # Ok::<(), tracewire::Error>(())
         /// ```
-        with_log_format, "log_format", LogFormat, |v| Raw::Str(match v {
-            LogFormat::Pretty => "pretty",
-            LogFormat::Compact => "compact",
-            _ => "json",
-        }.into()));
+        with_log_format, "log_format", LogFormat, |v| Raw::Str(v.name().into()));
     setter!(
         /// `shutdown_timeout_ms`: bound on flush + shutdown.
         ///
@@ -360,9 +356,7 @@ impl Builder {
         let env = match &self.env {
             Some(e) => e,
             None => {
-                process_env = std::env::vars_os()
-                    .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-                    .collect();
+                process_env = crate::settings::process_env();
                 &process_env
             }
         };

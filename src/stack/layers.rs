@@ -235,7 +235,7 @@ pub(super) fn build_parts(
                     | SamplerKind::ParentBasedAlwaysOff
                     | SamplerKind::ParentBasedTraceIdRatio
             ),
-            settings.tail_rule().is_none()
+            crate::export::tail::Rule::from_settings(settings).is_none()
                 && match settings.sampler {
                     SamplerKind::AlwaysOn | SamplerKind::ParentBasedAlwaysOn => true,
                     SamplerKind::ParentBasedTraceIdRatio => settings.sampling_rate >= 1.0,
@@ -252,7 +252,7 @@ pub(super) fn build_parts(
             crate::sampling::Gate::new(
                 settings.sampler,
                 settings.sampling_rate,
-                settings.tail_rule().is_some(),
+                crate::export::tail::Rule::from_settings(settings).is_some(),
             ),
         ))
     } else {

@@ -18,7 +18,7 @@ pub(super) fn span_limits(settings: &Settings) -> SpanLimits {
 pub(super) fn head_sampler(settings: &Settings) -> Box<dyn opentelemetry_sdk::trace::ShouldSample> {
     Box::new(crate::sampling::HeadSampler {
         inner: sampler(settings),
-        record_dropped: settings.tail_rule().is_some(),
+        record_dropped: crate::export::tail::Rule::from_settings(settings).is_some(),
     })
 }
 

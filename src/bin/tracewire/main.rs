@@ -10,8 +10,9 @@ const USAGE: &str = "usage:
   tracewire view FILE [--trace ID] [--errors] [--slowest N] [--service NAME] [--html OUT.html]
       print each trace in FILE (OTLP/JSON lines: tracewire's file sink or the OpenTelemetry
       Collector's file exporter) as a tree; --html writes a waterfall page instead
-  tracewire config
-      print the effective settings and where each value came from (settings.toml + environment)
+  tracewire config [--keys]
+      print the effective settings and where each value came from (settings.toml + environment);
+      --keys: every key with its default, environment variables and meaning
   tracewire send FILE --endpoint URL [--protocol grpc|http/protobuf]
       replay FILE to a collector (protocol: grpc for port 4317, else http/protobuf)";
 
@@ -19,7 +20,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("view") => view_cmd(&args[1..]),
-        Some("config") => config_cmd(),
+        Some("config") => config_cmd(&args[1..]),
         Some("send") => send_cmd(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
@@ -126,7 +127,15 @@ fn view_cmd(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn config_cmd() -> Result<(), String> {
+fn config_cmd(args: &[String]) -> Result<(), String> {
+    match args.first().map(String::as_str) {
+        Some("--keys") => {
+            print!("{}", tracewire::Settings::keys());
+            return Ok(());
+        }
+        Some(other) => return Err(format!("unknown option {other:?}\n{USAGE}")),
+        None => {}
+    }
     let settings = tracewire::Settings::load().map_err(|e| e.to_string())?;
     println!("{}", settings.explain());
     Ok(())
@@ -139,18 +148,23 @@ fn send_cmd(args: &[String]) -> Result<(), String> {
     let endpoint = a
         .value("--endpoint")?
         .ok_or_else(|| format!("--endpoint URL is needed\n{USAGE}"))?;
-    let protocol = match a.value("--protocol")? {
-        Some("grpc") => send::Protocol::Grpc,
-        Some("http/protobuf") => send::Protocol::Http,
-        Some(other) => {
-            return Err(format!(
-                "--protocol {other:?}: expected grpc or http/protobuf"
-            ));
-        }
-        None if endpoint.trim_end_matches('/').ends_with(":4317") => send::Protocol::Grpc,
-        None => send::Protocol::Http,
+    // The library's endpoint rule (port 4317 means gRPC, `/v1/traces` added to a bare host),
+    // so that `send` goes where `init()` with the same endpoint would.
+    let mut b = tracewire::builder()
+        .without_settings_file()
+        .with_env::<[(&str, &str); 0], &str, &str>([])
+        .with_otlp_endpoint(endpoint);
+    if let Some(p) = a.value("--protocol")? {
+        b = b.with_setting("otlp_protocol", p);
+    }
+    let (url, protocol) = match b.settings().map_err(|e| format!("{e}\n{USAGE}"))?.export {
+        tracewire::Export::Otlp { url, protocol } => match protocol {
+            tracewire::Protocol::Grpc => (url, send::Protocol::Grpc),
+            _ => (url, send::Protocol::Http),
+        },
+        _ => return Err(format!("--endpoint {endpoint}: expected an http:// URL")),
     };
-    let (requests, spans) = send::send(&text, endpoint, protocol)?;
+    let (requests, spans) = send::send(&text, &url, protocol)?;
     println!("sent {spans} span(s) in {requests} request(s) to {endpoint}");
     Ok(())
 }

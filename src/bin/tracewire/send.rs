@@ -82,11 +82,8 @@ fn post(url: &str, body: &[u8]) -> Result<(), String> {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, ""),
     };
-    let path = if path.is_empty() || path == "/" {
-        "/v1/traces"
-    } else {
-        path
-    };
+    // The URL comes from tracewire's endpoint rule, `/v1/traces` already added to a bare host.
+    let path = if path.is_empty() { "/" } else { path };
     let addr = if authority.contains(':') {
         authority.to_string()
     } else {

@@ -1,0 +1,371 @@
+//! From raw values to [`Settings`]: one generic pass over the key table, then the few rules that
+//! involve more than one key, each a named function.
+//!
+//! The generic pass takes each key's winning raw value (or its default), checks it with the
+//! key's parser and records where it came from, for `explain()` and `Settings::source`. The
+//! rules after it: `OTEL_SDK_DISABLED` (says the opposite of `enabled`), `OTEL_LOGS_EXPORTER`
+//! (names an exporter), endpoint + protocol (resolved together, see [`endpoint`]), mutual TLS
+//! (both files or neither), the service name's computed default.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::endpoint::{self, Endpoint};
+use super::keys::{KEYS, Key};
+use super::load::{self, FileChoice};
+use super::parse::{self, Value, invalid};
+use super::{LogFormat, Protocol, Raw, SamplerKind, Settings, Source};
+use crate::error::{Error, Result};
+
+/// Every key's checked value and where it came from, in table order.
+pub(super) struct Resolved {
+    values: Vec<(&'static Key, Value)>,
+    /// `(key, source, value as shown)`, for `explain()`.
+    pub(super) sources: Vec<(&'static str, Source, String)>,
+}
+
+impl Resolved {
+    /// The generic pass. `computed` gives the defaults known only now.
+    fn new(
+        mut raw: std::collections::BTreeMap<&'static str, (Raw, Source)>,
+        computed: &dyn Fn(&str) -> Raw,
+    ) -> Result<Resolved> {
+        let mut r = Resolved {
+            values: Vec::with_capacity(KEYS.len()),
+            sources: Vec::with_capacity(KEYS.len()),
+        };
+        for key in KEYS {
+            let given = raw.remove(key.name).or_else(|| {
+                let default = match key.default {
+                    super::keys::Builtin::Computed => Some(computed(key.name)),
+                    d => d.raw(),
+                };
+                default.map(|d| (d, Source::Default))
+            });
+            let (value, src, shown) = match given {
+                None => (Value::Unset, Source::Default, "(unset)".to_string()),
+                Some((raw, src)) => {
+                    let v = key.parse.value(key.name, &raw, &src)?;
+                    (v, src, parse::shown(key.name, &raw))
+                }
+            };
+            r.values.push((key, value));
+            r.sources.push((key.name, src, shown));
+        }
+        Ok(r)
+    }
+
+    fn get(&self, name: &str) -> &Value {
+        // The key table and the fields of `Settings` are both written here in the crate; a
+        // name missing from the table fails every test that resolves settings.
+        &self
+            .values
+            .iter()
+            .find(|(k, _)| k.name == name)
+            .unwrap_or_else(|| panic!("`{name}` is not in the key table"))
+            .1
+    }
+
+    fn source(&self, name: &str) -> &Source {
+        &self.entry(name).1
+    }
+
+    fn entry(&self, name: &str) -> &(&'static str, Source, String) {
+        let at = self.sources.iter().position(|(k, _, _)| *k == name);
+        &self.sources[at.unwrap_or_else(|| panic!("`{name}` is not in the key table"))]
+    }
+
+    fn note(&mut self, name: &str, note: &str) {
+        if let Some(e) = self.sources.iter_mut().find(|(k, _, _)| *k == name) {
+            e.2 = format!("{} ({note})", e.2);
+        }
+    }
+
+    fn bool(&self, name: &str) -> bool {
+        matches!(self.get(name), Value::Bool(true))
+    }
+
+    fn uint(&self, name: &str) -> u64 {
+        match self.get(name) {
+            Value::Uint(v) => *v,
+            _ => 0,
+        }
+    }
+
+    fn usize(&self, name: &str) -> usize {
+        usize::try_from(self.uint(name)).unwrap_or(usize::MAX)
+    }
+
+    fn u32(&self, name: &str) -> u32 {
+        u32::try_from(self.uint(name)).unwrap_or(u32::MAX)
+    }
+
+    fn millis(&self, name: &str) -> Duration {
+        Duration::from_millis(self.uint(name))
+    }
+
+    fn index(&self, name: &str) -> Option<usize> {
+        match self.get(name) {
+            Value::Index(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    fn string(&self, name: &str) -> Option<String> {
+        match self.get(name) {
+            Value::Str(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    fn list(&self, name: &str) -> Vec<String> {
+        match self.get(name) {
+            Value::List(l) => l.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn map(&self, name: &str) -> Vec<(String, String)> {
+        match self.get(name) {
+            Value::Map(m) => m.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn path(&self, name: &str) -> Option<PathBuf> {
+        match self.get(name) {
+            Value::Path(p) => Some(p.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// The settings from these sources (see the module documentation of `settings` for the
+/// precedence).
+pub(crate) fn settings(
+    env: &HashMap<String, String>,
+    file: &FileChoice,
+    code: &[(&'static str, Raw)],
+) -> Result<Settings> {
+    let c = load::collect(env, file, code)?;
+    let default_name = c.app_name.clone().unwrap_or_else(executable_name);
+    let mut r = Resolved::new(c.values, &|_| Raw::Str(default_name.clone()))?;
+    refuse_logs_only_tls(env)?;
+    mutual_tls(&r)?;
+    if matches!(r.source("service_name_override"), Source::Default) {
+        let from = if c.app_name.is_some() {
+            "app_name"
+        } else {
+            "executable name"
+        };
+        r.note("service_name_override", from);
+    }
+    let export = export(&mut r)?;
+    let queue = r.usize("batch_max_queue_size");
+    Ok(Settings {
+        enabled: r.bool("enabled"),
+        tracing_enabled: r.bool("tracing_enabled"),
+        export,
+        otlp_headers: r.map("otlp_headers"),
+        otlp_timeout: r.millis("otlp_timeout_ms"),
+        otlp_gzip: r.bool("otlp_compression"),
+        otlp_certificate: r.path("otlp_certificate"),
+        otlp_client_certificate: r.path("otlp_client_certificate"),
+        otlp_client_key: r.path("otlp_client_key"),
+        otlp_insecure: r.bool("otlp_insecure"),
+        sampler: SamplerKind::ALL[r.index("sampler").unwrap_or(0)],
+        sampling_rate: match r.get("sampling_rate") {
+            Value::Float(x) => *x,
+            _ => 1.0,
+        },
+        service_name: r.string("service_name_override").unwrap_or_default(),
+        service_version: r.string("service_version").or(c.app_version),
+        environment: c.environment,
+        resource_attributes: r.map("resource_attributes"),
+        propagators: r.list("propagators"),
+        log_level: r.string("log_level").unwrap_or_default(),
+        log_format: LogFormat::ALL[r.index("log_format").unwrap_or(0)],
+        log_bridge: r.bool("log_bridge"),
+        shutdown_timeout: r.millis("shutdown_timeout_ms"),
+        batch_max_queue_size: queue,
+        batch_max_queue_bytes: r.usize("batch_max_queue_bytes"),
+        batch_max_export_batch_size: r.usize("batch_max_export_batch_size").min(queue),
+        batch_scheduled_delay: r.millis("batch_scheduled_delay_ms"),
+        batch_max_concurrent_exports: r.usize("batch_max_concurrent_exports"),
+        file_max_bytes: r.uint("file_max_bytes"),
+        exclude_paths: r.list("exclude_paths"),
+        redact_fields: r.list("redact_fields"),
+        attribute_value_length_limit: r.usize("attribute_value_length_limit"),
+        span_attribute_count_limit: r.u32("span_attribute_count_limit"),
+        span_event_count_limit: r.u32("span_event_count_limit"),
+        span_link_count_limit: r.u32("span_link_count_limit"),
+        event_attribute_count_limit: r.u32("event_attribute_count_limit"),
+        link_attribute_count_limit: r.u32("link_attribute_count_limit"),
+        drop_warning_interval: r.millis("drop_warning_interval_ms"),
+        logs_enabled: r.bool("logs_enabled"),
+        span_events_with_logs: r.bool("span_events_with_logs"),
+        span_source_attributes: r.bool("span_source_attributes"),
+        keep_errors: r.bool("keep_errors"),
+        slow_threshold: Some(r.millis("slow_threshold_ms")).filter(|d| !d.is_zero()),
+        tail_max_buffered_spans: r.usize("tail_max_buffered_spans"),
+        tail_max_buffered_bytes: r.usize("tail_max_buffered_bytes"),
+        sources: r.sources,
+    })
+}
+
+/// `enabled`; `OTEL_SDK_DISABLED` says the opposite.
+pub(super) fn enabled(key: &'static str, raw: &Raw, src: &Source) -> Result<Value> {
+    let b = parse::bool(key, raw, src)?;
+    let disabled = matches!(
+        src,
+        Source::Env {
+            var: "OTEL_SDK_DISABLED"
+        }
+    );
+    Ok(Value::Bool(b != disabled))
+}
+
+/// `logs_enabled`; `OTEL_LOGS_EXPORTER` names an exporter rather than saying yes or no.
+pub(super) fn logs_enabled(key: &'static str, raw: &Raw, src: &Source) -> Result<Value> {
+    let on = match src {
+        Source::Env {
+            var: "OTEL_LOGS_EXPORTER",
+        } => match parse::string(key, raw, src)?.as_str() {
+            "otlp" => true,
+            "none" => false,
+            _ => return Err(invalid(key, raw, src, "otlp or none")),
+        },
+        _ => parse::bool(key, raw, src)?,
+    };
+    if on && !cfg!(feature = "logs") {
+        return Err(invalid(
+            key,
+            raw,
+            src,
+            "false (OTLP logs need tracewire's `logs` cargo feature)",
+        ));
+    }
+    Ok(Value::Bool(on))
+}
+
+/// `otlp_compression`: `none` (or empty) or `gzip`, the latter only with the `gzip` feature.
+pub(super) fn compression(key: &'static str, raw: &Raw, src: &Source) -> Result<Value> {
+    match parse::string(key, raw, src)?.as_str() {
+        "none" | "" => Ok(Value::Bool(false)),
+        "gzip" if cfg!(feature = "gzip") => Ok(Value::Bool(true)),
+        "gzip" => Err(invalid(
+            key,
+            raw,
+            src,
+            "none (gzip needs tracewire's `gzip` cargo feature)",
+        )),
+        _ => Err(invalid(key, raw, src, "one of: none, gzip")),
+    }
+}
+
+/// `propagators`: a list of `tracecontext`, `baggage`; `none` adds nothing.
+pub(super) fn propagators(key: &'static str, raw: &Raw, src: &Source) -> Result<Value> {
+    let mut out = Vec::new();
+    for p in parse::list(key, raw, src)? {
+        match p.as_str() {
+            "tracecontext" | "baggage" => out.push(p),
+            "none" => {}
+            _ => {
+                return Err(invalid(
+                    key,
+                    raw,
+                    src,
+                    "a comma-separated list of: tracecontext, baggage, none",
+                ));
+            }
+        }
+    }
+    Ok(Value::List(out))
+}
+
+/// Where spans go: `traces_exporter`, then the endpoint and protocol resolved together.
+fn export(r: &mut Resolved) -> Result<super::Export> {
+    let (_, endpoint_src, _) = r.entry("otlp_endpoint").clone();
+    let mut protocol = r.index("otlp_protocol").map(|i| Protocol::ALL[i]);
+    // A protocol set at a lower level than the endpoint (settings.toml's `otlp_protocol` under
+    // an operator's OTEL_EXPORTER_OTLP_ENDPOINT) was chosen for another endpoint.
+    if protocol.is_some() && level(r.source("otlp_protocol")) < level(&endpoint_src) {
+        protocol = None;
+        r.note(
+            "otlp_protocol",
+            &format!(
+                "ignored: set at a lower level than otlp_endpoint ({endpoint_src}); the protocol is inferred from the endpoint"
+            ),
+        );
+    }
+    if r.index("traces_exporter") == Some(1) {
+        return Ok(super::Export::None);
+    }
+    let Some(url) = r.string("otlp_endpoint") else {
+        return Ok(super::Export::File {
+            path: PathBuf::from(super::DEFAULT_FILE_SINK),
+        });
+    };
+    let parsed = Endpoint::parse(&url, r.bool("otlp_insecure")).map_err(|why| {
+        let raw = Raw::Str(url.clone());
+        invalid("otlp_endpoint", &raw, &endpoint_src, &why)
+    })?;
+    Ok(endpoint::export(parsed, &endpoint_src, protocol))
+}
+
+/// How high a source ranks in the precedence (see the module documentation of `settings`).
+fn level(src: &Source) -> u8 {
+    match src {
+        Source::Default => 0,
+        Source::File { .. } => 1,
+        Source::Env { var } if var.starts_with("TRACEWIRE_") => 3,
+        Source::Env { .. } => 2,
+        Source::Code => 4,
+    }
+}
+
+fn mutual_tls(r: &Resolved) -> Result<()> {
+    let (cert, key) = ("otlp_client_certificate", "otlp_client_key");
+    let one_without = |have: &str, lacks: &str, var: &str| {
+        Error::config(format!(
+            "{have} is set ({}) but {lacks} is not: mutual TLS needs both ({var})",
+            r.source(have)
+        ))
+    };
+    match (r.path(cert), r.path(key)) {
+        (Some(_), None) => Err(one_without(cert, key, "OTEL_EXPORTER_OTLP_CLIENT_KEY")),
+        (None, Some(_)) => Err(one_without(
+            key,
+            cert,
+            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// tracewire sends log records to the span endpoint with the same TLS settings: a logs-only
+/// TLS variable would be ignored, so it is refused instead.
+fn refuse_logs_only_tls(env: &HashMap<String, String>) -> Result<()> {
+    for what in [
+        "CERTIFICATE",
+        "CLIENT_CERTIFICATE",
+        "CLIENT_KEY",
+        "INSECURE",
+    ] {
+        let var = format!("OTEL_EXPORTER_OTLP_LOGS_{what}");
+        if env.get(&var).is_some_and(|v| !v.trim().is_empty()) {
+            return Err(Error::config(format!(
+                "{var} is not supported: tracewire sends log records to the span endpoint with the same TLS settings; set OTEL_EXPORTER_OTLP_{what} (both signals) instead"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn executable_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "unknown_service".to_string())
+}
