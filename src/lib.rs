@@ -132,9 +132,9 @@ mod export;
 #[cfg(any(feature = "http-server", feature = "reqwest"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "http-server", feature = "reqwest"))))]
 pub mod http;
-mod logs;
+mod ids;
+mod json_lines;
 pub mod messaging;
-mod otel_layer;
 mod panic;
 pub mod propagation;
 mod redact;
@@ -146,6 +146,7 @@ mod stack;
 pub mod testing;
 mod text;
 mod tracer;
+mod typed_fields;
 
 /// The OpenTelemetry API crate tracewire is built on (the version `propagation`'s
 /// `Context` and `TraceContextExt` come from): use it through here rather than pinning the same

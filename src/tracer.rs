@@ -22,7 +22,8 @@ use opentelemetry_sdk::trace::{
 };
 
 use crate::export::BatchProcessor;
-use crate::sampling::{HeadSampled, RANDOM, new_span_id, new_trace_id};
+use crate::ids::{RANDOM, new_span_id, new_trace_id};
+use crate::sampling::{HeadSampled, Plan};
 
 #[derive(Debug)]
 struct Shared {
@@ -43,16 +44,14 @@ pub(crate) struct Tracer(Arc<Shared>);
 
 impl Tracer {
     pub(crate) fn new(
-        sampler: Box<dyn ShouldSample>,
-        parent_based: bool,
-        roots_always: bool,
+        plan: &Plan,
         limits: SpanLimits,
         processor: Option<Arc<BatchProcessor>>,
     ) -> Tracer {
         Tracer(Arc::new(Shared {
-            sampler,
-            parent_based,
-            roots_always,
+            sampler: plan.sdk_sampler(),
+            parent_based: plan.follows_sampled_parent(),
+            roots_always: plan.keeps_every_root(),
             limits,
             scope: InstrumentationScope::builder("tracewire").build(),
             processor,

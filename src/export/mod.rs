@@ -9,7 +9,7 @@ mod file;
 #[cfg(feature = "http-proto")]
 mod http_client;
 #[cfg(feature = "logs")]
-pub(crate) mod logs;
+pub(crate) mod log_records;
 #[cfg(any(feature = "grpc", feature = "http-proto"))]
 mod otlp;
 mod prepare;
@@ -447,6 +447,7 @@ impl Pipeline {
     /// `None` when there is nothing to export to.
     pub(crate) fn build(
         settings: &Settings,
+        tail_rule: Option<tail::Rule>,
         resource: &Resource,
         warn_to: Arc<OnceLock<tracing::dispatcher::WeakDispatch>>,
         memory: Option<MemorySink>,
@@ -493,8 +494,7 @@ impl Pipeline {
             .counters
             .consistent
             .set(Box::new(move || shared.upgrade().map(|s| s.snapshot())));
-        let tail =
-            tail::Rule::from_settings(settings).map(|rule| Mutex::new(tail::Tail::new(rule)));
+        let tail = tail_rule.map(|rule| Mutex::new(tail::Tail::new(rule)));
         Ok(Some((pipeline, BatchProcessor(handle, tail))))
     }
 

@@ -12,7 +12,7 @@ use tracing_subscriber::{Layer, Registry};
 
 use super::*;
 use crate::error::{Error, ErrorKind, Result};
-use crate::logs::LogWriter;
+use crate::json_lines::LogWriter;
 use crate::settings::{FileChoice, LogFormat, Protocol, Raw, Settings};
 
 static INSTALLED: AtomicBool = AtomicBool::new(false);

@@ -12,8 +12,8 @@ use tracing_subscriber::{EnvFilter, Layer, Registry};
 use super::*;
 use crate::error::{Error, ErrorKind, Result};
 use crate::export::Pipeline;
-use crate::logs::{JsonLayer, LogWriter};
-use crate::settings::{Export, LogFormat, SamplerKind, Settings, Source};
+use crate::json_lines::{JsonLayer, LogWriter};
+use crate::settings::{Export, LogFormat, Settings, Source};
 
 /// What the process has once: the OpenTelemetry tracer provider and propagator, and the
 /// one-line notice of the default file sink.
@@ -88,10 +88,10 @@ pub type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync + 'static>;
 /// The filter, the OpenTelemetry layer, the log-record bridge and the log line layer.
 pub(super) struct Parts {
     filter: EnvFilter,
-    otel: Option<crate::otel_layer::OtelLayer<Registry>>,
+    otel: Option<crate::typed_fields::SpanLayer<Registry>>,
     #[cfg(feature = "logs")]
     log_records: Option<
-        crate::otel_layer::Rewrite<
+        crate::typed_fields::TypedFields<
             opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge<
                 opentelemetry_sdk::logs::SdkLoggerProvider,
                 opentelemetry_sdk::logs::SdkLogger,
@@ -206,54 +206,39 @@ pub(super) fn build_parts(
     };
     let warn_to: Arc<std::sync::OnceLock<tracing::dispatcher::WeakDispatch>> = Arc::default();
     let otel_layer = if settings.enabled && settings.tracing_enabled {
+        let plan = crate::sampling::Plan::new(settings);
         let resource = resource(settings);
         let mut provider = SdkTracerProvider::builder()
             .with_span_limits(span_limits(settings))
-            .with_sampler(head_sampler(settings))
+            .with_sampler(plan.sdk_sampler())
             .with_resource(resource.clone());
         let mut shared_processor = None;
-        if let Some((pipeline, processor)) =
-            Pipeline::build(settings, &resource, warn_to.clone(), memory)?
-        {
+        if let Some((pipeline, processor)) = Pipeline::build(
+            settings,
+            plan.tail_rule(),
+            &resource,
+            warn_to.clone(),
+            memory,
+        )? {
             let processor = Arc::new(processor);
             shared_processor = Some(processor.clone());
             inner.counters = Some(pipeline.counters.clone());
             #[cfg(feature = "logs")]
             if settings.logs_enabled {
                 inner.logger =
-                    crate::export::logs::provider(&pipeline, settings, &resource, warn_to.clone())?;
+                    crate::export::log_records::provider(&pipeline, settings, &resource, warn_to.clone())?;
             }
             inner.pipeline = Some(pipeline);
             provider = provider.with_span_processor(crate::export::SharedProcessor(processor));
         }
         let provider = provider.build();
-        let tracer = crate::tracer::Tracer::new(
-            head_sampler(settings),
-            matches!(
-                settings.sampler,
-                SamplerKind::ParentBasedAlwaysOn
-                    | SamplerKind::ParentBasedAlwaysOff
-                    | SamplerKind::ParentBasedTraceIdRatio
-            ),
-            crate::export::tail::Rule::from_settings(settings).is_none()
-                && match settings.sampler {
-                    SamplerKind::AlwaysOn | SamplerKind::ParentBasedAlwaysOn => true,
-                    SamplerKind::ParentBasedTraceIdRatio => settings.sampling_rate >= 1.0,
-                    _ => false,
-                },
-            span_limits(settings),
-            shared_processor,
-        );
+        let tracer = crate::tracer::Tracer::new(&plan, span_limits(settings), shared_processor);
         inner.provider = Some(provider);
-        Some(crate::otel_layer::OtelLayer::otel(
+        Some(crate::typed_fields::span_layer(
             tracer,
             crate::redact::Redactor::new(&settings.redact_fields),
             settings.span_source_attributes,
-            crate::sampling::Gate::new(
-                settings.sampler,
-                settings.sampling_rate,
-                crate::export::tail::Rule::from_settings(settings).is_some(),
-            ),
+            plan.gate(),
         ))
     } else {
         None
@@ -261,7 +246,7 @@ pub(super) fn build_parts(
 
     #[cfg(feature = "logs")]
     let log_records = inner.logger.as_ref().map(|lp| {
-        crate::otel_layer::Rewrite::new(
+        crate::typed_fields::TypedFields::new(
             opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(lp),
             crate::redact::Redactor::new(&settings.redact_fields),
         )

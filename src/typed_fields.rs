@@ -1,5 +1,5 @@
-//! The OpenTelemetry layers (spans, and log records with the `logs` feature), fed integers as
-//! integers and secrets already redacted.
+//! [`TypedFields`]: the wrapper in front of the OpenTelemetry layers (spans, and log records
+//! with the `logs` feature) that feeds them integers as integers and secrets already redacted.
 //!
 //! tracing-opentelemetry 0.34 records `u64` fields (every `usize` length, every `u32` id) through
 //! `Debug`, so they reach the collector as strings. This wrapper hands the inner layer the same
@@ -13,7 +13,7 @@ use crate::tracer::Tracer;
 use tracing::field::{DisplayValue, Field, Value, ValueSet, Visit, display};
 
 use crate::redact::{REDACTED, Redactor, masked, scrub};
-use crate::sampling::{Gate, HeadSampled, Unsampled, Verdict};
+use crate::sampling::HeadGate;
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Dispatch, Event, Metadata, Subscriber, subscriber::Interest};
 use tracing_opentelemetry::OpenTelemetryLayer;
@@ -21,36 +21,42 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 /// An inner layer fed typed integers and redacted secrets.
-pub(crate) struct Rewrite<L> {
+pub(crate) struct TypedFields<L> {
     inner: L,
     redactor: Redactor,
-    /// Head sampling in front of the inner layer (spans layer only).
-    gate: Option<Gate>,
     /// Scrub credentials out of every string value here (log records: the export side cannot
     /// change their attributes; spans are scrubbed on the export task instead).
     scrub: bool,
 }
 
-/// tracing-opentelemetry's layer behind the rewrite.
-pub(crate) type OtelLayer<S> = Rewrite<OpenTelemetryLayer<S, Tracer>>;
+/// The span layer: tracing-opentelemetry's, fed typed fields, behind the head-sampling gate.
+pub(crate) type SpanLayer<S> = HeadGate<TypedFields<OpenTelemetryLayer<S, Tracer>>>;
 
-impl<L> std::fmt::Debug for Rewrite<L> {
+impl<L> std::fmt::Debug for TypedFields<L> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Rewrite")
+        f.write_str("TypedFields")
     }
 }
 
-impl<S> Rewrite<OpenTelemetryLayer<S, Tracer>>
+/// The span layer for `tracer`, gated by `gate`.
+pub(crate) fn span_layer<S>(
+    tracer: Tracer,
+    redactor: Redactor,
+    source_attributes: bool,
+    gate: Option<crate::sampling::Gate>,
+) -> SpanLayer<S>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    pub(crate) fn otel(
-        tracer: Tracer,
-        redactor: Redactor,
-        source_attributes: bool,
-        gate: Option<Gate>,
-    ) -> Self {
-        Rewrite {
+    HeadGate::new(TypedFields::otel(tracer, redactor, source_attributes), gate)
+}
+
+impl<S> TypedFields<OpenTelemetryLayer<S, Tracer>>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn otel(tracer: Tracer, redactor: Redactor, source_attributes: bool) -> Self {
+        TypedFields {
             inner: tracing_opentelemetry::layer()
                 .with_tracer(tracer)
                 .with_threads(source_attributes)
@@ -58,20 +64,18 @@ where
                 .with_location(source_attributes)
                 .with_target(source_attributes),
             redactor,
-            gate,
             scrub: false,
         }
     }
 }
 
-impl<L> Rewrite<L> {
+impl<L> TypedFields<L> {
     #[cfg_attr(not(feature = "logs"), allow(dead_code))]
     /// The log-record bridge's wrapper: names redacted, values scrubbed.
     pub(crate) fn new(inner: L, redactor: Redactor) -> Self {
-        Rewrite {
+        TypedFields {
             inner,
             redactor,
-            gate: None,
             scrub: true,
         }
     }
@@ -210,7 +214,7 @@ fn with_value_set<R>(
     f(&meta.fields().value_set_all(&refs))
 }
 
-impl<S, L> Layer<S> for Rewrite<L>
+impl<S, L> Layer<S> for TypedFields<L>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
     L: Layer<S>,
@@ -232,21 +236,6 @@ where
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let _sampled_root = match self.gate.as_ref().map(|g| g.decide(attrs, &ctx)) {
-            Some(Verdict::Drop(marker)) => {
-                crate::sampling::note_unsampled();
-                if let Some(span) = ctx.span(id) {
-                    span.extensions_mut().insert(marker);
-                }
-                return;
-            }
-            // tracing-opentelemetry takes the attached context as the parent context, and the
-            // SDK sampler reads the mark there.
-            Some(Verdict::ForwardSampledRoot) => {
-                Some(opentelemetry::Context::current_with_value(HeadSampled).attach())
-            }
-            _ => None,
-        };
         let meta = attrs.metadata();
         let Some(values) = rewrite(&self.redactor, self.scrub, meta.fields(), |v| {
             attrs.record(v)
@@ -269,12 +258,6 @@ where
         let Some(s) = ctx.span(span) else {
             return self.inner.on_record(span, values, ctx);
         };
-        if self.gate.is_some()
-            && crate::sampling::any_unsampled()
-            && s.extensions().get::<Unsampled>().is_some()
-        {
-            return;
-        }
         let meta = s.metadata();
         drop(s);
         let Some(owned) = rewrite(&self.redactor, self.scrub, meta.fields(), |v| {
@@ -292,16 +275,6 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        if self.gate.is_some() && crate::sampling::any_unsampled() {
-            let span = match event.parent() {
-                Some(id) => ctx.span(id),
-                None if event.is_contextual() => ctx.lookup_current(),
-                None => None,
-            };
-            if span.is_some_and(|s| s.extensions().get::<Unsampled>().is_some()) {
-                return;
-            }
-        }
         let meta = event.metadata();
         let Some(values) = rewrite(&self.redactor, self.scrub, meta.fields(), |v| {
             event.record(v)
@@ -322,25 +295,10 @@ where
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        if self.gate.is_some() && crate::sampling::any_unsampled() {
-            let marked = ctx
-                .span(id)
-                .and_then(|s| s.extensions().get::<Unsampled>().map(|u| u.cx.clone()));
-            if let Some(cx) = marked {
-                crate::sampling::activate(id, cx);
-                return;
-            }
-        }
         self.inner.on_enter(id, ctx);
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        if self.gate.is_some()
-            && crate::sampling::any_unsampled()
-            && crate::sampling::deactivate(id)
-        {
-            return;
-        }
         self.inner.on_exit(id, ctx);
     }
 

@@ -44,7 +44,7 @@ impl Signal for Logs {
                 .sum::<usize>()
     }
 
-    // Secrets were redacted before the record was made (see otel_layer.rs).
+    // Secrets were redacted before the record was made (see typed_fields.rs).
     fn prepare(_item: &mut Self::Item, _prep: &Prep) {}
 
     async fn export(
