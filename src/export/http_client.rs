@@ -107,6 +107,8 @@ impl std::fmt::Debug for GrpcProbe {
 }
 
 impl GrpcProbe {
+    // Only a gRPC exporter asks for a probe.
+    #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
     pub(crate) fn new(url: &str, #[cfg(feature = "tls")] tls: rustls::ClientConfig) -> GrpcProbe {
         GrpcProbe {
             client: Client::builder(TokioExecutor::new())

@@ -10,7 +10,9 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogBatch, LogExporter as _, SdkLogRecord, SdkLoggerProvider};
 
-use super::{Counters, Delivery, Handle, Pipeline, Prep, Signal, Tally};
+use super::Pipeline;
+use super::queue::{Delivery, Handle, Prep, Signal};
+use super::stats::{Counters, Tally};
 use crate::error::{Error, ErrorKind, Result};
 use crate::settings::{Export, Protocol, Settings};
 

@@ -225,8 +225,12 @@ pub(super) fn build_parts(
             inner.counters = Some(pipeline.counters.clone());
             #[cfg(feature = "logs")]
             if settings.logs_enabled {
-                inner.logger =
-                    crate::export::log_records::provider(&pipeline, settings, &resource, warn_to.clone())?;
+                inner.logger = crate::export::log_records::provider(
+                    &pipeline,
+                    settings,
+                    &resource,
+                    warn_to.clone(),
+                )?;
             }
             inner.pipeline = Some(pipeline);
             provider = provider.with_span_processor(crate::export::SharedProcessor(processor));

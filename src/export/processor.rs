@@ -1,0 +1,171 @@
+//! The span processor: what the SDK and tracewire's tracer call when a span ends, and the
+//! sinks spans go to. `on_end` bounds the span and queues it (or hands it to the tail rule's
+//! buffer when it was only recorded); nothing else happens on the caller's thread.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use opentelemetry::Context;
+use opentelemetry_sdk::error::OTelSdkResult;
+#[cfg(any(feature = "grpc", feature = "http-proto"))]
+use opentelemetry_sdk::trace::SpanExporter as _;
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+
+use super::file::FileSink;
+use super::queue::{Delivery, Handle, Prep, Signal};
+use super::stats::{Counters, Tally};
+use super::{prepare, tail};
+
+/// Where the test kit collects finished spans.
+pub(crate) type MemorySink = Arc<Mutex<Vec<SpanData>>>;
+
+// One per pipeline, built once: boxing the exporter would save nothing worth an indirection.
+#[allow(clippy::large_enum_variant)]
+pub(super) enum SpanSink {
+    #[cfg(any(feature = "grpc", feature = "http-proto"))]
+    Otlp(opentelemetry_otlp::SpanExporter),
+    File(FileSink),
+    Memory(MemorySink),
+}
+
+pub(super) struct Spans;
+
+impl Signal for Spans {
+    type Item = SpanData;
+    type Sink = SpanSink;
+
+    fn limit(span: &mut SpanData, max_len: usize) -> usize {
+        prepare::limit(span, max_len)
+    }
+
+    fn prepare(span: &mut SpanData, prep: &Prep) {
+        prepare::prepare(span, &prep.redactor);
+        if prep.drop_plain_events {
+            // With OTLP logs on, events travel as log records; exceptions stay on the span.
+            span.events.events.retain(|e| e.name == "exception");
+        }
+    }
+
+    async fn export(
+        sink: &SpanSink,
+        batch: Vec<SpanData>,
+    ) -> std::result::Result<Delivery, String> {
+        match sink {
+            #[cfg(any(feature = "grpc", feature = "http-proto"))]
+            SpanSink::Otlp(e) => e
+                .export(batch)
+                .await
+                .map(|()| Delivery::Sent)
+                .map_err(|e| e.to_string()),
+            SpanSink::File(f) => f.write(batch).map(|written| {
+                if written {
+                    Delivery::Sent
+                } else {
+                    Delivery::SinkFull
+                }
+            }),
+            SpanSink::Memory(m) => {
+                m.lock().unwrap_or_else(|p| p.into_inner()).extend(batch);
+                Ok(Delivery::Sent)
+            }
+        }
+    }
+
+    fn shutdown(sink: &mut SpanSink) {
+        match sink {
+            #[cfg(any(feature = "grpc", feature = "http-proto"))]
+            SpanSink::Otlp(e) => {
+                let _ = e.shutdown();
+            }
+            SpanSink::File(f) => f.close(),
+            SpanSink::Memory(_) => {}
+        }
+    }
+
+    fn tally(c: &Counters) -> Tally<'_> {
+        Tally {
+            exported: &c.exported,
+            failed: &c.failed_spans,
+            timed_out: &c.timed_out_spans,
+            queue_full: &c.dropped_queue_full,
+            sink_full: &c.dropped_file_cap,
+            at_shutdown: &c.dropped_at_shutdown,
+            in_flight: &c.in_flight,
+        }
+    }
+
+    fn concurrent(sink: &SpanSink) -> bool {
+        !matches!(sink, SpanSink::File(_) | SpanSink::Memory(_))
+    }
+}
+
+/// The SDK span processor: `on_end` only pushes onto a bounded queue; everything else
+/// happens on the export task.
+#[derive(Debug)]
+pub(crate) struct BatchProcessor {
+    pub(super) queue: Handle<Spans>,
+    /// The tail rule's buffer, for spans only recorded (`None` without the rule).
+    pub(super) tail: Option<Mutex<tail::Tail>>,
+}
+
+impl BatchProcessor {
+    /// After shutdown nothing is exported any more; new spans are not recorded.
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.queue.control.is_closed()
+    }
+}
+
+/// The processor shared by the SDK provider (spans made through the OpenTelemetry API) and
+/// tracewire's tracer (spans made through `tracing`).
+#[derive(Debug)]
+pub(crate) struct SharedProcessor(pub(crate) Arc<BatchProcessor>);
+
+impl SpanProcessor for SharedProcessor {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        self.0.on_start(span, cx);
+    }
+
+    fn on_end(&self, span: SpanData) {
+        self.0.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+}
+
+impl SpanProcessor for BatchProcessor {
+    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
+
+    fn on_end(&self, span: SpanData) {
+        if span.span_context.is_sampled() {
+            self.queue.push(span);
+        } else if let Some(tail) = &self.tail {
+            // Recorded only for the tail rule (see tail.rs), bounded before it is held.
+            let mut span = span;
+            let size = prepare::limit(&mut span, self.queue.shared.prep.max_len);
+            let closed = std::time::SystemTime::now();
+            let keep = tail.lock().unwrap_or_else(|p| p.into_inner()).on_end(
+                span,
+                size,
+                closed,
+                &self.queue.shared.counters,
+            );
+            for span in keep {
+                self.queue.push(span);
+            }
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.queue.flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.queue.shutdown(timeout)
+    }
+}

@@ -1,0 +1,215 @@
+//! The export task: waits for a full batch, the scheduled delay or a control message, then
+//! drains the queue with up to `batch_max_concurrent_exports` requests in flight, each bounded by
+//! the request timeout and, once shutdown begins, by its deadline (seen even mid-drain).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use super::queue::{Control, Delivery, Failure, Shared, Signal};
+
+pub(super) async fn export_loop<S: Signal>(
+    shared: Arc<Shared<S>>,
+    mut exporter: S::Sink,
+    delay: Duration,
+    timeout: Duration,
+    mut control: tokio::sync::mpsc::UnboundedReceiver<Control>,
+    warn: bool,
+) {
+    let mut warned = DropWarning::default();
+    loop {
+        if warn {
+            warned.maybe_warn(&shared);
+        }
+        let msg = tokio::select! {
+            _ = shared.batch_ready.notified() => None,
+            _ = tokio::time::sleep(delay) => None,
+            msg = control.recv() => Some(msg),
+        };
+        match msg {
+            None => drain(&shared, &exporter, timeout).await,
+            Some(Some(Control::Flush(reply))) => {
+                drain(&shared, &exporter, timeout).await;
+                let _ = reply.send(());
+            }
+            Some(Some(Control::Shutdown(reply))) => {
+                drain(&shared, &exporter, timeout).await;
+                S::shutdown(&mut exporter);
+                let _ = reply.send(());
+                return;
+            }
+            // Every sender is gone: the processor was dropped without a shutdown.
+            Some(None) => {
+                *shared.deadline.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(Instant::now() + timeout);
+                drain(&shared, &exporter, timeout).await;
+                S::shutdown(&mut exporter);
+                return;
+            }
+        }
+    }
+}
+
+/// "Logged as a warning at most once per interval while they grow."
+#[derive(Default)]
+struct DropWarning {
+    reported: u64,
+    at: Option<Instant>,
+}
+
+impl DropWarning {
+    fn maybe_warn<S: Signal>(&mut self, shared: &Shared<S>) {
+        let stats = shared.counters.snapshot();
+        let dropped = stats.dropped();
+        if dropped <= self.reported || self.at.is_some_and(|t| t.elapsed() < shared.warn_interval) {
+            return;
+        }
+        let Some(dispatch) = shared.warn_to.get().and_then(|w| w.upgrade()) else {
+            return;
+        };
+        tracing::dispatcher::with_default(&dispatch, || {
+            tracing::warn!(
+                target: "tracewire",
+                dropped_total = dropped,
+                dropped_since_last_warning = dropped - self.reported,
+                queue_full = stats.dropped_queue_full,
+                file_sink_full = stats.dropped_file_cap,
+                failed = stats.failed_spans,
+                timed_out = stats.timed_out_spans,
+                failed_exports = stats.failed_exports,
+                report = shared.counters.report(),
+                "spans are being dropped"
+            );
+        });
+        self.reported = dropped;
+        self.at = Some(Instant::now());
+    }
+}
+
+type Outcome = (u64, std::result::Result<Delivery, Failure>);
+
+/// Exports everything queued, up to `concurrency` batches in flight (one for the file sink).
+/// Once a shutdown deadline is set (also while this runs), each request is bounded by it; at the
+/// deadline, requests in flight are abandoned (counted as timed out: the collector may have
+/// them) and what is still queued is counted as dropped at shutdown.
+async fn drain<S: Signal>(shared: &Shared<S>, exporter: &S::Sink, timeout: Duration) {
+    let max = if S::concurrent(exporter) {
+        shared.concurrency
+    } else {
+        1
+    };
+    let mut in_flight: Vec<Pin<Box<dyn Future<Output = Outcome> + Send + '_>>> =
+        Vec::with_capacity(max);
+    let mut sizes: Vec<u64> = Vec::with_capacity(max);
+    loop {
+        let deadline = shared.deadline();
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            abandon(shared, &sizes);
+            return;
+        }
+        while in_flight.len() < max {
+            let mut batch = shared.take_batch();
+            if batch.is_empty() {
+                break;
+            }
+            for item in batch.iter_mut() {
+                S::prepare(item, &shared.prep);
+            }
+            let n = batch.len() as u64;
+            let limit = match deadline {
+                Some(d) => d.saturating_duration_since(Instant::now()).min(timeout),
+                None => timeout,
+            };
+            sizes.push(n);
+            let diagnosis = &shared.diagnosis;
+            in_flight.push(Box::pin(async move {
+                let started = Instant::now();
+                let outcome = match tokio::time::timeout(limit, S::export(exporter, batch)).await
+                {
+                    Ok(Ok(delivery)) => Ok(delivery),
+                    Ok(Err(e)) => {
+                        let left = limit.saturating_sub(started.elapsed());
+                        let e = match diagnosis.explain(&e, left).await {
+                            Some(why) => format!("{e}: {why}"),
+                            None => e,
+                        };
+                        // The exporter's own timeout, or the client's: no answer, not a no.
+                        let lower = e.to_ascii_lowercase();
+                        if ["no answer within", "deadline", "timed out", "timeout expired"]
+                            .iter()
+                            .any(|t| lower.contains(t))
+                        {
+                            Err(Failure::TimedOut(format!(
+                                "{e} (the collector may still have received it)"
+                            )))
+                        } else {
+                            Err(Failure::Failed(e))
+                        }
+                    }
+                    Err(_) => Err(Failure::TimedOut(format!(
+                        "export timed out after {limit:?} (the collector may still have received it)"
+                    ))),
+                };
+                (n, outcome)
+            }));
+        }
+        if in_flight.is_empty() {
+            return;
+        }
+        let done = std::future::poll_fn(|cx| {
+            for (i, f) in in_flight.iter_mut().enumerate() {
+                if let Poll::Ready(r) = f.as_mut().poll(cx) {
+                    return Poll::Ready(Some((i, r)));
+                }
+            }
+            Poll::Pending
+        });
+        let until_deadline = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                // Wakes when a shutdown sets the deadline in the middle of this drain.
+                None => shared.deadline_set.notified().await,
+            }
+            None
+        };
+        let finished = tokio::select! {
+            r = done => r,
+            r = until_deadline => r,
+        };
+        let Some((i, (n, outcome))) = finished else {
+            continue;
+        };
+        drop(in_flight.swap_remove(i));
+        sizes.swap_remove(i);
+        shared.settle(n, outcome);
+    }
+}
+
+/// At the shutdown deadline: requests still in flight are timed out, the queue is dropped, each
+/// counted.
+fn abandon<S: Signal>(shared: &Shared<S>, in_flight: &[u64]) {
+    let mut q = shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+    let tally = S::tally(&shared.counters);
+    let flying: u64 = in_flight.iter().sum();
+    if flying > 0 {
+        tally.timed_out.fetch_add(flying, Ordering::Relaxed);
+        tally.in_flight.fetch_sub(flying, Ordering::Relaxed);
+        shared
+            .counters
+            .failed_exports
+            .fetch_add(in_flight.len() as u64, Ordering::Relaxed);
+        shared.counters.set_last_error(
+            "export still in flight at the shutdown deadline (the collector may have received it)"
+                .to_string(),
+        );
+    }
+    tally
+        .at_shutdown
+        .fetch_add(q.items.len() as u64, Ordering::Relaxed);
+    q.items.clear();
+    q.sizes.clear();
+    q.bytes = 0;
+}
