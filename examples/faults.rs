@@ -239,7 +239,7 @@ fn runaway() {
         )]));
         let _a = cx.attach();
         tracing::info_span!("request").in_scope(|| {
-            ids.push(tracewire::current_trace_id().unwrap());
+            ids.push(tracewire::propagation::current_trace_id().unwrap());
             for i in 1..100 {
                 tracing::info_span!("step", i).in_scope(|| {
                     if i == 50 {

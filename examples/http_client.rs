@@ -1,4 +1,4 @@
-//! A reqwest client whose requests carry the trace (`tracewire::http::TracingMiddleware`).
+//! A reqwest client whose requests carry the trace (`tracewire::http::ClientMiddleware`).
 //!
 //! `cargo run --example http_client --features reqwest [URL]` (default
 //! `http://127.0.0.1:3000/hello/world`, served by the `http_server` example).
@@ -10,7 +10,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(1)
         .unwrap_or_else(|| "http://127.0.0.1:3000/hello/world".into());
     let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(tracewire::http::TracingMiddleware::default())
+        .with(tracewire::http::ClientMiddleware::default())
         .build();
     let outcome = call(&client, &url).await;
     guard.shutdown()?;
@@ -27,6 +27,6 @@ async fn call(
     let res = client.get(url).send().await?;
     Ok((
         res.status(),
-        tracewire::current_trace_id().unwrap_or_default(),
+        tracewire::propagation::current_trace_id().unwrap_or_default(),
     ))
 }

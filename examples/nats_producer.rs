@@ -38,7 +38,7 @@ async fn produce(
     .await?;
     println!(
         "published order {order} in trace {}",
-        tracewire::current_trace_id().unwrap_or_default()
+        tracewire::propagation::current_trace_id().unwrap_or_default()
     );
     Ok(())
 }

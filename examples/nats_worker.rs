@@ -27,7 +27,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 tracing::info!(payload = %String::from_utf8_lossy(&msg.payload), "processing");
                 println!(
                     "processed a message in trace {}",
-                    tracewire::current_trace_id().unwrap_or_default()
+                    tracewire::propagation::current_trace_id().unwrap_or_default()
                 );
             }
             .instrument(span)

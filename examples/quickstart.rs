@@ -49,7 +49,7 @@ async fn handle_order(order_id: u64, items: i64) -> Option<String> {
         Err(e) => warn!(error = %e, "continuing without reservation"),
     }
     info!(total_cents = prices.iter().sum::<i64>(), "order priced");
-    tracewire::current_trace_id()
+    tracewire::propagation::current_trace_id()
 }
 
 /// Level 2: spawned tasks keep their parent because they carry the current span.

@@ -101,8 +101,8 @@
 //! | `http-proto` | on | OTLP/HTTP with protobuf bodies (tracewire's own hyper client: builds beside any other OpenTelemetry crate) |
 //! | `gzip` | on | `otlp_compression = "gzip"` |
 //! | `tls` | on | `https://` endpoints, custom CA, mutual TLS (rustls, ring) |
-//! | `http-server`, `axum` | | `http::TraceLayer` for axum and hyper servers |
-//! | `reqwest` | | `http::TracingMiddleware` for reqwest-middleware |
+//! | `http-server`, `axum` | | `http::ServerLayer` for axum and hyper servers |
+//! | `reqwest` | | `http::ClientMiddleware` for reqwest-middleware |
 //! | `nats` | | NATS helpers of [`messaging`] |
 //! | `logs` | | OTLP log records from tracing events (`logs_enabled`) |
 //! | `testing` | | `testing::Capture`: spans and log lines in memory, for tests |
@@ -170,15 +170,8 @@ pub use settings::{
 };
 pub use stack::{BoxedLayer, Builder, Guard, builder, init};
 
-/// The trace id of the current span, as 32 lowercase hex digits, when it has one.
-///
-/// ```
-/// assert_eq!(tracewire::current_trace_id(), None); // outside any span
-/// ```
+/// Moved to [`propagation::current_trace_id`], beside the other readers of the current context.
+#[deprecated(since = "0.2.0", note = "use tracewire::propagation::current_trace_id")]
 pub fn current_trace_id() -> Option<String> {
-    use opentelemetry::trace::TraceContextExt as _;
-    opentelemetry::Context::map_current(|cx| {
-        let sc = cx.span().span_context().clone();
-        sc.is_valid().then(|| sc.trace_id().to_string())
-    })
+    propagation::current_trace_id()
 }

@@ -11,7 +11,7 @@
 //! let send = kafka.send_span("orders");
 //! let id = send.in_scope(|| kafka.inject(&mut headers));
 //! // ... publish with `headers`; on the worker:
-//! let process = kafka.activate_from_headers("orders", &headers);
+//! let process = kafka.process_span_from("orders", &headers);
 //! process.in_scope(|| tracing::info!("processing"));
 //! assert_eq!(id.len(), 32);
 //! # Ok::<(), tracewire::Error>(())
@@ -105,16 +105,27 @@ impl Messaging {
         id
     }
 
+    /// Renamed [`process_span_from`](Self::process_span_from): it makes a span, it activates
+    /// nothing.
+    #[deprecated(since = "0.2.0", note = "renamed process_span_from")]
+    pub fn activate_from_headers<C: Extract + ?Sized>(
+        &self,
+        destination: &str,
+        headers: &C,
+    ) -> tracing::Span {
+        self.process_span_from(destination, headers)
+    }
+
     /// A CONSUMER span `process {destination}` continuing the trace in `headers`: its parent is
     /// the producer's span, or a link to it with [`with_links`](Self::with_links). Enter it
     /// (or `.instrument()` the processing future) for the processing of this one message.
     ///
     /// ```
     /// let headers: Vec<(String, Vec<u8>)> = vec![];
-    /// let span = tracewire::messaging::Messaging::new("nats").activate_from_headers("orders", &headers);
+    /// let span = tracewire::messaging::Messaging::new("nats").process_span_from("orders", &headers);
     /// # let _ = span;
     /// ```
-    pub fn activate_from_headers<C: Extract + ?Sized>(
+    pub fn process_span_from<C: Extract + ?Sized>(
         &self,
         destination: &str,
         headers: &C,
@@ -217,7 +228,7 @@ mod nats {
         /// ```
         pub fn process_span(&self, message: &async_nats::Message) -> tracing::Span {
             let empty = async_nats::HeaderMap::new();
-            self.activate_from_headers(
+            self.process_span_from(
                 message.subject.as_str(),
                 message.headers.as_ref().unwrap_or(&empty),
             )

@@ -3,7 +3,7 @@
 
 use axum::Router;
 use axum::routing::get;
-use tracewire::http::TraceLayer;
+use tracewire::http::ServerLayer;
 
 #[test]
 fn a_real_server_on_a_multi_thread_runtime_is_captured() {
@@ -12,7 +12,7 @@ fn a_real_server_on_a_multi_thread_runtime_is_captured() {
     rt.block_on(async {
         let app = Router::new()
             .route("/user/{id}", get(|| async { "ok" }))
-            .layer(TraceLayer::new());
+            .layer(ServerLayer::new());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });

@@ -3,14 +3,14 @@
 
 use axum::Router;
 use axum::routing::get;
-use tracewire::http::TraceLayer;
+use tracewire::http::ServerLayer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_multi_thread_tokio_test_is_captured() {
     let capture = tracewire::testing::Capture::start_global().unwrap();
     let app = Router::new()
         .route("/user/{id}", get(|| async { "ok" }))
-        .layer(TraceLayer::new());
+        .layer(ServerLayer::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });

@@ -11,7 +11,7 @@ use axum::Router;
 use axum::routing::get;
 use support::{Collector, to_collector};
 use tracewire::Protocol;
-use tracewire::http::{TraceLayer, TracingMiddleware};
+use tracewire::http::{ClientMiddleware, ServerLayer};
 
 #[tracing::instrument(target = "my_app::orders")]
 async fn work(client: reqwest_middleware::ClientWithMiddleware, b: String) -> &'static str {
@@ -39,16 +39,16 @@ fn the_users_log_level_does_not_drop_tracewires_spans() {
         let b = serve(
             Router::new()
                 .route("/b", get(|| async { "b" }))
-                .layer(TraceLayer::new()),
+                .layer(ServerLayer::new()),
         )
         .await;
         let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-            .with(TracingMiddleware::default())
+            .with(ClientMiddleware::default())
             .build();
         let a = serve(
             Router::new()
                 .route("/a", get(move || work(client.clone(), b.clone())))
-                .layer(TraceLayer::new()),
+                .layer(ServerLayer::new()),
         )
         .await;
         let res = reqwest::get(format!("{a}/a")).await.unwrap();

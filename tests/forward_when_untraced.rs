@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 
 use tower::{Layer as _, ServiceExt as _};
-use tracewire::http::TraceLayer;
+use tracewire::http::ServerLayer;
 
 const TP: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
@@ -17,7 +17,7 @@ async fn forwarded(env: &[(&str, &str)], path: &str) -> HashMap<String, String> 
         .with_log_writer(std::io::sink())
         .set_default()
         .unwrap();
-    let svc = TraceLayer::new()
+    let svc = ServerLayer::new()
         .with_exclude_paths(["/health"])
         .layer(tower::service_fn(|_req: http::Request<()>| async {
             let mut out = HashMap::new();

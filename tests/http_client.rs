@@ -7,7 +7,7 @@ use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use support::file_sink_spans;
-use tracewire::http::{DisableTracing, TracingMiddleware};
+use tracewire::http::{ClientMiddleware, DisableTracing};
 
 async fn echo_traceparent(headers: HeaderMap) -> String {
     headers
@@ -35,7 +35,7 @@ fn client_spans_inject_and_mark_failures() {
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
         let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-            .with(TracingMiddleware::default())
+            .with(ClientMiddleware::default())
             .build();
 
         let seen = client

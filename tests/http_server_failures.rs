@@ -8,7 +8,7 @@ use std::convert::Infallible;
 use futures_util::FutureExt as _;
 use support::file_sink_spans;
 use tower::{Layer as _, ServiceExt as _};
-use tracewire::http::TraceLayer;
+use tracewire::http::ServerLayer;
 
 #[test]
 fn panics_and_errors_set_status_error() {
@@ -21,7 +21,7 @@ fn panics_and_errors_set_status_error() {
     let rt = support::current_thread_runtime();
     rt.block_on(async {
         let panicking =
-            TraceLayer::new().layer(tower::service_fn(|_req: http::Request<()>| async {
+            ServerLayer::new().layer(tower::service_fn(|_req: http::Request<()>| async {
                 if true {
                     panic!("boom");
                 }
@@ -37,9 +37,10 @@ fn panics_and_errors_set_status_error() {
             .await;
         assert!(outcome.is_err(), "the panic reaches the server");
 
-        let failing = TraceLayer::new().layer(tower::service_fn(|_req: http::Request<()>| async {
-            Err::<http::Response<()>, _>("upstream gone")
-        }));
+        let failing =
+            ServerLayer::new().layer(tower::service_fn(|_req: http::Request<()>| async {
+                Err::<http::Response<()>, _>("upstream gone")
+            }));
         let req = http::Request::builder().uri("/refund").body(()).unwrap();
         assert!(failing.oneshot(req).await.is_err());
     });

@@ -8,7 +8,7 @@ use std::convert::Infallible;
 
 use support::{Captured, file_sink_spans};
 use tower::{Layer as _, ServiceExt as _};
-use tracewire::http::TraceLayer;
+use tracewire::http::ServerLayer;
 
 #[test]
 fn the_callers_decision_wins_over_the_local_ratio() {
@@ -22,10 +22,11 @@ fn the_callers_decision_wins_over_the_local_ratio() {
         .unwrap();
     let rt = support::current_thread_runtime();
     rt.block_on(async {
-        let svc = TraceLayer::new().layer(tower::service_fn(|req: http::Request<()>| async move {
-            tracing::info!(path = req.uri().path(), "handled");
-            Ok::<_, Infallible>(http::Response::new(()))
-        }));
+        let svc =
+            ServerLayer::new().layer(tower::service_fn(|req: http::Request<()>| async move {
+                tracing::info!(path = req.uri().path(), "handled");
+                Ok::<_, Infallible>(http::Response::new(()))
+            }));
         let traced = http::Request::builder()
             .uri("/traced")
             .header(

@@ -9,7 +9,7 @@ use std::convert::Infallible;
 
 use support::file_sink_spans;
 use tower::{Layer as _, ServiceExt as _};
-use tracewire::http::{TraceLayer, TracingMiddleware};
+use tracewire::http::{ClientMiddleware, ServerLayer};
 
 #[test]
 fn unknown_methods_are_other() {
@@ -21,7 +21,7 @@ fn unknown_methods_are_other() {
         .unwrap();
     let rt = support::current_thread_runtime();
     rt.block_on(async {
-        let svc = TraceLayer::new().layer(tower::service_fn(|_req: http::Request<()>| async {
+        let svc = ServerLayer::new().layer(tower::service_fn(|_req: http::Request<()>| async {
             Ok::<_, Infallible>(http::Response::new(()))
         }));
         let mut methods: Vec<String> = (0..200).map(|i| format!("MADEUP{i}")).collect();
@@ -41,7 +41,7 @@ fn unknown_methods_are_other() {
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
         let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-            .with(TracingMiddleware::default())
+            .with(ClientMiddleware::default())
             .build();
         for m in ["MADEUP", "DELETE"] {
             let method = reqwest::Method::from_bytes(m.as_bytes()).unwrap();

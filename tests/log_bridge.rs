@@ -26,7 +26,7 @@ fn log_records_become_events_of_the_current_span() {
         .unwrap();
     let trace = tracing::info_span!("startup").in_scope(|| {
         some_dependency::connect();
-        tracewire::current_trace_id().unwrap()
+        tracewire::propagation::current_trace_id().unwrap()
     });
     guard.shutdown().unwrap();
 

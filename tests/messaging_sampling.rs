@@ -22,10 +22,10 @@ fn the_producers_decision_wins_over_the_local_ratio() {
     let none: Vec<(String, Vec<u8>)> = vec![];
     let consumer = Messaging::new("kafka");
     consumer
-        .activate_from_headers("orders", &sampled)
+        .process_span_from("orders", &sampled)
         .in_scope(|| tracing::info!("processed"));
     consumer
-        .activate_from_headers("orders", &none)
+        .process_span_from("orders", &none)
         .in_scope(|| tracing::info!("processed"));
     guard.shutdown().unwrap();
 

@@ -1,5 +1,5 @@
 //! What `init()` configures travels with the stack, not in process globals: `propagators` and
-//! `exclude_paths` are honoured by `set_default()`, by the test kit, and by a `TraceLayer` built
+//! `exclude_paths` are honoured by `set_default()`, by the test kit, and by a `ServerLayer` built
 //! before the stack existed (before: all three silently ignored them).
 
 mod support;
@@ -9,7 +9,7 @@ use std::convert::Infallible;
 
 use support::file_sink_spans;
 use tower::{Layer as _, ServiceExt as _};
-use tracewire::http::TraceLayer;
+use tracewire::http::ServerLayer;
 
 #[test]
 fn propagators_are_the_current_stacks() {
@@ -37,7 +37,7 @@ fn propagators_are_the_current_stacks() {
 #[test]
 fn a_trace_layer_built_before_the_stack_honours_its_exclusions() {
     // Built first, as a router often is.
-    let layer = TraceLayer::new();
+    let layer = ServerLayer::new();
     let dir = tempfile::tempdir().unwrap();
     let sink = dir.path().join("spans.jsonl");
     let guard = support::to_file(&sink)
@@ -76,7 +76,7 @@ fn the_test_kit_honours_exclusions_and_propagators() {
     .unwrap();
     let rt = support::current_thread_runtime();
     let injected = rt.block_on(async {
-        let svc = TraceLayer::new().layer(tower::service_fn(|_req: http::Request<()>| async {
+        let svc = ServerLayer::new().layer(tower::service_fn(|_req: http::Request<()>| async {
             let mut out: HashMap<String, String> = HashMap::new();
             tracewire::propagation::inject(&mut out);
             Ok::<_, Infallible>(http::Response::new(out))

@@ -31,7 +31,7 @@ fn set_parent_and_context_work_through_tracewire() {
     );
     span.in_scope(|| {
         assert_eq!(
-            tracewire::current_trace_id().as_deref(),
+            tracewire::propagation::current_trace_id().as_deref(),
             Some("4bf92f3577b34da6a3ce929d0e0e4736")
         );
         tracing::info!("joined");

@@ -21,7 +21,7 @@ use serde_json::Value;
 use support::hops::{self, BAGGAGE, CALLER_SPAN, Coins, Incoming, STATE, baggage_members};
 use support::{Captured, Collector, to_collector};
 use tracewire::Protocol;
-use tracewire::http::{TraceLayer, TracingMiddleware};
+use tracewire::http::{ClientMiddleware, ServerLayer};
 
 #[derive(Clone, Copy, Debug)]
 enum Config {
@@ -70,7 +70,7 @@ async fn service_b(seen: Seen) -> String {
 
 async fn service_a(b: String) -> String {
     let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(TracingMiddleware::default())
+        .with(ClientMiddleware::default())
         .with(LogSend)
         .build();
     let call_b = move |Query(q): Query<HashMap<String, usize>>| {
@@ -89,7 +89,7 @@ async fn service_a(b: String) -> String {
     let app = Router::new()
         .route("/a", get(call_b.clone()))
         .route("/internal/a", get(call_b))
-        .layer(TraceLayer::new().with_exclude_paths(["/internal/*"]));
+        .layer(ServerLayer::new().with_exclude_paths(["/internal/*"]));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });

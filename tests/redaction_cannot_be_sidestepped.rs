@@ -9,7 +9,7 @@ use std::convert::Infallible;
 
 use support::{Captured, file_sink_spans};
 use tower::{Layer as _, ServiceExt as _};
-use tracewire::http::TraceLayer;
+use tracewire::http::ServerLayer;
 
 const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJTM0NSRVQifQ.c2lnbmF0dXJlUzNDUkVU";
 
@@ -50,7 +50,7 @@ fn secrets_do_not_leave_by_name_or_by_shape() {
             tracing::error!(error = %format!("auth failed for https://u:S3CRET-p@api/x"), "call failed");
         });
 
-        let svc = TraceLayer::new().layer(tower::service_fn(|_req: http::Request<()>| async {
+        let svc = ServerLayer::new().layer(tower::service_fn(|_req: http::Request<()>| async {
             Ok::<_, Infallible>(http::Response::new(()))
         }));
         let keys = [

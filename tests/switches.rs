@@ -19,7 +19,7 @@ fn run(env: &[(&str, &str)]) -> (Vec<serde_json::Value>, Option<String>, usize) 
         .unwrap();
     let id = tracing::info_span!("work").in_scope(|| {
         tracing::info!(n = 1, "inside");
-        tracewire::current_trace_id()
+        tracewire::propagation::current_trace_id()
     });
     guard.shutdown().unwrap();
     (logs.json_lines(), id, support::file_sink_spans(&sink).len())

@@ -40,7 +40,7 @@ fn a_runaway_trace_cannot_starve_the_others() {
             tracing::info_span!(parent: &runaway, "spin").in_scope(|| {});
         }
         tracing::info_span!("request", t).in_scope(|| {
-            error_roots.push(tracewire::current_trace_id().unwrap());
+            error_roots.push(tracewire::propagation::current_trace_id().unwrap());
             for i in 1..SPANS_PER_TRACE {
                 tracing::info_span!("step", i).in_scope(|| {
                     if i == SPANS_PER_TRACE / 2 {

@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use futures_util::StreamExt as _;
-use tracewire::http::{TraceLayer, TracingMiddleware};
+use tracewire::http::{ClientMiddleware, ServerLayer};
 use tracewire::messaging::Messaging;
 use tracing::Instrument as _;
 
@@ -20,7 +20,7 @@ pub(crate) fn service_b() -> Router {
     Router::new()
         .route("/inventory/{sku}", get(inventory))
         .route("/health", get(|| async { "ok" }))
-        .layer(TraceLayer::new().with_exclude_paths(["/health"]))
+        .layer(ServerLayer::new().with_exclude_paths(["/health"]))
 }
 
 #[tracing::instrument]
@@ -45,14 +45,14 @@ struct A {
 /// Service A: checkout. `/checkout/{sku}` asks B for stock, then publishes the order.
 pub(crate) fn service_a(b_url: String, nats: async_nats::Client) -> Router {
     let http = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(TracingMiddleware::default())
+        .with(ClientMiddleware::default())
         .build();
     Router::new()
         .route("/checkout/{sku}", get(checkout))
         .route("/health", get(|| async { "ok" }))
         .with_state(A { b_url, http, nats })
         .layer(
-            TraceLayer::new()
+            ServerLayer::new()
                 .with_exclude_paths(["/health"])
                 .with_traceparent_response(true),
         )

@@ -15,12 +15,12 @@ use crate::propagation;
 ///
 /// ```
 /// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-///     .with(tracewire::http::TracingMiddleware::default())
+///     .with(tracewire::http::ClientMiddleware::default())
 ///     .build();
 /// # let _ = client;
 /// ```
 #[derive(Debug, Clone, Default)]
-pub struct TracingMiddleware {
+pub struct ClientMiddleware {
     _private: (),
 }
 
@@ -35,7 +35,7 @@ pub struct TracingMiddleware {
 pub struct DisableTracing;
 
 #[async_trait::async_trait]
-impl Middleware for TracingMiddleware {
+impl Middleware for ClientMiddleware {
     async fn handle(
         &self,
         mut req: Request,

@@ -26,35 +26,35 @@ use crate::settings::Settings;
 ///
 /// ```
 /// use tower::Layer as _;
-/// let layer = tracewire::http::TraceLayer::new().with_exclude_paths(["/health"]);
+/// let layer = tracewire::http::ServerLayer::new().with_exclude_paths(["/health"]);
 /// let svc = layer.layer(tower::service_fn(|_req: http::Request<()>| async {
 ///     Ok::<_, std::convert::Infallible>(http::Response::new(()))
 /// }));
 /// # let _ = svc;
 /// ```
 #[derive(Debug, Clone)]
-pub struct TraceLayer {
+pub struct ServerLayer {
     /// `None`: the current stack's `exclude_paths`, looked up per request.
     exclude: Option<Arc<[String]>>,
     echo_traceparent: bool,
 }
 
-impl Default for TraceLayer {
+impl Default for ServerLayer {
     fn default() -> Self {
-        TraceLayer::new()
+        ServerLayer::new()
     }
 }
 
-impl TraceLayer {
+impl ServerLayer {
     /// Excluded paths from the stack current when a request arrives (`exclude_paths`), so
     /// the layer may be built before `init()` or `set_default()`.
     ///
     /// ```
-    /// let layer = tracewire::http::TraceLayer::new();
+    /// let layer = tracewire::http::ServerLayer::new();
     /// # let _ = layer;
     /// ```
     pub fn new() -> Self {
-        TraceLayer {
+        ServerLayer {
             exclude: None,
             echo_traceparent: false,
         }
@@ -65,18 +65,18 @@ impl TraceLayer {
     /// ```
     /// let s = tracewire::builder().without_settings_file()
     ///     .with_env([("TRACEWIRE_EXCLUDE_PATHS", "/health,/metrics")]).settings()?;
-    /// let layer = tracewire::http::TraceLayer::from_settings(&s);
+    /// let layer = tracewire::http::ServerLayer::from_settings(&s);
     /// # let _ = layer;
     /// # Ok::<(), tracewire::Error>(())
     /// ```
     pub fn from_settings(settings: &Settings) -> Self {
-        TraceLayer::new().with_exclude_paths(settings.exclude_paths.iter().cloned())
+        ServerLayer::new().with_exclude_paths(settings.exclude_paths.iter().cloned())
     }
 
     /// Paths not traced: exact, or a prefix when ending in `*`.
     ///
     /// ```
-    /// let layer = tracewire::http::TraceLayer::new().with_exclude_paths(["/health", "/internal/*"]);
+    /// let layer = tracewire::http::ServerLayer::new().with_exclude_paths(["/health", "/internal/*"]);
     /// # let _ = layer;
     /// ```
     pub fn with_exclude_paths<I, S>(mut self, paths: I) -> Self
@@ -91,7 +91,7 @@ impl TraceLayer {
     /// Adds a `traceparent` header to every traced response, for clients that correlate.
     ///
     /// ```
-    /// let layer = tracewire::http::TraceLayer::new().with_traceparent_response(true);
+    /// let layer = tracewire::http::ServerLayer::new().with_traceparent_response(true);
     /// # let _ = layer;
     /// ```
     pub fn with_traceparent_response(mut self, echo: bool) -> Self {
@@ -113,22 +113,22 @@ impl TraceLayer {
     }
 }
 
-impl<S> tower::Layer<S> for TraceLayer {
-    type Service = TraceService<S>;
+impl<S> tower::Layer<S> for ServerLayer {
+    type Service = ServerService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        TraceService {
+        ServerService {
             inner,
             layer: self.clone(),
         }
     }
 }
 
-/// The service [`TraceLayer`] produces.
+/// The service [`ServerLayer`] produces.
 #[derive(Debug, Clone)]
-pub struct TraceService<S> {
+pub struct ServerService<S> {
     inner: S,
-    layer: TraceLayer,
+    layer: ServerLayer,
 }
 
 fn route<B>(req: &Request<B>) -> Option<&str> {
@@ -217,14 +217,14 @@ fn make_span<B>(req: &Request<B>) -> tracing::Span {
     span
 }
 
-impl<S, ReqBody, ResBody> tower::Service<Request<ReqBody>> for TraceService<S>
+impl<S, ReqBody, ResBody> tower::Service<Request<ReqBody>> for ServerService<S>
 where
     S: tower::Service<Request<ReqBody>, Response = Response<ResBody>>,
     S::Error: Display,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
+    type Future = ServerResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -234,7 +234,7 @@ where
         let remote = propagation::extract(req.headers());
         if self.layer.excluded(req.uri().path()) {
             let _forward = remote.clone().attach();
-            return ResponseFuture {
+            return ServerResponseFuture {
                 inner: self.inner.call(req),
                 span: tracing::Span::none(),
                 remote,
@@ -258,7 +258,7 @@ where
             let _entered = span.enter();
             self.inner.call(req)
         };
-        ResponseFuture {
+        ServerResponseFuture {
             inner,
             span,
             remote,
@@ -268,8 +268,8 @@ where
 }
 
 pin_project_lite::pin_project! {
-    /// The response future of [`TraceService`].
-    pub struct ResponseFuture<F> {
+    /// The response future of [`ServerService`].
+    pub struct ServerResponseFuture<F> {
         #[pin]
         inner: F,
         span: tracing::Span,
@@ -280,15 +280,15 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<F> std::fmt::Debug for ResponseFuture<F> {
+impl<F> std::fmt::Debug for ServerResponseFuture<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResponseFuture")
+        f.debug_struct("ServerResponseFuture")
             .field("span", &self.span)
             .finish()
     }
 }
 
-impl<F, B, E> Future for ResponseFuture<F>
+impl<F, B, E> Future for ServerResponseFuture<F>
 where
     F: Future<Output = Result<Response<B>, E>>,
     E: Display,

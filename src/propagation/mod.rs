@@ -16,7 +16,7 @@
 //! let span = tracing::info_span!("handle");
 //! assert!(tracewire::propagation::set_parent(&span, &headers)?);
 //! let theirs = headers["traceparent"][3..35].to_string();
-//! span.in_scope(|| assert_eq!(tracewire::current_trace_id(), Some(theirs)));
+//! span.in_scope(|| assert_eq!(tracewire::propagation::current_trace_id(), Some(theirs)));
 //! # guard.shutdown()?;
 //! # Ok::<(), tracewire::Error>(())
 //! ```
@@ -354,4 +354,17 @@ impl TextMapPropagator for W3cPropagator {
     fn fields(&self) -> FieldIter<'_> {
         FieldIter::new(&*FIELDS)
     }
+}
+
+/// The trace id of the current span, as 32 lowercase hex digits, when it has one.
+///
+/// ```
+/// assert_eq!(tracewire::propagation::current_trace_id(), None); // outside any span
+/// ```
+pub fn current_trace_id() -> Option<String> {
+    use opentelemetry::trace::TraceContextExt as _;
+    opentelemetry::Context::map_current(|cx| {
+        let sc = cx.span().span_context().clone();
+        sc.is_valid().then(|| sc.trace_id().to_string())
+    })
 }

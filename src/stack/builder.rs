@@ -410,7 +410,7 @@ impl Builder {
     ///     .with(layer)
     ///     .with(tracing_subscriber::fmt::layer().with_writer(std::io::sink));
     /// tracing::subscriber::with_default(subscriber, || {
-    ///     tracing::info_span!("work").in_scope(|| assert!(tracewire::current_trace_id().is_some()));
+    ///     tracing::info_span!("work").in_scope(|| assert!(tracewire::propagation::current_trace_id().is_some()));
     /// });
     /// guard.shutdown()?;
     /// # Ok::<(), tracewire::Error>(())
@@ -486,7 +486,7 @@ impl Builder {
     ///     .with_env([("OTEL_TRACES_EXPORTER", "none")])
     ///     .with_log_writer(std::io::sink())
     ///     .set_default()?;
-    /// tracing::info_span!("work").in_scope(|| assert!(tracewire::current_trace_id().is_some()));
+    /// tracing::info_span!("work").in_scope(|| assert!(tracewire::propagation::current_trace_id().is_some()));
     /// guard.shutdown()?;
     /// # Ok::<(), tracewire::Error>(())
     /// ```

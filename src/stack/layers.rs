@@ -104,7 +104,7 @@ pub(super) struct Parts {
 
 /// What travels with the stack instead of living in process globals: which propagation formats
 /// are active and which HTTP paths are not traced, found from the current dispatcher (so
-/// `set_default()`, the test kit and a `TraceLayer` built before the stack all honour them);
+/// `set_default()`, the test kit and a `ServerLayer` built before the stack all honour them);
 /// and, once the layer is part of a dispatcher, where the export task's drop warnings go.
 pub(crate) struct StackInfo {
     warn_to: Arc<std::sync::OnceLock<tracing::dispatcher::WeakDispatch>>,

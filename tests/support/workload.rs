@@ -53,7 +53,7 @@ pub async fn handle_order(
         db.system.name = "postgresql"
     )
     .in_scope(|| info!(rows = 1u32, "looked up"));
-    tracewire::current_trace_id()
+    tracewire::propagation::current_trace_id()
 }
 
 /// Level 2: spawned tasks keep their parent.
