@@ -66,9 +66,42 @@ fn cap<T>(items: &mut Vec<T>, limit: u32) -> u32 {
     dropped as u32
 }
 
+/// Links within the span limits, each link's attributes within theirs, the drops counted.
+#[inline]
+fn limited_links(links: Option<Vec<Link>>, limits: &SpanLimits) -> SpanLinks {
+    let mut out = SpanLinks::default();
+    if let Some(mut links) = links {
+        out.dropped_count = cap(&mut links, limits.max_links_per_span);
+        for l in links.iter_mut() {
+            l.dropped_attributes_count = cap(&mut l.attributes, limits.max_attributes_per_link);
+        }
+        out.links = links;
+    }
+    out
+}
+
+/// Events within the span limits, each event's attributes within theirs, the drops counted.
+#[inline]
+fn limited_events(
+    events: Option<Vec<opentelemetry::trace::Event>>,
+    limits: &SpanLimits,
+) -> SpanEvents {
+    let mut out = SpanEvents::default();
+    if let Some(mut events) = events {
+        out.dropped_count = cap(&mut events, limits.max_events_per_span);
+        for e in events.iter_mut() {
+            e.dropped_attributes_count = cap(&mut e.attributes, limits.max_attributes_per_event);
+        }
+        out.events = events;
+    }
+    out
+}
+
 impl opentelemetry::trace::Tracer for Tracer {
     type Span = Span;
 
+    // One function on purpose: it runs for every sampled span, and splitting the decision from
+    // the recording would move the `SpanBuilder` (several hundred bytes) across a call.
     fn build_with_context(&self, mut builder: SpanBuilder, parent_cx: &Context) -> Span {
         let shared = &self.0;
         let shut = shared.processor.as_ref().is_some_and(|p| p.is_shutdown());
@@ -132,34 +165,8 @@ impl opentelemetry::trace::Tracer for Tracer {
         let mut attributes = builder.attributes.take().unwrap_or_default();
         attributes.extend(extra);
         let dropped_attributes_count = cap(&mut attributes, limits.max_attributes_per_span);
-        let links = match builder.links.take() {
-            Some(mut links) => {
-                let dropped_count = cap(&mut links, limits.max_links_per_span);
-                for l in links.iter_mut() {
-                    l.dropped_attributes_count =
-                        cap(&mut l.attributes, limits.max_attributes_per_link);
-                }
-                let mut l = SpanLinks::default();
-                l.links = links;
-                l.dropped_count = dropped_count;
-                l
-            }
-            None => SpanLinks::default(),
-        };
-        let events = match builder.events.take() {
-            Some(mut events) => {
-                let dropped_count = cap(&mut events, limits.max_events_per_span);
-                for e in events.iter_mut() {
-                    e.dropped_attributes_count =
-                        cap(&mut e.attributes, limits.max_attributes_per_event);
-                }
-                let mut e = SpanEvents::default();
-                e.events = events;
-                e.dropped_count = dropped_count;
-                e
-            }
-            None => SpanEvents::default(),
-        };
+        let links = limited_links(builder.links.take(), limits);
+        let events = limited_events(builder.events.take(), limits);
         let start_time = builder.start_time.unwrap_or_else(opentelemetry::time::now);
         Span {
             cx: SpanContext::new(trace_id, span_id, flags.with_sampled(sampled), false, state),

@@ -124,37 +124,12 @@ async fn drain<S: Signal>(shared: &Shared<S>, exporter: &S::Sink, timeout: Durat
                 None => timeout,
             };
             sizes.push(n);
-            let diagnosis = &shared.diagnosis;
-            in_flight.push(Box::pin(async move {
-                let started = Instant::now();
-                let outcome = match tokio::time::timeout(limit, S::export(exporter, batch)).await
-                {
-                    Ok(Ok(delivery)) => Ok(delivery),
-                    Ok(Err(e)) => {
-                        let left = limit.saturating_sub(started.elapsed());
-                        let e = match diagnosis.explain(&e, left).await {
-                            Some(why) => format!("{e}: {why}"),
-                            None => e,
-                        };
-                        // The exporter's own timeout, or the client's: no answer, not a no.
-                        let lower = e.to_ascii_lowercase();
-                        if ["no answer within", "deadline", "timed out", "timeout expired"]
-                            .iter()
-                            .any(|t| lower.contains(t))
-                        {
-                            Err(Failure::TimedOut(format!(
-                                "{e} (the collector may still have received it)"
-                            )))
-                        } else {
-                            Err(Failure::Failed(e))
-                        }
-                    }
-                    Err(_) => Err(Failure::TimedOut(format!(
-                        "export timed out after {limit:?} (the collector may still have received it)"
-                    ))),
-                };
-                (n, outcome)
-            }));
+            in_flight.push(Box::pin(export_batch::<S>(
+                exporter,
+                batch,
+                limit,
+                &shared.diagnosis,
+            )));
         }
         if in_flight.is_empty() {
             return;
@@ -186,6 +161,49 @@ async fn drain<S: Signal>(shared: &Shared<S>, exporter: &S::Sink, timeout: Durat
         sizes.swap_remove(i);
         shared.settle(n, outcome);
     }
+}
+
+/// One export request bounded by `limit`; a failure is explained (the diagnosis may ask the
+/// endpoint what it is) and sorted into "said no" and "did not answer".
+async fn export_batch<S: Signal>(
+    exporter: &S::Sink,
+    batch: Vec<S::Item>,
+    limit: Duration,
+    diagnosis: &super::Diagnosis,
+) -> Outcome {
+    let n = batch.len() as u64;
+    let started = Instant::now();
+    let outcome = match tokio::time::timeout(limit, S::export(exporter, batch)).await {
+        Ok(Ok(delivery)) => Ok(delivery),
+        Ok(Err(e)) => {
+            let left = limit.saturating_sub(started.elapsed());
+            let e = match diagnosis.explain(&e, left).await {
+                Some(why) => format!("{e}: {why}"),
+                None => e,
+            };
+            // The exporter's own timeout, or the client's: no answer, not a no.
+            let lower = e.to_ascii_lowercase();
+            if [
+                "no answer within",
+                "deadline",
+                "timed out",
+                "timeout expired",
+            ]
+            .iter()
+            .any(|t| lower.contains(t))
+            {
+                Err(Failure::TimedOut(format!(
+                    "{e} (the collector may still have received it)"
+                )))
+            } else {
+                Err(Failure::Failed(e))
+            }
+        }
+        Err(_) => Err(Failure::TimedOut(format!(
+            "export timed out after {limit:?} (the collector may still have received it)"
+        ))),
+    };
+    (n, outcome)
 }
 
 /// At the shutdown deadline: requests still in flight are timed out, the queue is dropped, each

@@ -181,6 +181,55 @@ pub(super) fn filtered(parts: Parts) -> BoxedLayer {
     Box::new(inner.with_filter(parts.filter))
 }
 
+/// The span layer and, behind it, the SDK provider, the export pipeline and (feature `logs`)
+/// the log-record provider, which `inner` keeps for the guard. The sampling plan is built here
+/// once and handed to each part that decides.
+fn span_layer(
+    settings: &Settings,
+    memory: Option<crate::export::MemorySink>,
+    warn_to: &Arc<std::sync::OnceLock<tracing::dispatcher::WeakDispatch>>,
+    inner: &mut Inner,
+) -> Result<crate::typed_fields::SpanLayer<Registry>> {
+    let plan = crate::sampling::Plan::new(settings);
+    let resource = resource(settings);
+    let mut provider = SdkTracerProvider::builder()
+        .with_span_limits(span_limits(settings))
+        .with_sampler(plan.sdk_sampler())
+        .with_resource(resource.clone());
+    let mut shared_processor = None;
+    if let Some((pipeline, processor)) = Pipeline::build(
+        settings,
+        plan.tail_rule(),
+        &resource,
+        warn_to.clone(),
+        memory,
+    )? {
+        let processor = Arc::new(processor);
+        shared_processor = Some(processor.clone());
+        inner.counters = Some(pipeline.counters.clone());
+        #[cfg(feature = "logs")]
+        if settings.logs_enabled {
+            inner.logger = crate::export::log_records::provider(
+                &pipeline,
+                settings,
+                &resource,
+                warn_to.clone(),
+            )?;
+        }
+        inner.pipeline = Some(pipeline);
+        provider = provider.with_span_processor(crate::export::SharedProcessor(processor));
+    }
+    let provider = provider.build();
+    let tracer = crate::tracer::Tracer::new(&plan, span_limits(settings), shared_processor);
+    inner.provider = Some(provider);
+    Ok(crate::typed_fields::span_layer(
+        tracer,
+        crate::redact::Redactor::new(&settings.redact_fields),
+        settings.span_source_attributes,
+        plan.gate(),
+    ))
+}
+
 pub(super) fn build_parts(
     settings: &Settings,
     writer: LogWriter,
@@ -206,44 +255,7 @@ pub(super) fn build_parts(
     };
     let warn_to: Arc<std::sync::OnceLock<tracing::dispatcher::WeakDispatch>> = Arc::default();
     let otel_layer = if settings.enabled && settings.tracing_enabled {
-        let plan = crate::sampling::Plan::new(settings);
-        let resource = resource(settings);
-        let mut provider = SdkTracerProvider::builder()
-            .with_span_limits(span_limits(settings))
-            .with_sampler(plan.sdk_sampler())
-            .with_resource(resource.clone());
-        let mut shared_processor = None;
-        if let Some((pipeline, processor)) = Pipeline::build(
-            settings,
-            plan.tail_rule(),
-            &resource,
-            warn_to.clone(),
-            memory,
-        )? {
-            let processor = Arc::new(processor);
-            shared_processor = Some(processor.clone());
-            inner.counters = Some(pipeline.counters.clone());
-            #[cfg(feature = "logs")]
-            if settings.logs_enabled {
-                inner.logger = crate::export::log_records::provider(
-                    &pipeline,
-                    settings,
-                    &resource,
-                    warn_to.clone(),
-                )?;
-            }
-            inner.pipeline = Some(pipeline);
-            provider = provider.with_span_processor(crate::export::SharedProcessor(processor));
-        }
-        let provider = provider.build();
-        let tracer = crate::tracer::Tracer::new(&plan, span_limits(settings), shared_processor);
-        inner.provider = Some(provider);
-        Some(crate::typed_fields::span_layer(
-            tracer,
-            crate::redact::Redactor::new(&settings.redact_fields),
-            settings.span_source_attributes,
-            plan.gate(),
-        ))
+        Some(span_layer(settings, memory, &warn_to, &mut inner)?)
     } else {
         None
     };
