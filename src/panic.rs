@@ -22,11 +22,7 @@ pub fn install_panic_hook() {
     std::panic::set_hook(Box::new(move |info| {
         // A panic inside tracing itself must not recurse into the hook.
         if !IN_HOOK.with(|f| f.replace(true)) {
-            let payload = info.payload();
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
+            let message = payload_text(info.payload())
                 .unwrap_or_else(|| "panic with a non-string payload".to_string());
             let location = info
                 .location()
@@ -43,4 +39,12 @@ pub fn install_panic_hook() {
         }
         previous(info);
     }));
+}
+
+/// The text of a panic's payload, when it is one (`panic!("...")` gives a `&str` or a `String`).
+pub(crate) fn payload_text(payload: &(dyn std::any::Any + Send)) -> Option<String> {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
 }

@@ -25,14 +25,19 @@ use crate::export::BatchProcessor;
 use crate::ids::{RANDOM, new_span_id, new_trace_id};
 use crate::sampling::{HeadSampled, Plan};
 
+/// What every span of a tracer reads; one `Arc` so that cloning the tracer into each span (to
+/// reach the processor at its end) is one reference count.
 #[derive(Debug)]
 struct Shared {
+    /// The plan's SDK sampler: asked only when neither shortcut below decides.
     sampler: Box<dyn ShouldSample>,
     /// The sampler follows a valid parent's flag: skip the call for the common case.
     parent_based: bool,
     /// The sampler keeps every root (`sampling_rate = 1.0`, the default): skip the call.
     roots_always: bool,
+    /// Applied once, as the span is built, and as attributes, events and links are added.
     limits: SpanLimits,
+    /// `tracewire`, on every span (cloned into each `SpanData`: an `Arc` inside).
     scope: InstrumentationScope,
     /// `None` when nothing is exported (`traces_exporter = none`): spans still get ids.
     processor: Option<Arc<BatchProcessor>>,
@@ -43,6 +48,8 @@ struct Shared {
 pub(crate) struct Tracer(Arc<Shared>);
 
 impl Tracer {
+    /// A tracer deciding by `plan`, exporting through `processor` (spans still get ids and
+    /// contexts without one).
     pub(crate) fn new(
         plan: &Plan,
         limits: SpanLimits,
@@ -59,7 +66,8 @@ impl Tracer {
     }
 }
 
-/// Truncates `items` to `limit`, returning how many were dropped.
+/// Truncates `items` to `limit`, returning how many were dropped (the span limits keep the
+/// first items, as the SDK does).
 fn cap<T>(items: &mut Vec<T>, limit: u32) -> u32 {
     let dropped = items.len().saturating_sub(limit as usize);
     items.truncate(limit as usize);
@@ -187,6 +195,8 @@ impl opentelemetry::trace::Tracer for Tracer {
     }
 }
 
+/// The data of a recording span, in the shape of `SpanData` less what the span context and the
+/// tracer already hold; boxed so that a non-recording span (dropped by the sampler) stays small.
 #[derive(Debug)]
 struct Recording {
     parent_span_id: SpanId,
@@ -205,11 +215,14 @@ struct Recording {
 #[derive(Debug)]
 pub(crate) struct Span {
     cx: SpanContext,
+    /// `None`: not recording (dropped by the sampler, suppressed, or already ended).
     rec: Option<Box<Recording>>,
     tracer: Tracer,
 }
 
 impl Span {
+    /// Hands the span to the processor, once: `rec` is taken, so a later `end` or the drop
+    /// does nothing.
     fn finish(&mut self, end: Option<SystemTime>) {
         let Some(rec) = self.rec.take() else { return };
         let shared = &self.tracer.0;
@@ -236,6 +249,7 @@ impl Span {
     }
 }
 
+/// tracing-opentelemetry ends spans by dropping them; an OpenTelemetry API user may too.
 impl Drop for Span {
     fn drop(&mut self) {
         self.finish(None);

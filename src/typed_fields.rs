@@ -51,6 +51,9 @@ where
     HeadGate::new(TypedFields::otel(tracer, redactor, source_attributes), gate)
 }
 
+/// tracing-opentelemetry's layer for tracewire's tracer. Its source attributes (`code.*`,
+/// `thread.*`, `target`, busy/idle times) cost ~20% of a span's instructions, so they are off
+/// unless `span_source_attributes` asks for them.
 impl<S> TypedFields<OpenTelemetryLayer<S, Tracer>>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -81,6 +84,7 @@ impl<L> TypedFields<L> {
     }
 }
 
+/// A field value owned long enough to build a new value set from (tracing's value sets borrow).
 enum Owned {
     I64(i64),
     F64(f64),
@@ -90,6 +94,8 @@ enum Owned {
 }
 
 impl Owned {
+    /// As the `Value` the inner layer's visitor receives: the same `record_*` call it would
+    /// have had, but for `u64` (now `i64`) and redacted values.
     fn as_value(&self) -> &dyn Value {
         match self {
             Owned::I64(v) => v,
@@ -202,6 +208,8 @@ fn rewrite(
     (!c.gave_up).then_some(c.values)
 }
 
+/// Runs `f` with a value set of `meta`'s fields holding `values` (tracing builds value sets only
+/// from borrowed arrays, hence the closure).
 fn with_value_set<R>(
     meta: &'static Metadata<'static>,
     values: &[Option<Owned>],

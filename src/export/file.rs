@@ -1,5 +1,10 @@
 //! The file sink: OTLP/JSON lines, one `ExportTraceServiceRequest` per line, as the
 //! OpenTelemetry Collector's file exporter writes them.
+//!
+//! It is the default when no endpoint is set anywhere, so that a newcomer's first run shows its
+//! spans (`tracewire view`) without a collector. The file is capped (`file_max_bytes`) and only
+//! whole lines are ever in it: a reader (`tracewire view`, `tracewire send`, a collector's
+//! file receiver) never meets half a request.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -12,16 +17,21 @@ use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_sc
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
 
+/// An open sink file, appended to by the export task (one batch at a time).
 #[derive(Debug)]
 pub(crate) struct FileSink {
     path: PathBuf,
+    /// `None` once closed at shutdown.
     file: Mutex<Option<File>>,
+    /// The file's length: what was there when opened, plus what this sink appended.
     written: Mutex<u64>,
     cap: u64,
+    /// Converted once, for every request's `resource_spans`.
     resource: ResourceAttributesWithSchema,
 }
 
 impl FileSink {
+    /// Opens `path` for appending (an existing file counts towards the cap).
     pub(crate) fn open(path: &Path, cap: u64, resource: &Resource) -> std::io::Result<FileSink> {
         // A typo in the path must not silently make directories: the directory must exist.
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
@@ -72,6 +82,7 @@ impl FileSink {
         Ok(true)
     }
 
+    /// Flushes and closes the file; later writes fail (and are counted).
     pub(crate) fn close(&self) {
         if let Some(mut f) = self.file.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = f.flush();

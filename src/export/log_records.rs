@@ -1,5 +1,12 @@
 //! OTLP log records from tracing events (feature `logs`): the same queue, batching, timeouts
 //! and counters as spans, on the same runtime.
+//!
+//! opentelemetry-appender-tracing turns events into `SdkLogRecord`s. The SDK's batch processor
+//! would start a thread of its own, with a queue and counters of its own, so records go through
+//! tracewire's queue instead ([`Logs`] is a [`Signal`]), counted apart from spans
+//! (`exported_logs`, `dropped_logs` in `Stats`). The exporter comes from the same builder as the
+//! span exporter (`otlp.rs`), so the two cannot drift: both get the endpoint, `otlp_headers`,
+//! TLS, timeout and compression.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -16,6 +23,7 @@ use super::stats::{Counters, Tally};
 use crate::error::{Error, ErrorKind, Result};
 use crate::settings::{Export, Protocol, Settings};
 
+/// Log records as a [`Signal`]: the record with its scope, bounded like span attributes.
 pub(crate) struct Logs;
 
 impl Signal for Logs {
@@ -79,6 +87,7 @@ impl Signal for Logs {
 }
 
 /// The SDK log processor: `emit` copies the record onto the bounded queue.
+/// The SDK's log processor: `emit` only queues.
 #[derive(Debug)]
 struct LogProcessor(Handle<Logs>);
 

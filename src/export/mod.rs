@@ -56,7 +56,9 @@ impl Diagnosis {
 /// The export side, owned by the [`Guard`](crate::Guard).
 #[derive(Debug)]
 pub(crate) struct Pipeline {
+    /// One worker thread, `tracewire-export`; `None` once stopped.
     runtime: Option<tokio::runtime::Runtime>,
+    /// Every signal's counters, read by the guard's report and `Guard::stats`.
     pub(crate) counters: Arc<Counters>,
 }
 
@@ -122,7 +124,8 @@ impl Pipeline {
         )))
     }
 
-    /// Starts the export task of one signal on this pipeline's runtime.
+    /// Starts the export task of one signal on this pipeline's runtime, with a queue of
+    /// `max_queue` items; `warn`: this task logs the pipeline's drop warnings.
     pub(crate) fn spawn<S: Signal>(
         &self,
         sink: S::Sink,

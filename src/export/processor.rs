@@ -19,6 +19,7 @@ use super::{prepare, tail};
 /// Where the test kit collects finished spans.
 pub(crate) type MemorySink = Arc<Mutex<Vec<SpanData>>>;
 
+/// Where a pipeline's spans go: an OTLP exporter, the file sink, or the test kit's memory.
 // One per pipeline, built once: boxing the exporter would save nothing worth an indirection.
 #[allow(clippy::large_enum_variant)]
 pub(super) enum SpanSink {
@@ -28,6 +29,7 @@ pub(super) enum SpanSink {
     Memory(MemorySink),
 }
 
+/// Spans as a [`Signal`]: bounded by `prepare::limit`, made ready by `prepare::prepare`.
 pub(super) struct Spans;
 
 impl Signal for Spans {

@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 
 use super::queue::{Control, Delivery, Failure, Shared, Signal};
 
+/// The export task of one signal: runs until shutdown (or until every handle is gone), then
+/// shuts the sink down. `warn`: this task logs the pipeline's drop warnings (one task per
+/// pipeline does, so that a warning covers every signal once).
 pub(super) async fn export_loop<S: Signal>(
     shared: Arc<Shared<S>>,
     mut exporter: S::Sink,
@@ -53,14 +56,18 @@ pub(super) async fn export_loop<S: Signal>(
     }
 }
 
-/// "Logged as a warning at most once per interval while they grow."
+/// "Logged as a warning at most once per interval while they grow." (README, Failure behaviour)
 #[derive(Default)]
 struct DropWarning {
+    /// Spans dropped as of the last warning.
     reported: u64,
     at: Option<Instant>,
 }
 
 impl DropWarning {
+    /// Warns, through the stack this pipeline serves, when more spans were dropped since the
+    /// last warning and the interval has passed. The warning's own line cannot be dropped by
+    /// the queue it reports on: it is a log line, not a span.
     fn maybe_warn<S: Signal>(&mut self, shared: &Shared<S>) {
         let stats = shared.counters.snapshot();
         let dropped = stats.dropped();
@@ -89,6 +96,7 @@ impl DropWarning {
     }
 }
 
+/// How many items a request carried, and what became of them.
 type Outcome = (u64, std::result::Result<Delivery, Failure>);
 
 /// Exports everything queued, up to `concurrency` batches in flight (one for the file sink).

@@ -305,10 +305,7 @@ where
             Err(panic) => {
                 this.span.record("error.type", "panic");
                 this.span.record("otel.status_code", "error");
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                let message = crate::panic::payload_text(panic.as_ref())
                     .unwrap_or_else(|| "handler panicked".into());
                 tracing::error!(target: "tracewire::http", error = %message, "handler panicked");
                 resume_unwind(panic);

@@ -55,6 +55,8 @@ pub(crate) fn collect(
     Ok(out)
 }
 
+/// `above` laid over `below`: maps merge key by key (a key above wins), anything else is
+/// replaced.
 fn merge(below: &Raw, above: &Raw) -> Raw {
     match (below, above) {
         (Raw::Map(lo), Raw::Map(hi)) => {
@@ -90,6 +92,8 @@ pub(crate) enum FileChoice {
     Text(String),
 }
 
+/// The settings file the choice names (or `TRACEWIRE_SETTINGS`, or `settings.toml` when it
+/// exists); a file named explicitly must exist.
 fn read_file(
     env: &HashMap<String, String>,
     choice: &FileChoice,
@@ -141,6 +145,9 @@ fn read_file(
     read_toml(source, shown, Some(path), out)
 }
 
+/// `[observability]`, then `[default.observability]`, then `[<TRACEWIRE_ENV>.observability]`,
+/// each over the one before; `app_name`/`app_version` at the top level. Unknown keys in those
+/// tables are errors naming the nearest key: a typo must not silently keep a default.
 fn read_toml<S>(source: S, shown: String, path: Option<PathBuf>, out: &mut Collected) -> Result<()>
 where
     S: config::Source + Send + Sync + 'static,
@@ -207,6 +214,7 @@ where
     Ok(())
 }
 
+/// A table's or array's item as text (the key's parser checks it like an environment value).
 fn scalar_string(kind: &ValueKind) -> String {
     match kind {
         ValueKind::String(s) => s.clone(),
@@ -214,6 +222,8 @@ fn scalar_string(kind: &ValueKind) -> String {
     }
 }
 
+/// A TOML value as the resolver takes it. Integers beyond `i64` stay text, so that the parser's
+/// range error names them instead of a wrapped number.
 fn raw_from_toml(kind: ValueKind) -> std::result::Result<Raw, String> {
     Ok(match kind {
         ValueKind::Nil => Raw::Str(String::new()),
@@ -236,6 +246,9 @@ fn raw_from_toml(kind: ValueKind) -> std::result::Result<Raw, String> {
     })
 }
 
+/// The standard variables of each key; for a key with several, the most specific set one wins
+/// (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` over `OTEL_EXPORTER_OTLP_ENDPOINT`). An empty value
+/// counts as unset, as the specification says.
 fn read_otel_env(
     env: &HashMap<String, String>,
     values: &mut BTreeMap<&'static str, (Raw, Source)>,
@@ -249,19 +262,32 @@ fn read_otel_env(
         }) else {
             continue;
         };
-        let raw = Raw::Str(val.trim().to_string());
-        let raw = match values.get(key.name) {
-            // OTEL_RESOURCE_ATTRIBUTES adds to the file's attributes, key by key.
-            Some((below @ Raw::Map(_), _)) => match super::parse::map(&raw) {
-                Ok(map) => merge(below, &Raw::Map(map)),
-                Err(_) => raw,
-            },
-            _ => raw,
-        };
-        values.insert(key.name, (raw, Source::Env { var }));
+        lay_env(values, key.name, val, var);
     }
 }
 
+/// Lays a variable's value over what is below it. A map (`OTEL_RESOURCE_ATTRIBUTES`, headers)
+/// adds to the map below, key by key; a value that is not a valid map replaces it, so that
+/// the key's parser reports it.
+fn lay_env(
+    values: &mut BTreeMap<&'static str, (Raw, Source)>,
+    key: &'static str,
+    val: &str,
+    var: &'static str,
+) {
+    let raw = Raw::Str(val.trim().to_string());
+    let raw = match values.get(key) {
+        Some((below @ Raw::Map(_), _)) => match super::parse::map(&raw) {
+            Ok(map) => merge(below, &Raw::Map(map)),
+            Err(_) => raw,
+        },
+        _ => raw,
+    };
+    values.insert(key, (raw, Source::Env { var }));
+}
+
+/// `TRACEWIRE_<KEY>` for each key; any other `TRACEWIRE_*` variable is an error naming the
+/// nearest one (a misspelt variable would otherwise be ignored).
 fn read_tracewire_env(
     env: &HashMap<String, String>,
     values: &mut BTreeMap<&'static str, (Raw, Source)>,
@@ -284,16 +310,7 @@ fn read_tracewire_env(
                     .unwrap_or_default()
             )));
         };
-        let raw = Raw::Str(env[var.as_str()].trim().to_string());
-        let var = key.tracewire_env;
-        let raw = match values.get(key.name) {
-            Some((below @ Raw::Map(_), _)) => match super::parse::map(&raw) {
-                Ok(map) => merge(below, &Raw::Map(map)),
-                Err(_) => raw,
-            },
-            _ => raw,
-        };
-        values.insert(key.name, (raw, Source::Env { var }));
+        lay_env(values, key.name, &env[var.as_str()], key.tracewire_env);
     }
     Ok(())
 }

@@ -56,6 +56,9 @@ impl Resolved {
         Ok(r)
     }
 
+    /// The checked value of `name`. The typed readers below return the type the key's parser
+    /// produces (a key whose parser gives another shape reads as its zero value, which the
+    /// unit tests of every key would show).
     fn get(&self, name: &str) -> &Value {
         // The key table and the fields of `Settings` are both written here in the crate; a
         // name missing from the table fails every test that resolves settings.
@@ -67,6 +70,7 @@ impl Resolved {
             .1
     }
 
+    /// Where the value of `name` came from.
     fn source(&self, name: &str) -> &Source {
         &self.entry(name).1
     }
@@ -76,6 +80,8 @@ impl Resolved {
         &self.sources[at.unwrap_or_else(|| panic!("`{name}` is not in the key table"))]
     }
 
+    /// Adds a note to the value `explain()` shows for `name` (why it was ignored, where a
+    /// default came from).
     fn note(&mut self, name: &str, note: &str) {
         if let Some(e) = self.sources.iter_mut().find(|(k, _, _)| *k == name) {
             e.2 = format!("{} ({note})", e.2);
@@ -101,10 +107,12 @@ impl Resolved {
         u32::try_from(self.uint(name)).unwrap_or(u32::MAX)
     }
 
+    /// A `_ms` key as a duration.
     fn millis(&self, name: &str) -> Duration {
         Duration::from_millis(self.uint(name))
     }
 
+    /// The position of a `Parse::OneOf` key's name in its list; `None` when unset.
     fn index(&self, name: &str) -> Option<usize> {
         match self.get(name) {
             Value::Index(i) => Some(*i),
@@ -325,6 +333,8 @@ fn level(src: &Source) -> u8 {
     }
 }
 
+/// A client certificate without its key, or the reverse, is refused at start: the TLS handshake
+/// would fail on every export.
 fn mutual_tls(r: &Resolved) -> Result<()> {
     let (cert, key) = ("otlp_client_certificate", "otlp_client_key");
     let one_without = |have: &str, lacks: &str, var: &str| {
@@ -363,6 +373,8 @@ fn refuse_logs_only_tls(env: &HashMap<String, String>) -> Result<()> {
     Ok(())
 }
 
+/// The default `service.name` when neither a key nor `app_name` gives one (the specification's
+/// `unknown_service` when even that is unknown).
 fn executable_name() -> String {
     std::env::current_exe()
         .ok()
