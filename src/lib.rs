@@ -135,6 +135,8 @@ pub mod http;
 mod ids;
 mod json_lines;
 pub mod messaging;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod panic;
 pub mod propagation;
 mod redact;
@@ -165,8 +167,8 @@ pub use export::Stats;
 pub use panic::install_panic_hook;
 pub use redact::REDACTED;
 pub use settings::{
-    DEFAULT_FILE_SINK, DEFAULT_REDACT, Export, LogFormat, Protocol, SamplerKind, SettingValue,
-    Settings, Source, TRACEWIRE_ENV, TRACEWIRE_SETTINGS,
+    DEFAULT_FILE_SINK, DEFAULT_REDACT, Export, LogFormat, MetricsTemporality, Protocol,
+    SamplerKind, SettingValue, Settings, Source, TRACEWIRE_ENV, TRACEWIRE_SETTINGS,
 };
 pub use stack::{BoxedLayer, Builder, Guard, builder, init};
 

@@ -240,6 +240,8 @@ impl Write for Lines {
 #[must_use = "the capture stops when dropped"]
 pub struct Capture {
     spans: Arc<Mutex<Vec<SpanData>>>,
+    #[cfg(feature = "metrics")]
+    metrics: crate::metrics::MetricsMemory,
     logs: Lines,
     dispatch: tracing::Dispatch,
     guard: Guard,
@@ -282,16 +284,19 @@ impl Capture {
     /// # Ok::<(), tracewire::Error>(())
     /// ```
     pub fn with_builder(builder: Builder) -> crate::Result<Capture> {
-        let spans: Arc<Mutex<Vec<SpanData>>> = Arc::default();
+        let memory = crate::export::Memory::default();
+        let spans = memory.spans.clone();
         let logs = Lines::default();
         let (dispatch, guard) = builder
             .with_batch_scheduled_delay(Duration::from_millis(50))
             .with_log_writer(logs.clone())
-            .with_memory_sink(spans.clone())
+            .with_memory_sink(memory.clone())
             .build_stack()?;
         let scope = tracing::dispatcher::set_default(&dispatch);
         Ok(Capture {
             spans,
+            #[cfg(feature = "metrics")]
+            metrics: memory.metrics,
             logs,
             dispatch,
             guard,
@@ -362,6 +367,65 @@ impl Capture {
     /// ```
     pub fn dispatch(&self) -> tracing::Dispatch {
         self.dispatch.clone()
+    }
+
+    /// Every metric as collected now (feature `metrics`): tracewire's histograms and counters,
+    /// with cumulative totals since the capture started. (A `Capture` installs no global meter
+    /// provider; instruments of your own come from [`Capture::meter`].)
+    ///
+    /// ```
+    /// let capture = tracewire::testing::Capture::with_builder(
+    ///     tracewire::builder().without_settings_file().with_setting("span_metrics", true),
+    /// )?;
+    /// tracing::info_span!("work").in_scope(|| {});
+    /// let calls = capture.metric("traces.span.metrics.calls");
+    /// assert_eq!(calls.points[0].value, 1.0);
+    /// assert_eq!(calls.points[0].attr("span.name").unwrap().as_str(), Some("work"));
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    #[cfg(feature = "metrics")]
+    pub fn metrics(&self) -> Vec<CapturedMetric> {
+        let _ = self.guard.flush();
+        let requests = self.metrics.lock().unwrap_or_else(|p| p.into_inner());
+        requests
+            .iter()
+            .rev()
+            .find(|r| {
+                r.resource_metrics
+                    .iter()
+                    .any(|rm| !rm.scope_metrics.is_empty())
+            })
+            .map(CapturedMetric::all_from)
+            .unwrap_or_default()
+    }
+
+    /// A meter of the capture's meter provider, for instruments of your own (feature `metrics`).
+    ///
+    /// ```
+    /// let capture = tracewire::testing::Capture::start();
+    /// capture.meter("shop").u64_counter("orders").build().add(2, &[]);
+    /// assert_eq!(capture.metric("orders").points[0].value, 2.0);
+    /// ```
+    #[cfg(feature = "metrics")]
+    pub fn meter(&self, name: &'static str) -> opentelemetry::metrics::Meter {
+        self.guard
+            .meter(name)
+            .expect("the capture's builder turned metrics off (metrics_enabled = false)")
+    }
+
+    /// The metric named `name`; panics, listing the names seen, if there is none.
+    #[cfg(feature = "metrics")]
+    pub fn metric(&self, name: &str) -> CapturedMetric {
+        let all = self.metrics();
+        all.iter()
+            .find(|m| m.name == name)
+            .cloned()
+            .unwrap_or_else(|| {
+                panic!(
+                    "no metric named {name:?}; metrics: {:?}",
+                    all.iter().map(|m| m.name.as_str()).collect::<Vec<_>>()
+                )
+            })
     }
 
     /// Every span finished so far, in the order they finished.
@@ -440,4 +504,134 @@ impl Capture {
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect()
     }
+}
+
+/// A metric as the exporter sent it: one point per attribute set.
+#[cfg(feature = "metrics")]
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct CapturedMetric {
+    /// `http.server.request.duration`, ...
+    pub name: String,
+    /// `s`, `ms`, `{request}`, ...
+    pub unit: String,
+    /// Its points.
+    pub points: Vec<CapturedPoint>,
+}
+
+/// One point of a [`CapturedMetric`]: for a histogram `count` and `sum` (and `value` = `count`),
+/// for a sum or gauge `value`.
+#[cfg(feature = "metrics")]
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct CapturedPoint {
+    /// The point's attributes, typed.
+    pub attributes: BTreeMap<String, AttrValue>,
+    /// Measurements in a histogram point (0 for sums and gauges).
+    pub count: u64,
+    /// Their sum (histograms) or the value (sums, gauges).
+    pub sum: f64,
+    /// The value: a sum's or gauge's value, a histogram's count.
+    pub value: f64,
+    /// Histogram bucket bounds and counts (empty for sums and gauges).
+    pub bounds: Vec<f64>,
+    /// One more than `bounds`.
+    pub bucket_counts: Vec<u64>,
+}
+
+#[cfg(feature = "metrics")]
+impl CapturedPoint {
+    /// The attribute `key`, if the point has it.
+    pub fn attr(&self, key: &str) -> Option<&AttrValue> {
+        self.attributes.get(key)
+    }
+}
+
+#[cfg(feature = "metrics")]
+impl CapturedMetric {
+    fn all_from(
+        r: &opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest,
+    ) -> Vec<CapturedMetric> {
+        use opentelemetry_proto::tonic::metrics::v1::{metric::Data, number_data_point};
+        let number = |v: &Option<number_data_point::Value>| match v {
+            Some(number_data_point::Value::AsDouble(x)) => *x,
+            Some(number_data_point::Value::AsInt(i)) => *i as f64,
+            None => 0.0,
+        };
+        let mut out = Vec::new();
+        for m in r
+            .resource_metrics
+            .iter()
+            .flat_map(|rm| &rm.scope_metrics)
+            .flat_map(|sm| &sm.metrics)
+        {
+            let point =
+                |attributes: &[opentelemetry_proto::tonic::common::v1::KeyValue]| CapturedPoint {
+                    attributes: proto_attrs(attributes),
+                    count: 0,
+                    sum: 0.0,
+                    value: 0.0,
+                    bounds: Vec::new(),
+                    bucket_counts: Vec::new(),
+                };
+            let points = match &m.data {
+                Some(Data::Histogram(h)) => h
+                    .data_points
+                    .iter()
+                    .map(|p| CapturedPoint {
+                        count: p.count,
+                        sum: p.sum.unwrap_or(0.0),
+                        value: p.count as f64,
+                        bounds: p.explicit_bounds.clone(),
+                        bucket_counts: p.bucket_counts.clone(),
+                        ..point(&p.attributes)
+                    })
+                    .collect(),
+                Some(Data::Sum(s)) => s
+                    .data_points
+                    .iter()
+                    .map(|p| CapturedPoint {
+                        sum: number(&p.value),
+                        value: number(&p.value),
+                        ..point(&p.attributes)
+                    })
+                    .collect(),
+                Some(Data::Gauge(g)) => g
+                    .data_points
+                    .iter()
+                    .map(|p| CapturedPoint {
+                        sum: number(&p.value),
+                        value: number(&p.value),
+                        ..point(&p.attributes)
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            out.push(CapturedMetric {
+                name: m.name.clone(),
+                unit: m.unit.clone(),
+                points,
+            });
+        }
+        out
+    }
+}
+
+#[cfg(feature = "metrics")]
+fn proto_attrs(
+    kvs: &[opentelemetry_proto::tonic::common::v1::KeyValue],
+) -> BTreeMap<String, AttrValue> {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
+    kvs.iter()
+        .map(|kv| {
+            let v = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                Some(Value::StringValue(s)) => AttrValue::Str(s.clone()),
+                Some(Value::IntValue(i)) => AttrValue::I64(*i),
+                Some(Value::DoubleValue(x)) => AttrValue::F64(*x),
+                Some(Value::BoolValue(b)) => AttrValue::Bool(*b),
+                other => AttrValue::Str(format!("{other:?}")),
+            };
+            (kv.key.clone(), v)
+        })
+        .collect()
 }

@@ -21,7 +21,7 @@ use super::Pipeline;
 use super::queue::{Delivery, Handle, Prep, Signal};
 use super::stats::{Counters, Tally};
 use crate::error::{Error, ErrorKind, Result};
-use crate::settings::{Export, Protocol, Settings};
+use crate::settings::{Export, Settings};
 
 /// Log records as a [`Signal`]: the record with its scope, bounded like span attributes.
 pub(crate) struct Logs;
@@ -105,22 +105,6 @@ impl opentelemetry_sdk::logs::LogProcessor for LogProcessor {
     }
 }
 
-/// Where log records go: the span endpoint for gRPC, `/v1/logs` beside `/v1/traces` for HTTP.
-fn logs_url_for(url: &str, protocol: Protocol) -> String {
-    match protocol {
-        Protocol::HttpProtobuf => logs_url(url),
-        _ => url.to_string(),
-    }
-}
-
-/// `…/v1/traces` → `…/v1/logs`; a custom path gets `/v1/logs` beside it.
-fn logs_url(traces_url: &str) -> String {
-    match traces_url.strip_suffix("/v1/traces") {
-        Some(base) => format!("{base}/v1/logs"),
-        None => format!("{}/v1/logs", traces_url.trim_end_matches('/')),
-    }
-}
-
 /// The logger provider whose records go to the same collector as the spans.
 pub(crate) fn provider(
     pipeline: &Pipeline,
@@ -136,9 +120,12 @@ pub(crate) fn provider(
         return Ok(None);
     };
     let _in_runtime = rt.enter();
-    let (exporter, diagnosis) =
-        super::otlp::log_exporter(&logs_url_for(url, *protocol), *protocol, settings)
-            .map_err(|e| Error::new(ErrorKind::Pipeline, e))?;
+    let (exporter, diagnosis) = super::otlp::log_exporter(
+        &super::otlp::signal_url(url, *protocol, "logs"),
+        *protocol,
+        settings,
+    )
+    .map_err(|e| Error::new(ErrorKind::Pipeline, e))?;
     let mut exporter = exporter;
     opentelemetry_sdk::logs::LogExporter::set_resource(&mut exporter, resource);
     let handle = pipeline.spawn::<Logs>(
@@ -162,11 +149,19 @@ mod tests {
     #[test]
     fn logs_go_beside_traces() {
         assert_eq!(
-            super::logs_url("http://c:4318/v1/traces"),
+            crate::export::otlp::signal_url(
+                "http://c:4318/v1/traces",
+                crate::Protocol::HttpProtobuf,
+                "logs"
+            ),
             "http://c:4318/v1/logs"
         );
         assert_eq!(
-            super::logs_url("http://c:4318/custom"),
+            crate::export::otlp::signal_url(
+                "http://c:4318/custom",
+                crate::Protocol::HttpProtobuf,
+                "logs"
+            ),
             "http://c:4318/custom/v1/logs"
         );
     }

@@ -11,7 +11,7 @@ mod http_client;
 #[cfg(feature = "logs")]
 pub(crate) mod log_records;
 #[cfg(any(feature = "grpc", feature = "http-proto"))]
-mod otlp;
+pub(crate) mod otlp;
 mod prepare;
 mod processor;
 mod queue;
@@ -31,6 +31,14 @@ use crate::redact::Redactor;
 use crate::settings::{Export, Settings};
 use file::FileSink;
 pub(crate) use processor::{BatchProcessor, MemorySink, SharedProcessor};
+
+/// Where the test kit collects what the stack would export.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Memory {
+    pub(crate) spans: MemorySink,
+    #[cfg(feature = "metrics")]
+    pub(crate) metrics: crate::metrics::MetricsMemory,
+}
 use processor::{SpanSink, Spans};
 use queue::{Handle, Prep, Signal};
 use queue::{Queue, Shared};

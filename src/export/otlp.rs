@@ -222,7 +222,7 @@ fn grpc_probe(url: &str, s: &Settings) -> Option<super::http_client::GrpcProbe> 
 }
 
 macro_rules! build_exporter {
-    ($exporter:ty, $url:expr, $protocol:expr, $s:expr) => {{
+    ($exporter:ty, $url:expr, $protocol:expr, $s:expr $(, |$b:ident| $configure:expr)?) => {{
         let (url, s): (&str, &Settings) = ($url, $s);
         let err = |e: opentelemetry_otlp::ExporterBuildError| {
             format!("cannot build the OTLP exporter for {url}: {e}")
@@ -237,6 +237,10 @@ macro_rules! build_exporter {
                     .with_protocol(opentelemetry_otlp::Protocol::Grpc)
                     .with_timeout(s.otlp_timeout)
                     .with_metadata(metadata(s)?);
+                $(b = {
+                    let $b = b;
+                    $configure
+                };)?
                 #[cfg(feature = "tls")]
                 if is_https(url) {
                     b = b.with_tls_config(tonic_tls(s)?);
@@ -268,6 +272,10 @@ macro_rules! build_exporter {
                     .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
                     .with_timeout(s.otlp_timeout)
                     .with_headers(headers);
+                $(b = {
+                    let $b = b;
+                    $configure
+                };)?
                 if s.otlp_gzip {
                     b = b.with_compression(opentelemetry_otlp::Compression::Gzip);
                 }
@@ -294,6 +302,19 @@ macro_rules! build_exporter {
     }};
 }
 
+/// Where another signal goes: the span endpoint for gRPC; for HTTP `…/v1/traces` →
+/// `…/v1/<signal>`, and a custom path gets `/v1/<signal>` beside it.
+#[cfg_attr(not(any(feature = "logs", feature = "metrics")), allow(dead_code))]
+pub(crate) fn signal_url(traces_url: &str, protocol: Protocol, signal: &str) -> String {
+    if protocol != Protocol::HttpProtobuf {
+        return traces_url.to_string();
+    }
+    match traces_url.strip_suffix("/v1/traces") {
+        Some(base) => format!("{base}/v1/{signal}"),
+        None => format!("{}/v1/{signal}", traces_url.trim_end_matches('/')),
+    }
+}
+
 /// The span exporter for `url` (the exact URL: `/v1/traces` already appended for HTTP), and
 /// where its HTTP client keeps the last transport error.
 pub(crate) fn span_exporter(
@@ -312,6 +333,20 @@ pub(crate) fn log_exporter(
     s: &Settings,
 ) -> BuildResult<(opentelemetry_otlp::LogExporter, Diagnosis)> {
     build_exporter!(opentelemetry_otlp::LogExporter, url, protocol, s)
+}
+
+/// The metric exporter for `url` (`/v1/metrics` already in place for HTTP): the span
+/// exporter's settings, with the metric export timeout and temporality.
+#[cfg(feature = "metrics")]
+pub(crate) fn metric_exporter(
+    url: &str,
+    protocol: Protocol,
+    s: &Settings,
+) -> BuildResult<(opentelemetry_otlp::MetricExporter, Diagnosis)> {
+    let temporality = crate::metrics::sdk_temporality(s.metrics_temporality);
+    build_exporter!(opentelemetry_otlp::MetricExporter, url, protocol, s, |b| b
+        .with_temporality(temporality)
+        .with_timeout(s.metric_export_timeout))
 }
 
 /// A hint for an export error that means the endpoint speaks the other protocol: which it

@@ -45,6 +45,11 @@ pub struct Stats {
     pub exported_logs: u64,
     /// Log records lost: queue full, failed or timed-out exports, or left at shutdown.
     pub dropped_logs: u64,
+    /// Metric exports (one per interval, and the last one at shutdown) the exporter accepted.
+    pub exported_metric_batches: u64,
+    /// Metric exports that failed or timed out: with cumulative temporality (the default) the
+    /// next export carries their totals again; with delta, that interval is lost.
+    pub failed_metric_batches: u64,
 }
 
 impl Stats {
@@ -105,6 +110,13 @@ impl fmt::Display for Stats {
                 self.exported_logs, self.dropped_logs
             )?;
         }
+        if self.exported_metric_batches + self.failed_metric_batches > 0 {
+            write!(
+                f,
+                "; metric exports: {} delivered, {} failed",
+                self.exported_metric_batches, self.failed_metric_batches
+            )?;
+        }
         Ok(())
     }
 }
@@ -127,6 +139,10 @@ pub(crate) struct Counters {
     pub(crate) dropped_logs_queue_full: AtomicU64,
     #[cfg_attr(not(feature = "logs"), allow(dead_code))]
     pub(crate) logs_in_flight: AtomicU64,
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) exported_metric_batches: AtomicU64,
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) failed_metric_batches: AtomicU64,
     /// Reads every counter with the span queue's length under the queue's lock (set once the
     /// span pipeline exists), so that a snapshot always adds up.
     pub(crate) consistent: std::sync::OnceLock<ConsistentSnapshot>,
@@ -191,6 +207,8 @@ impl Counters {
             queued_spans: get(&self.in_flight),
             exported_logs: get(&self.exported_logs),
             dropped_logs: get(&self.failed_logs) + get(&self.dropped_logs_queue_full),
+            exported_metric_batches: get(&self.exported_metric_batches),
+            failed_metric_batches: get(&self.failed_metric_batches),
         }
     }
 

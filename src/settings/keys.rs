@@ -11,7 +11,7 @@
 
 use super::parse::Parse;
 use super::resolve;
-use super::{LogFormat, Protocol, Raw, SamplerKind};
+use super::{LogFormat, MetricsTemporality, Protocol, Raw, SamplerKind};
 use crate::error::{Error, Result};
 
 /// One key of `[observability]`.
@@ -81,96 +81,108 @@ macro_rules! keys {
 use Builtin as D;
 use Parse as P;
 
+#[rustfmt::skip]
 keys! {
-"enabled", "TRACEWIRE_ENABLED", ["OTEL_SDK_DISABLED"], D::Bool(true), P::With(resolve::enabled),
-"Master switch: false builds no OpenTelemetry pipeline (no thread, no network); logs are still written";
-"tracing_enabled", "TRACEWIRE_TRACING_ENABLED", [], D::Bool(true), P::Bool,
-"Span export on/off; off keeps logs, without trace ids";
-"traces_exporter", "TRACEWIRE_TRACES_EXPORTER", ["OTEL_TRACES_EXPORTER"], D::Str("otlp"), P::OneOf(EXPORTERS, ""),
-"`none` exports nothing (ids are still made and propagated)";
-"otlp_endpoint", "TRACEWIRE_OTLP_ENDPOINT", ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"], D::Unset, P::Text,
-"`http(s)://host:port[/path]` or `file:PATH`; unset: the file sink";
-"otlp_protocol", "TRACEWIRE_OTLP_PROTOCOL", ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"], D::Unset, P::OneOf(Protocol::NAMES, " (http/json is not supported)"),
-"`grpc` or `http/protobuf`; unset: gRPC for port 4317, else HTTP";
-"otlp_headers", "TRACEWIRE_OTLP_HEADERS", ["OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"], D::Map, P::Headers,
-"Headers sent with every export request (values are secrets: never printed)";
-"otlp_timeout_ms", "TRACEWIRE_OTLP_TIMEOUT_MS", ["OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"], D::Int(10_000), P::Uint { min: 1, max: 600_000 },
-"Timeout of one export request";
-"otlp_compression", "TRACEWIRE_OTLP_COMPRESSION", ["OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"], D::Str("none"), P::With(resolve::compression),
-"`none` or `gzip`";
-"otlp_certificate", "TRACEWIRE_OTLP_CERTIFICATE", ["OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE"], D::Unset, P::Pem,
-"PEM file of the CA that signs the collector's certificate; unset: the system's roots";
-"otlp_client_certificate", "TRACEWIRE_OTLP_CLIENT_CERTIFICATE", ["OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"], D::Unset, P::Pem,
-"PEM client certificate (chain) for mutual TLS, with `otlp_client_key`";
-"otlp_client_key", "TRACEWIRE_OTLP_CLIENT_KEY", ["OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "OTEL_EXPORTER_OTLP_CLIENT_KEY"], D::Unset, P::Pem,
-"PEM private key of the client certificate";
-"otlp_insecure", "TRACEWIRE_OTLP_INSECURE", ["OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE"], D::Bool(false), P::Bool,
-"An endpoint without a scheme is `http://` (else `https://`)";
-"sampler", "TRACEWIRE_SAMPLER", ["OTEL_TRACES_SAMPLER"], D::Str("parentbased_traceidratio"), P::OneOf(SamplerKind::NAMES, ""),
-"Head sampler, as `OTEL_TRACES_SAMPLER` names them";
-"sampling_rate", "TRACEWIRE_SAMPLING_RATE", ["OTEL_TRACES_SAMPLER_ARG"], D::Float(1.0), P::Rate,
-"Ratio of new traces sampled, `0.0..=1.0`";
-"service_name_override", "TRACEWIRE_SERVICE_NAME_OVERRIDE", ["OTEL_SERVICE_NAME"], D::Computed, P::NonEmpty("a non-empty service name"),
-"`service.name`; unset: `app_name`, else the executable's name";
-"service_version", "TRACEWIRE_SERVICE_VERSION", [], D::Unset, P::Text,
-"`service.version`; unset: `app_version`";
-"resource_attributes", "TRACEWIRE_RESOURCE_ATTRIBUTES", ["OTEL_RESOURCE_ATTRIBUTES"], D::Map, P::Map,
-"Extra resource attributes (`k=v,k2=v2` or a table)";
-"propagators", "TRACEWIRE_PROPAGATORS", ["OTEL_PROPAGATORS"], D::Str("tracecontext,baggage"), P::With(resolve::propagators),
-"`tracecontext`, `baggage`, or `none`";
-"log_level", "TRACEWIRE_LOG_LEVEL", ["RUST_LOG"], D::Str("info"), P::Filter,
-"Env-filter directives for log lines";
-"log_format", "TRACEWIRE_LOG_FORMAT", [], D::Str("json"), P::OneOf(LogFormat::NAMES, ""),
-"`json`, `pretty` or `compact`";
-"log_bridge", "TRACEWIRE_LOG_BRIDGE", [], D::Bool(true), P::Bool,
-"Records of the `log` crate become tracing events";
-"shutdown_timeout_ms", "TRACEWIRE_SHUTDOWN_TIMEOUT_MS", [], D::Int(5_000), P::Uint { min: 0, max: 600_000 },
-"Bound on flush + shutdown when the guard is dropped";
-"batch_max_queue_size", "TRACEWIRE_BATCH_MAX_QUEUE_SIZE", ["OTEL_BSP_MAX_QUEUE_SIZE"], D::Int(32_768), P::Uint { min: 1, max: 10_000_000 },
-"Spans held while the exporter is busy; beyond, dropped and counted";
-"batch_max_queue_bytes", "TRACEWIRE_BATCH_MAX_QUEUE_BYTES", [], D::Int(64 << 20), P::Uint { min: 1 << 20, max: 1 << 40 },
-"Bytes the queue may hold; beyond, dropped and counted";
-"batch_max_export_batch_size", "TRACEWIRE_BATCH_MAX_EXPORT_BATCH_SIZE", ["OTEL_BSP_MAX_EXPORT_BATCH_SIZE"], D::Int(512), P::Uint { min: 1, max: 1_000_000 },
-"Spans per export request (at most the queue size)";
-"batch_scheduled_delay_ms", "TRACEWIRE_BATCH_SCHEDULED_DELAY_MS", ["OTEL_BSP_SCHEDULE_DELAY"], D::Int(1_000), P::Uint { min: 1, max: 3_600_000 },
-"How long a span may wait before it is exported";
-"batch_max_concurrent_exports", "TRACEWIRE_BATCH_MAX_CONCURRENT_EXPORTS", ["OTEL_BSP_MAX_CONCURRENT_EXPORTS"], D::Int(4), P::Uint { min: 1, max: 64 },
-"OTLP export requests in flight at once";
-"file_max_bytes", "TRACEWIRE_FILE_MAX_BYTES", [], D::Int(64 << 20), P::Uint { min: 0, max: u64::MAX },
-"Cap of the file sink; beyond, spans are dropped and counted";
-"exclude_paths", "TRACEWIRE_EXCLUDE_PATHS", [], D::List(&[]), P::Paths,
-"HTTP paths the server layer does not trace (a trailing `*` matches a prefix)";
-"redact_fields", "TRACEWIRE_REDACT_FIELDS", [], D::List(super::DEFAULT_REDACT), P::LowerList,
-"Names whose values become `[REDACTED]`, matched by words";
-"attribute_value_length_limit", "TRACEWIRE_ATTRIBUTE_VALUE_LENGTH_LIMIT", ["OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT"], D::Int(8192), P::Uint { min: 1, max: u32::MAX as u64 },
-"Longest string value, in characters; longer ones are cut";
-"span_attribute_count_limit", "TRACEWIRE_SPAN_ATTRIBUTE_COUNT_LIMIT", ["OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "OTEL_ATTRIBUTE_COUNT_LIMIT"], D::Int(128), COUNT,
-"Attributes kept per span";
-"span_event_count_limit", "TRACEWIRE_SPAN_EVENT_COUNT_LIMIT", ["OTEL_SPAN_EVENT_COUNT_LIMIT"], D::Int(128), COUNT,
-"Events kept per span";
-"span_link_count_limit", "TRACEWIRE_SPAN_LINK_COUNT_LIMIT", ["OTEL_SPAN_LINK_COUNT_LIMIT"], D::Int(128), COUNT,
-"Links kept per span";
-"event_attribute_count_limit", "TRACEWIRE_EVENT_ATTRIBUTE_COUNT_LIMIT", ["OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT"], D::Int(128), COUNT,
-"Attributes kept per event";
-"link_attribute_count_limit", "TRACEWIRE_LINK_ATTRIBUTE_COUNT_LIMIT", ["OTEL_LINK_ATTRIBUTE_COUNT_LIMIT"], D::Int(128), COUNT,
-"Attributes kept per link";
-"drop_warning_interval_ms", "TRACEWIRE_DROP_WARNING_INTERVAL_MS", [], D::Int(60_000), P::Uint { min: 100, max: 86_400_000 },
-"At most one warning per interval while spans are dropped";
-"logs_enabled", "TRACEWIRE_LOGS_ENABLED", ["OTEL_LOGS_EXPORTER"], D::Bool(false), P::With(resolve::logs_enabled),
-"Export tracing events as OTLP log records (feature `logs`)";
-"span_events_with_logs", "TRACEWIRE_SPAN_EVENTS_WITH_LOGS", [], D::Bool(false), P::Bool,
-"With `logs_enabled`, keep events as span events too";
-"span_source_attributes", "TRACEWIRE_SPAN_SOURCE_ATTRIBUTES", [], D::Bool(false), P::Bool,
-"Add `code.*`, `thread.*`, `target`, busy/idle times to every span";
-"keep_errors", "TRACEWIRE_KEEP_ERRORS", [], D::Bool(false), P::Bool,
-"Tail rule: export every trace with an error";
-"slow_threshold_ms", "TRACEWIRE_SLOW_THRESHOLD_MS", [], D::Int(0), P::Uint { min: 0, max: 86_400_000 },
-"Tail rule: export every trace whose local root took this long (0: off)";
-"tail_max_buffered_spans", "TRACEWIRE_TAIL_MAX_BUFFERED_SPANS", [], D::Int(65_536), P::Uint { min: 1, max: 100_000_000 },
-"Tail rule: spans held while traces are undecided";
-"tail_max_buffered_bytes", "TRACEWIRE_TAIL_MAX_BUFFERED_BYTES", [], D::Int(64 << 20), P::Uint { min: 1 << 20, max: 1 << 40 },
-"Tail rule: bytes held while traces are undecided";}
-
+    "enabled", "TRACEWIRE_ENABLED", ["OTEL_SDK_DISABLED"], D::Bool(true), P::With(resolve::enabled),
+        "Master switch: false builds no OpenTelemetry pipeline (no thread, no network); logs are still written";
+    "tracing_enabled", "TRACEWIRE_TRACING_ENABLED", [], D::Bool(true), P::Bool,
+        "Span export on/off; off keeps logs, without trace ids";
+    "traces_exporter", "TRACEWIRE_TRACES_EXPORTER", ["OTEL_TRACES_EXPORTER"], D::Str("otlp"), P::OneOf(EXPORTERS, ""),
+        "`none` exports nothing (ids are still made and propagated)";
+    "otlp_endpoint", "TRACEWIRE_OTLP_ENDPOINT", ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"], D::Unset, P::Text,
+        "`http(s)://host:port[/path]` or `file:PATH`; unset: the file sink";
+    "otlp_protocol", "TRACEWIRE_OTLP_PROTOCOL", ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"], D::Unset, P::OneOf(Protocol::NAMES, " (http/json is not supported)"),
+        "`grpc` or `http/protobuf`; unset: gRPC for port 4317, else HTTP";
+    "otlp_headers", "TRACEWIRE_OTLP_HEADERS", ["OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"], D::Map, P::Headers,
+        "Headers sent with every export request (values are secrets: never printed)";
+    "otlp_timeout_ms", "TRACEWIRE_OTLP_TIMEOUT_MS", ["OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"], D::Int(10_000), P::Uint { min: 1, max: 600_000 },
+        "Timeout of one export request";
+    "otlp_compression", "TRACEWIRE_OTLP_COMPRESSION", ["OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"], D::Str("none"), P::With(resolve::compression),
+        "`none` or `gzip`";
+    "otlp_certificate", "TRACEWIRE_OTLP_CERTIFICATE", ["OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE"], D::Unset, P::Pem,
+        "PEM file of the CA that signs the collector's certificate; unset: the system's roots";
+    "otlp_client_certificate", "TRACEWIRE_OTLP_CLIENT_CERTIFICATE", ["OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"], D::Unset, P::Pem,
+        "PEM client certificate (chain) for mutual TLS, with `otlp_client_key`";
+    "otlp_client_key", "TRACEWIRE_OTLP_CLIENT_KEY", ["OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "OTEL_EXPORTER_OTLP_CLIENT_KEY"], D::Unset, P::Pem,
+        "PEM private key of the client certificate";
+    "otlp_insecure", "TRACEWIRE_OTLP_INSECURE", ["OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE"], D::Bool(false), P::Bool,
+        "An endpoint without a scheme is `http://` (else `https://`)";
+    "sampler", "TRACEWIRE_SAMPLER", ["OTEL_TRACES_SAMPLER"], D::Str("parentbased_traceidratio"), P::OneOf(SamplerKind::NAMES, ""),
+        "Head sampler, as `OTEL_TRACES_SAMPLER` names them";
+    "sampling_rate", "TRACEWIRE_SAMPLING_RATE", ["OTEL_TRACES_SAMPLER_ARG"], D::Float(1.0), P::Rate,
+        "Ratio of new traces sampled, `0.0..=1.0`";
+    "service_name_override", "TRACEWIRE_SERVICE_NAME_OVERRIDE", ["OTEL_SERVICE_NAME"], D::Computed, P::NonEmpty("a non-empty service name"),
+        "`service.name`; unset: `app_name`, else the executable's name";
+    "service_version", "TRACEWIRE_SERVICE_VERSION", [], D::Unset, P::Text,
+        "`service.version`; unset: `app_version`";
+    "resource_attributes", "TRACEWIRE_RESOURCE_ATTRIBUTES", ["OTEL_RESOURCE_ATTRIBUTES"], D::Map, P::Map,
+        "Extra resource attributes (`k=v,k2=v2` or a table)";
+    "propagators", "TRACEWIRE_PROPAGATORS", ["OTEL_PROPAGATORS"], D::Str("tracecontext,baggage"), P::With(resolve::propagators),
+        "`tracecontext`, `baggage`, or `none`";
+    "log_level", "TRACEWIRE_LOG_LEVEL", ["RUST_LOG"], D::Str("info"), P::Filter,
+        "Env-filter directives for log lines";
+    "log_format", "TRACEWIRE_LOG_FORMAT", [], D::Str("json"), P::OneOf(LogFormat::NAMES, ""),
+        "`json`, `pretty` or `compact`";
+    "log_bridge", "TRACEWIRE_LOG_BRIDGE", [], D::Bool(true), P::Bool,
+        "Records of the `log` crate become tracing events";
+    "shutdown_timeout_ms", "TRACEWIRE_SHUTDOWN_TIMEOUT_MS", [], D::Int(5_000), P::Uint { min: 0, max: 600_000 },
+        "Bound on flush + shutdown when the guard is dropped";
+    "batch_max_queue_size", "TRACEWIRE_BATCH_MAX_QUEUE_SIZE", ["OTEL_BSP_MAX_QUEUE_SIZE"], D::Int(32_768), P::Uint { min: 1, max: 10_000_000 },
+        "Spans held while the exporter is busy; beyond, dropped and counted";
+    "batch_max_queue_bytes", "TRACEWIRE_BATCH_MAX_QUEUE_BYTES", [], D::Int(64 << 20), P::Uint { min: 1 << 20, max: 1 << 40 },
+        "Bytes the queue may hold; beyond, dropped and counted";
+    "batch_max_export_batch_size", "TRACEWIRE_BATCH_MAX_EXPORT_BATCH_SIZE", ["OTEL_BSP_MAX_EXPORT_BATCH_SIZE"], D::Int(512), P::Uint { min: 1, max: 1_000_000 },
+        "Spans per export request (at most the queue size)";
+    "batch_scheduled_delay_ms", "TRACEWIRE_BATCH_SCHEDULED_DELAY_MS", ["OTEL_BSP_SCHEDULE_DELAY"], D::Int(1_000), P::Uint { min: 1, max: 3_600_000 },
+        "How long a span may wait before it is exported";
+    "batch_max_concurrent_exports", "TRACEWIRE_BATCH_MAX_CONCURRENT_EXPORTS", ["OTEL_BSP_MAX_CONCURRENT_EXPORTS"], D::Int(4), P::Uint { min: 1, max: 64 },
+        "OTLP export requests in flight at once";
+    "file_max_bytes", "TRACEWIRE_FILE_MAX_BYTES", [], D::Int(64 << 20), P::Uint { min: 0, max: u64::MAX },
+        "Cap of the file sink; beyond, spans are dropped and counted";
+    "exclude_paths", "TRACEWIRE_EXCLUDE_PATHS", [], D::List(&[]), P::Paths,
+        "HTTP paths the server layer does not trace (a trailing `*` matches a prefix)";
+    "redact_fields", "TRACEWIRE_REDACT_FIELDS", [], D::List(super::DEFAULT_REDACT), P::LowerList,
+        "Names whose values become `[REDACTED]`, matched by words";
+    "attribute_value_length_limit", "TRACEWIRE_ATTRIBUTE_VALUE_LENGTH_LIMIT", ["OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT"], D::Int(8192), P::Uint { min: 1, max: u32::MAX as u64 },
+        "Longest string value, in characters; longer ones are cut";
+    "span_attribute_count_limit", "TRACEWIRE_SPAN_ATTRIBUTE_COUNT_LIMIT", ["OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "OTEL_ATTRIBUTE_COUNT_LIMIT"], D::Int(128), COUNT,
+        "Attributes kept per span";
+    "span_event_count_limit", "TRACEWIRE_SPAN_EVENT_COUNT_LIMIT", ["OTEL_SPAN_EVENT_COUNT_LIMIT"], D::Int(128), COUNT,
+        "Events kept per span";
+    "span_link_count_limit", "TRACEWIRE_SPAN_LINK_COUNT_LIMIT", ["OTEL_SPAN_LINK_COUNT_LIMIT"], D::Int(128), COUNT,
+        "Links kept per span";
+    "event_attribute_count_limit", "TRACEWIRE_EVENT_ATTRIBUTE_COUNT_LIMIT", ["OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT"], D::Int(128), COUNT,
+        "Attributes kept per event";
+    "link_attribute_count_limit", "TRACEWIRE_LINK_ATTRIBUTE_COUNT_LIMIT", ["OTEL_LINK_ATTRIBUTE_COUNT_LIMIT"], D::Int(128), COUNT,
+        "Attributes kept per link";
+    "drop_warning_interval_ms", "TRACEWIRE_DROP_WARNING_INTERVAL_MS", [], D::Int(60_000), P::Uint { min: 100, max: 86_400_000 },
+        "At most one warning per interval while spans are dropped";
+    "logs_enabled", "TRACEWIRE_LOGS_ENABLED", ["OTEL_LOGS_EXPORTER"], D::Bool(false), P::With(resolve::logs_enabled),
+        "Export tracing events as OTLP log records (feature `logs`)";
+    "metrics_enabled", "TRACEWIRE_METRICS_ENABLED", ["OTEL_METRICS_EXPORTER"], D::Bool(true), P::With(resolve::metrics_enabled),
+        "OTLP metrics: HTTP and messaging histograms, span metrics, your own (feature `metrics`)";
+    "metric_export_interval_ms", "TRACEWIRE_METRIC_EXPORT_INTERVAL_MS", ["OTEL_METRIC_EXPORT_INTERVAL"], D::Int(60_000), P::Uint { min: 100, max: 86_400_000 },
+        "Time between two metric exports (the last interval is exported at shutdown)";
+    "metric_export_timeout_ms", "TRACEWIRE_METRIC_EXPORT_TIMEOUT_MS", ["OTEL_METRIC_EXPORT_TIMEOUT"], D::Int(30_000), P::Uint { min: 1, max: 600_000 },
+        "Timeout of one metric export";
+    "metrics_temporality", "TRACEWIRE_METRICS_TEMPORALITY", ["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"], D::Str("cumulative"), P::OneOf(MetricsTemporality::NAMES, ""),
+        "`cumulative`, `delta` or `lowmemory`, as the specification defines them";
+    "span_metrics", "TRACEWIRE_SPAN_METRICS", [], D::Bool(false), P::Bool,
+        "Calls and duration per span name, kind and status, from every span, sampled or not";
+    "span_metrics_max_series", "TRACEWIRE_SPAN_METRICS_MAX_SERIES", [], D::Int(2000), P::Uint { min: 1, max: 100_000 },
+        "Series per span metric; more go to one `otel.metric.overflow` series";
+    "span_events_with_logs", "TRACEWIRE_SPAN_EVENTS_WITH_LOGS", [], D::Bool(false), P::Bool,
+        "With `logs_enabled`, keep events as span events too";
+    "span_source_attributes", "TRACEWIRE_SPAN_SOURCE_ATTRIBUTES", [], D::Bool(false), P::Bool,
+        "Add `code.*`, `thread.*`, `target`, busy/idle times to every span";
+    "keep_errors", "TRACEWIRE_KEEP_ERRORS", [], D::Bool(false), P::Bool,
+        "Tail rule: export every trace with an error";
+    "slow_threshold_ms", "TRACEWIRE_SLOW_THRESHOLD_MS", [], D::Int(0), P::Uint { min: 0, max: 86_400_000 },
+        "Tail rule: export every trace whose local root took this long (0: off)";
+    "tail_max_buffered_spans", "TRACEWIRE_TAIL_MAX_BUFFERED_SPANS", [], D::Int(65_536), P::Uint { min: 1, max: 100_000_000 },
+        "Tail rule: spans held while traces are undecided";
+    "tail_max_buffered_bytes", "TRACEWIRE_TAIL_MAX_BUFFERED_BYTES", [], D::Int(64 << 20), P::Uint { min: 1 << 20, max: 1 << 40 },
+    "Tail rule: bytes held while traces are undecided";}
 /// The row of `name`.
 pub(crate) fn key(name: &str) -> Option<&'static Key> {
     KEYS.iter().find(|k| k.name == name)

@@ -250,6 +250,28 @@ impl SamplerKind {
     ];
 }
 
+/// How metric sums and histograms are reported (`OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MetricsTemporality {
+    /// Totals since start (the default): an export lost in an outage is made up by the next.
+    Cumulative,
+    /// Changes since the last export, for backends that want deltas (counters, histograms).
+    Delta,
+    /// Delta for counters and histograms, cumulative for up-down counters.
+    LowMemory,
+}
+
+impl MetricsTemporality {
+    /// In the order of [`MetricsTemporality::ALL`]: the names `metrics_temporality` takes.
+    pub(crate) const NAMES: &'static [&'static str] = &["cumulative", "delta", "lowmemory"];
+    pub(crate) const ALL: [MetricsTemporality; 3] = [
+        MetricsTemporality::Cumulative,
+        MetricsTemporality::Delta,
+        MetricsTemporality::LowMemory,
+    ];
+}
+
 /// Where finished spans go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -365,6 +387,20 @@ pub struct Settings {
     pub logs_enabled: bool,
     /// With `logs_enabled`, keep events as span events too (default: only as log records).
     pub span_events_with_logs: bool,
+    /// OTLP metrics on (feature `metrics`): the semantic-convention histograms of the HTTP and
+    /// messaging integrations, span metrics when asked, and the global meter provider.
+    pub metrics_enabled: bool,
+    /// Time between two metric exports.
+    pub metric_export_interval: Duration,
+    /// Timeout of one metric export.
+    pub metric_export_timeout: Duration,
+    /// How sums and histograms are reported.
+    pub metrics_temporality: MetricsTemporality,
+    /// Calls and duration histograms per span name, kind and status, from every span.
+    pub span_metrics: bool,
+    /// Series kept per span metric (distinct name × kind × status); more are counted in one
+    /// series with `otel.metric.overflow = true`.
+    pub span_metrics_max_series: usize,
     /// Add `code.*`, `thread.*`, `target`, `busy_ns`/`idle_ns` attributes to every span
     /// (tracing-opentelemetry's defaults; off by default: they cost ~20% of a span's instructions).
     pub span_source_attributes: bool,
@@ -444,6 +480,12 @@ impl fmt::Debug for Settings {
             .field("drop_warning_interval", &self.drop_warning_interval)
             .field("logs_enabled", &self.logs_enabled)
             .field("span_events_with_logs", &self.span_events_with_logs)
+            .field("metrics_enabled", &self.metrics_enabled)
+            .field("metric_export_interval", &self.metric_export_interval)
+            .field("metric_export_timeout", &self.metric_export_timeout)
+            .field("metrics_temporality", &self.metrics_temporality)
+            .field("span_metrics", &self.span_metrics)
+            .field("span_metrics_max_series", &self.span_metrics_max_series)
             .field("span_source_attributes", &self.span_source_attributes)
             .field("keep_errors", &self.keep_errors)
             .field("slow_threshold", &self.slow_threshold)

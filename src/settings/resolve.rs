@@ -15,7 +15,7 @@ use super::endpoint::{self, Endpoint};
 use super::keys::{KEYS, Key};
 use super::load::{self, FileChoice};
 use super::parse::{self, Value, invalid};
-use super::{LogFormat, Protocol, Raw, SamplerKind, Settings, Source};
+use super::{LogFormat, MetricsTemporality, Protocol, Raw, SamplerKind, Settings, Source};
 use crate::error::{Error, Result};
 
 /// Every key's checked value and where it came from, in table order.
@@ -213,6 +213,13 @@ pub(crate) fn settings(
         drop_warning_interval: r.millis("drop_warning_interval_ms"),
         logs_enabled: r.bool("logs_enabled"),
         span_events_with_logs: r.bool("span_events_with_logs"),
+        // On by default where the build can: the default is not an error without the feature.
+        metrics_enabled: r.bool("metrics_enabled") && cfg!(feature = "metrics"),
+        metric_export_interval: r.millis("metric_export_interval_ms"),
+        metric_export_timeout: r.millis("metric_export_timeout_ms"),
+        metrics_temporality: MetricsTemporality::ALL[r.index("metrics_temporality").unwrap_or(0)],
+        span_metrics: r.bool("span_metrics"),
+        span_metrics_max_series: r.usize("span_metrics_max_series"),
         span_source_attributes: r.bool("span_source_attributes"),
         keep_errors: r.bool("keep_errors"),
         slow_threshold: Some(r.millis("slow_threshold_ms")).filter(|d| !d.is_zero()),
@@ -252,6 +259,30 @@ pub(super) fn logs_enabled(key: &'static str, raw: &Raw, src: &Source) -> Result
             raw,
             src,
             "false (OTLP logs need tracewire's `logs` cargo feature)",
+        ));
+    }
+    Ok(Value::Bool(on))
+}
+
+/// `metrics_enabled`; `OTEL_METRICS_EXPORTER` names an exporter (`otlp` or `none`). Asked for
+/// explicitly in a build without the `metrics` feature, it is an error rather than ignored.
+pub(super) fn metrics_enabled(key: &'static str, raw: &Raw, src: &Source) -> Result<Value> {
+    let on = match src {
+        Source::Env {
+            var: "OTEL_METRICS_EXPORTER",
+        } => match parse::string(key, raw, src)?.as_str() {
+            "otlp" => true,
+            "none" => false,
+            _ => return Err(invalid(key, raw, src, "otlp or none")),
+        },
+        _ => parse::bool(key, raw, src)?,
+    };
+    if on && !cfg!(feature = "metrics") && !matches!(src, Source::Default) {
+        return Err(invalid(
+            key,
+            raw,
+            src,
+            "false (OTLP metrics need tracewire's `metrics` cargo feature)",
         ));
     }
     Ok(Value::Bool(on))

@@ -62,7 +62,7 @@ pub struct Builder {
     env: Option<HashMap<String, String>>,
     file: FileChoice,
     writer: LogWriter,
-    memory: Option<crate::export::MemorySink>,
+    memory: Option<crate::export::Memory>,
     /// The user's layers, installed beside tracewire's by `init()` / `set_default()`.
     extra: Vec<BoxedLayer>,
     /// A key `with_setting` did not know: reported by `settings()`.
@@ -508,7 +508,7 @@ impl Builder {
 
     /// Exports into this in-memory sink instead of the configured target.
     #[cfg_attr(not(feature = "testing"), allow(dead_code))]
-    pub(crate) fn with_memory_sink(mut self, sink: crate::export::MemorySink) -> Self {
+    pub(crate) fn with_memory_sink(mut self, sink: crate::export::Memory) -> Self {
         self.memory = Some(sink);
         self
     }

@@ -14,6 +14,8 @@ pub(super) struct Inner {
     pub(super) provider: Option<SdkTracerProvider>,
     #[cfg(feature = "logs")]
     pub(super) logger: Option<opentelemetry_sdk::logs::SdkLoggerProvider>,
+    #[cfg(feature = "metrics")]
+    pub(super) meters: Option<crate::metrics::Meters>,
     pub(super) pipeline: Option<Pipeline>,
     pub(super) counters: Option<Arc<Counters>>,
     pub(super) timeout: Duration,
@@ -28,18 +30,29 @@ impl Inner {
             .unwrap_or_default()
     }
 
-    /// Flushes, shuts the exporter down and stops the export runtime, all within `timeout`.
+    /// Flushes, shuts the exporters down and stops the export runtime, all within `timeout`:
+    /// one deadline for every signal, so that their shutdowns do not add up.
     pub(super) fn shutdown(&mut self) -> Result<()> {
         let mut outcome = Ok(());
+        let deadline = std::time::Instant::now() + self.timeout;
+        let left = || deadline.saturating_duration_since(std::time::Instant::now());
         #[cfg(feature = "logs")]
         if let Some(logger) = self.logger.take() {
-            let _ = logger.shutdown_with_timeout(self.timeout);
+            let _ = logger.shutdown_with_timeout(left());
         }
         let mut late = None;
         if let Some(provider) = self.provider.take()
-            && let Err(e) = provider.shutdown_with_timeout(self.timeout)
+            && let Err(e) = provider.shutdown_with_timeout(left())
         {
-            late = Some(e);
+            late = Some(e.to_string());
+        }
+        // The last interval, on the runtime the spans used (still running until `stop`).
+        #[cfg(feature = "metrics")]
+        if let Some(meters) = self.meters.take()
+            && let Err(e) = meters.shutdown(deadline)
+            && late.is_none()
+        {
+            late = Some(e.to_string());
         }
         if let Some(mut p) = self.pipeline.take() {
             p.stop();
@@ -121,7 +134,28 @@ impl Guard {
         self.inner.as_ref().map(Inner::stats).unwrap_or_default()
     }
 
-    /// Exports every finished span now and waits for it.
+    /// A meter of this stack's meter provider (feature `metrics`) for instruments of your own:
+    /// the same resource, export and shutdown as tracewire's metrics. `None` when metrics are
+    /// off. (`init()` also installs the provider globally, for `opentelemetry::global::meter`.)
+    ///
+    /// ```
+    /// let guard = tracewire::builder().without_settings_file()
+    ///     .with_env([("OTEL_EXPORTER_OTLP_ENDPOINT", "file:/dev/null")])
+    ///     .with_log_writer(std::io::sink())
+    ///     .set_default()?;
+    /// let orders = guard.meter("checkout").unwrap().u64_counter("orders").build();
+    /// orders.add(1, &[]);
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    #[cfg(feature = "metrics")]
+    pub fn meter(&self, name: &'static str) -> Option<opentelemetry::metrics::Meter> {
+        use opentelemetry::metrics::MeterProvider as _;
+        let meters = self.inner.as_ref()?.meters.as_ref()?;
+        Some(meters.provider.meter(name))
+    }
+
+    /// Exports every finished span (and, with metrics, the measurements so far) now and waits
+    /// for it.
     ///
     /// ```
     /// # let guard = tracewire::builder().without_settings_file().with_env([("OTEL_TRACES_EXPORTER", "none")])
@@ -133,6 +167,10 @@ impl Guard {
         #[cfg(feature = "logs")]
         if let Some(logger) = self.inner.as_ref().and_then(|i| i.logger.as_ref()) {
             let _ = logger.force_flush();
+        }
+        #[cfg(feature = "metrics")]
+        if let Some(meters) = self.inner.as_ref().and_then(|i| i.meters.as_ref()) {
+            meters.flush()?;
         }
         match self.inner.as_ref().and_then(|i| i.provider.as_ref()) {
             Some(p) => p.force_flush().map_err(|e| {

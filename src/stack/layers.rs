@@ -21,6 +21,12 @@ pub(super) fn set_process_state(settings: &Settings, inner: &Inner) {
     if let Some(provider) = &inner.provider {
         global::set_tracer_provider(provider.clone());
     }
+    // `opentelemetry::global::meter(..)` then records with the same resource, export and
+    // shutdown as tracewire's own metrics.
+    #[cfg(feature = "metrics")]
+    if let Some(meters) = &inner.meters {
+        global::set_meter_provider(meters.provider.clone());
+    }
     global::set_text_map_propagator(crate::propagation::W3cPropagator::default());
     announce_default_sink(settings);
 }
@@ -99,8 +105,14 @@ pub(super) struct Parts {
         >,
     >,
     lines: BoxedLayer,
+    metrics: MetricsPart,
     info: StackInfo,
 }
+
+#[cfg(feature = "metrics")]
+type MetricsPart = Option<crate::metrics::MetricsLayer>;
+#[cfg(not(feature = "metrics"))]
+type MetricsPart = Option<tracing_subscriber::layer::Identity>;
 
 /// What travels with the stack instead of living in process globals: which propagation formats
 /// are active and which HTTP paths are not traced, found from the current dispatcher (so
@@ -134,7 +146,7 @@ pub(crate) fn with_stack_info<R>(f: impl FnOnce(&StackInfo) -> R) -> Option<R> {
 pub(super) fn build(
     settings: &Settings,
     writer: LogWriter,
-    memory: Option<crate::export::MemorySink>,
+    memory: Option<crate::export::Memory>,
     extra: Vec<BoxedLayer>,
 ) -> Result<(Stack, Inner)> {
     if settings.log_bridge {
@@ -150,12 +162,14 @@ pub(super) fn build(
             .and_then(parts.otel)
             .and_then(parts.log_records)
             .and_then(parts.lines)
+            .and_then(parts.metrics)
             .and_then(parts.info);
         #[cfg(not(feature = "logs"))]
         let all = parts
             .filter
             .and_then(parts.otel)
             .and_then(parts.lines)
+            .and_then(parts.metrics)
             .and_then(parts.info);
         return Ok((tracing::Dispatch::new(Registry::default().with(all)), inner));
     }
@@ -175,9 +189,12 @@ pub(super) fn filtered(parts: Parts) -> BoxedLayer {
     #[cfg(feature = "logs")]
     let inner = Layer::and_then(parts.otel, parts.log_records)
         .and_then(parts.lines)
+        .and_then(parts.metrics)
         .and_then(parts.info);
     #[cfg(not(feature = "logs"))]
-    let inner = Layer::and_then(parts.otel, parts.lines).and_then(parts.info);
+    let inner = Layer::and_then(parts.otel, parts.lines)
+        .and_then(parts.metrics)
+        .and_then(parts.info);
     Box::new(inner.with_filter(parts.filter))
 }
 
@@ -186,10 +203,13 @@ pub(super) fn filtered(parts: Parts) -> BoxedLayer {
 /// once and handed to each part that decides.
 fn span_layer(
     settings: &Settings,
-    memory: Option<crate::export::MemorySink>,
+    memory: Option<crate::export::Memory>,
     warn_to: &Arc<std::sync::OnceLock<tracing::dispatcher::WeakDispatch>>,
     inner: &mut Inner,
+    metrics: &mut MetricsPart,
 ) -> Result<crate::typed_fields::SpanLayer<Registry>> {
+    #[cfg(not(feature = "metrics"))]
+    let _ = &metrics;
     let plan = crate::sampling::Plan::new(settings);
     let resource = resource(settings);
     let mut provider = SdkTracerProvider::builder()
@@ -202,8 +222,18 @@ fn span_layer(
         plan.tail_rule(),
         &resource,
         warn_to.clone(),
-        memory,
+        memory.as_ref().map(|m| m.spans.clone()),
     )? {
+        #[cfg(feature = "metrics")]
+        if let Some((meters, layer)) = crate::metrics::build(
+            settings,
+            &resource,
+            &pipeline,
+            memory.as_ref().map(|m| m.metrics.clone()),
+        )? {
+            inner.meters = Some(meters);
+            *metrics = Some(layer);
+        }
         let processor = Arc::new(processor);
         shared_processor = Some(processor.clone());
         inner.counters = Some(pipeline.counters.clone());
@@ -233,7 +263,7 @@ fn span_layer(
 pub(super) fn build_parts(
     settings: &Settings,
     writer: LogWriter,
-    memory: Option<crate::export::MemorySink>,
+    memory: Option<crate::export::Memory>,
 ) -> Result<(Parts, Inner)> {
     let filter = EnvFilter::builder()
         .parse(with_integration_spans(&settings.log_level))
@@ -248,14 +278,23 @@ pub(super) fn build_parts(
         provider: None,
         #[cfg(feature = "logs")]
         logger: None,
+        #[cfg(feature = "metrics")]
+        meters: None,
         pipeline: None,
         counters: None,
         timeout: settings.shutdown_timeout,
         scope: None,
     };
     let warn_to: Arc<std::sync::OnceLock<tracing::dispatcher::WeakDispatch>> = Arc::default();
+    let mut metrics: MetricsPart = None;
     let otel_layer = if settings.enabled && settings.tracing_enabled {
-        Some(span_layer(settings, memory, &warn_to, &mut inner)?)
+        Some(span_layer(
+            settings,
+            memory,
+            &warn_to,
+            &mut inner,
+            &mut metrics,
+        )?)
     } else {
         None
     };
@@ -290,6 +329,7 @@ pub(super) fn build_parts(
             #[cfg(feature = "logs")]
             log_records,
             lines: log_layer,
+            metrics,
             info: StackInfo {
                 warn_to,
                 propagators: crate::propagation::format_bits(&settings.propagators),

@@ -1,8 +1,8 @@
 """rotel processor used by tracewire's tests: appends what the collector received as JSON lines.
 
-rotel-agent loads this file with its embedded CPython for traces and for logs. It only reads;
-the data passes on unchanged. Output: $CAPTURE_DIR/spans.jsonl and logs.jsonl, one object per
-span or log record. An exception escaping a processor would stop rotel, so all are caught.
+rotel-agent loads this file with its embedded CPython for traces, logs and metrics. It only
+reads; the data passes on unchanged. Output: $CAPTURE_DIR/spans.jsonl, logs.jsonl and
+metrics.jsonl, one object per span, log record or metric data point. An exception escaping a processor would stop rotel, so all are caught.
 """
 import json
 import os
@@ -98,5 +98,53 @@ def process_logs(resource_logs):
         failed("logs", e)
 
 
-# rotel imports this module once per signal at startup: the harness waits for both marks.
+def number(v):
+    """A NumberDataPointValue (AsInt / AsDouble) as a number."""
+    while v is not None and not isinstance(v, (int, float)) and hasattr(v, "_0"):
+        v = v._0
+    return v
+
+
+TEMPORALITY = {0: "UNSPECIFIED", 1: "DELTA", 2: "CUMULATIVE"}
+
+
+def process_metrics(resource_metrics):
+    """One object per data point: metric name, unit, type, temporality, attributes, and for a
+    histogram count/sum/bounds/bucket_counts, for a sum or gauge its value."""
+    try:
+        res = attrs(resource_metrics.resource.attributes) if resource_metrics.resource else {}
+        out = []
+        for sm in resource_metrics.scope_metrics:
+            scope = sm.scope.name if sm.scope else ""
+            for m in sm.metrics:
+                d = m.data
+                kind = type(d).__name__.replace("MetricData_", "")
+                inner = d[0]
+                temporality = getattr(inner, "aggregation_temporality", None)
+                temporality = TEMPORALITY.get(int(temporality), str(temporality)) if temporality is not None else ""
+                for p in inner.data_points:
+                    point = {
+                        "name": m.name,
+                        "unit": m.unit,
+                        "type": kind,
+                        "temporality": temporality,
+                        "attributes": attrs(p.attributes),
+                        "time_unix_nano": p.time_unix_nano,
+                        "resource": res,
+                        "scope": scope,
+                    }
+                    if kind == "Histogram":
+                        point["count"] = p.count
+                        point["sum"] = p.sum
+                        point["bounds"] = list(p.explicit_bounds)
+                        point["bucket_counts"] = list(p.bucket_counts)
+                    elif kind in ("Sum", "Gauge"):
+                        point["value"] = number(p.value)
+                    out.append(point)
+        write("metrics.jsonl", out)
+    except Exception as e:
+        failed("metrics", e)
+
+
+# rotel imports this module once per signal at startup: the harness waits for the three marks.
 write("ready.jsonl", [{"pid": os.getpid()}])

@@ -119,6 +119,8 @@ impl Collector {
             .arg(&capture)
             .arg("--otlp-with-logs-processor")
             .arg(&capture)
+            .arg("--otlp-with-metrics-processor")
+            .arg(&capture)
             .args(["--exporter", "blackhole", "--pid-file"])
             .arg(self.dir.path().join("rotel.pid"))
             .arg("--log-file")
@@ -141,7 +143,7 @@ impl Collector {
                 self.child = None;
                 return Err(format!("rotel exited with {status}: {log}"));
             }
-            if self.lines("ready.jsonl").len() >= 2 && accepts(grpc_port) && accepts(http_port) {
+            if self.lines("ready.jsonl").len() >= 3 && accepts(grpc_port) && accepts(http_port) {
                 return Ok(());
             }
             if Instant::now() > deadline {
@@ -174,6 +176,11 @@ impl Collector {
     /// Every log record received so far.
     pub fn logs(&self) -> Vec<Value> {
         self.lines("logs.jsonl")
+    }
+
+    /// Every metric data point received so far, one object each (see capture.py).
+    pub fn metric_points(&self) -> Vec<Value> {
+        self.lines("metrics.jsonl")
     }
 
     /// Every span received so far.

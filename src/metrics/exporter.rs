@@ -1,0 +1,219 @@
+//! Where collected metrics go: the OTLP metric exporter (driven on tracewire's runtime), the
+//! metrics file beside the file sink, or the test kit's memory. Every export is bounded and
+//! counted.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::metrics::Temporality;
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::export::Counters;
+use crate::settings::{Export, Settings};
+
+/// Where the test kit collects metric exports (as OTLP requests, the shape a collector gets).
+pub(crate) type MetricsMemory = Arc<Mutex<Vec<ExportMetricsServiceRequest>>>;
+
+/// The shutdown deadline, set by the guard.
+pub(super) type Deadline = Arc<Mutex<Option<Instant>>>;
+
+// One per stack, built once: boxing the exporter would save nothing worth an indirection.
+#[allow(clippy::large_enum_variant)]
+pub(super) enum Sink {
+    #[cfg(any(feature = "grpc", feature = "http-proto"))]
+    Otlp(opentelemetry_otlp::MetricExporter),
+    File(MetricsFile),
+    Memory(MetricsMemory),
+}
+
+impl Sink {
+    /// The sink for where the spans go; `None` when they go nowhere.
+    pub(super) fn for_export(settings: &Settings) -> Result<Option<Sink>> {
+        let err = |e: String| Error::new(ErrorKind::Pipeline, e);
+        match &settings.export {
+            Export::None => Ok(None),
+            Export::File { path } => {
+                let path = super::metrics_file(path);
+                MetricsFile::open(&path, settings.file_max_bytes)
+                    .map(|f| Some(Sink::File(f)))
+                    .map_err(|e| {
+                        err(format!(
+                            "cannot open the metrics file {}: {e}",
+                            path.display()
+                        ))
+                    })
+            }
+            #[cfg(any(feature = "grpc", feature = "http-proto"))]
+            Export::Otlp { url, protocol } => {
+                let url = crate::export::otlp::signal_url(url, *protocol, "metrics");
+                let (exporter, _) =
+                    crate::export::otlp::metric_exporter(&url, *protocol, settings).map_err(err)?;
+                Ok(Some(Sink::Otlp(exporter)))
+            }
+            #[cfg(not(any(feature = "grpc", feature = "http-proto")))]
+            Export::Otlp { url, .. } => Err(err(format!(
+                "cannot export metrics to {url}: tracewire was built without the `grpc` and `http-proto` features"
+            ))),
+        }
+    }
+}
+
+/// OTLP/JSON lines, one `ExportMetricsServiceRequest` per export, capped like the span file.
+pub(super) struct MetricsFile {
+    file: Mutex<(File, u64)>,
+    cap: u64,
+}
+
+impl MetricsFile {
+    fn open(path: &std::path::Path, cap: u64) -> std::io::Result<MetricsFile> {
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        Ok(MetricsFile {
+            file: Mutex::new((file, len)),
+            cap,
+        })
+    }
+
+    fn write(&self, request: &ExportMetricsServiceRequest) -> OTelSdkResult {
+        let mut line = serde_json::to_vec(request)
+            .map_err(|e| OTelSdkError::InternalFailure(e.to_string()))?;
+        line.push(b'\n');
+        let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        if f.1 + line.len() as u64 > self.cap {
+            return Err(OTelSdkError::InternalFailure(
+                "the metrics file reached file_max_bytes".into(),
+            ));
+        }
+        let written = f.1;
+        if let Err(e) = f.0.write_all(&line) {
+            // Only whole lines: cut back a short write.
+            let _ = f.0.set_len(written);
+            return Err(OTelSdkError::InternalFailure(e.to_string()));
+        }
+        f.1 += line.len() as u64;
+        Ok(())
+    }
+}
+
+/// The exporter the SDK's periodic reader calls, on the reader's own thread.
+// Without an OTLP transport only the file and memory sinks exist, which need no runtime.
+#[cfg_attr(not(any(feature = "grpc", feature = "http-proto")), allow(dead_code))]
+pub(super) struct MetricSink {
+    sink: Sink,
+    runtime: tokio::runtime::Handle,
+    timeout: Duration,
+    deadline: Deadline,
+    counters: Arc<Counters>,
+    temporality: Temporality,
+}
+
+impl std::fmt::Debug for MetricSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricSink")
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MetricSink {
+    pub(super) fn new(
+        sink: Sink,
+        runtime: tokio::runtime::Handle,
+        timeout: Duration,
+        deadline: Deadline,
+        counters: Arc<Counters>,
+        temporality: Temporality,
+    ) -> MetricSink {
+        MetricSink {
+            sink,
+            runtime,
+            timeout,
+            deadline,
+            counters,
+            temporality,
+        }
+    }
+
+    /// The export timeout, or less once the shutdown deadline is near.
+    #[cfg_attr(not(any(feature = "grpc", feature = "http-proto")), allow(dead_code))]
+    fn limit(&self) -> Duration {
+        match *self.deadline.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(d) => d
+                .saturating_duration_since(Instant::now())
+                .min(self.timeout),
+            None => self.timeout,
+        }
+    }
+
+    fn send(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
+        let request = || ExportMetricsServiceRequest::from(metrics);
+        match &self.sink {
+            #[cfg(any(feature = "grpc", feature = "http-proto"))]
+            Sink::Otlp(e) => {
+                let limit = self.limit();
+                // Polled here, on the reader's thread, with tracewire's runtime driving the
+                // connection; the exporter's own crates (tonic, hyper, h2) must not log into the
+                // stack they serve, as on the export runtime's threads.
+                let none = tracing::Dispatch::none();
+                tracing::dispatcher::with_default(&none, || {
+                    self.runtime
+                        .block_on(async { tokio::time::timeout(limit, e.export(metrics)).await })
+                })
+                .unwrap_or(Err(OTelSdkError::Timeout(limit)))
+            }
+            Sink::File(f) => {
+                let request = request();
+                if request
+                    .resource_metrics
+                    .iter()
+                    .all(|r| r.scope_metrics.is_empty())
+                {
+                    return Ok(());
+                }
+                f.write(&request)
+            }
+            Sink::Memory(m) => {
+                m.lock().unwrap_or_else(|p| p.into_inner()).push(request());
+                Ok(())
+            }
+        }
+    }
+}
+
+impl PushMetricExporter for MetricSink {
+    async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
+        use std::sync::atomic::Ordering::Relaxed;
+        let outcome = self.send(metrics);
+        match &outcome {
+            Ok(()) => self.counters.exported_metric_batches.fetch_add(1, Relaxed),
+            Err(e) => {
+                self.counters
+                    .set_last_error(format!("metric export failed: {e}"));
+                self.counters.failed_metric_batches.fetch_add(1, Relaxed)
+            }
+        };
+        outcome
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        #[cfg(any(feature = "grpc", feature = "http-proto"))]
+        if let Sink::Otlp(e) = &self.sink {
+            let _ = e.shutdown();
+        }
+        Ok(())
+    }
+
+    fn temporality(&self) -> Temporality {
+        self.temporality
+    }
+}
