@@ -96,11 +96,16 @@ fn check(points: &[Value], what: &str) {
         assert_eq!(p["attributes"]["http.request.method"], "GET");
         assert_eq!(p["attributes"]["url.scheme"], "http");
         assert_eq!(p["attributes"]["network.protocol.version"], "1.1");
-        assert!(p["attributes"].get("url.path").is_none(), "no unbounded attribute");
+        assert!(
+            p["attributes"].get("url.path").is_none(),
+            "no unbounded attribute"
+        );
         let bounds: Vec<f64> = serde_json::from_value(p["bounds"].clone()).unwrap();
         assert_eq!(
             bounds,
-            [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0],
+            [
+                0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0
+            ],
             "the stable HTTP conventions' boundaries"
         );
         let buckets: Vec<u64> = serde_json::from_value(p["bucket_counts"].clone()).unwrap();
