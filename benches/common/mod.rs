@@ -27,6 +27,9 @@ pub const SETUPS: &[&str] = &[
     "tracewire_tail_10pct",
     "tracewire_tracing_disabled",
     "tracewire_disabled",
+    "tracewire_metrics_off",
+    "tracewire_span_metrics",
+    "tracewire_span_metrics_unsampled",
 ];
 
 /// What a setup keeps alive while it is measured.
@@ -76,6 +79,13 @@ pub fn install(setup: &str, dir: &std::path::Path) -> (Option<tracing::Dispatch>
         ]),
         "tracewire_tracing_disabled" => tracewire(&[("TRACEWIRE_TRACING_ENABLED", "false")]),
         "tracewire_disabled" => tracewire(&[("TRACEWIRE_ENABLED", "false")]),
+        // What metrics cost: the same stack without them, and with a series per span name.
+        "tracewire_metrics_off" => tracewire(&[("TRACEWIRE_METRICS_ENABLED", "false")]),
+        "tracewire_span_metrics" => tracewire(&[("TRACEWIRE_SPAN_METRICS", "true")]),
+        "tracewire_span_metrics_unsampled" => tracewire(&[
+            ("TRACEWIRE_SPAN_METRICS", "true"),
+            ("TRACEWIRE_SAMPLING_RATE", "0"),
+        ]),
         other => panic!("unknown setup {other}"),
     }
 }
@@ -116,6 +126,45 @@ pub fn root_with_children(n: i64) -> i64 {
     s
 }
 
+/// One request through `ServerLayer` (feature `http-server`): the SERVER span with its
+/// attributes, context extraction from a `traceparent`-less request, the status code and, with
+/// metrics on, `http.server.request.duration`. The handler answers at once; the future is
+/// polled once, with a no-op waker.
+#[cfg(feature = "http-server")]
+pub fn http_request(n: i64) -> i64 {
+    use std::cell::RefCell;
+    use std::future::Future as _;
+    use tower::{Layer as _, Service as _};
+    type Handler = tower::util::ServiceFn<
+        fn(
+            http::Request<()>,
+        ) -> std::future::Ready<Result<http::Response<()>, std::convert::Infallible>>,
+    >;
+    fn answer(
+        _: http::Request<()>,
+    ) -> std::future::Ready<Result<http::Response<()>, std::convert::Infallible>> {
+        std::future::ready(Ok(http::Response::new(())))
+    }
+    thread_local! {
+        static SVC: RefCell<tracewire::http::ServerService<Handler>> = RefCell::new(
+            tracewire::http::ServerLayer::new().layer(tower::service_fn(answer as fn(_) -> _)),
+        );
+    }
+    let req = http::Request::get("/orders/42")
+        .header("host", "shop.example.com")
+        .header("user-agent", "bench/1.0")
+        .body(())
+        .unwrap();
+    SVC.with(|svc| {
+        let mut fut = std::pin::pin!(svc.borrow_mut().call(req));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match fut.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(Ok(res)) => n + i64::from(res.status().as_u16()),
+            _ => n,
+        }
+    })
+}
+
 /// (name, the instrumented call, spans per call)
 pub type Workload = (&'static str, fn(i64) -> i64, u64);
 
@@ -123,4 +172,6 @@ pub const WORKLOADS: &[Workload] = &[
     ("span_one_field", one_field, 1),
     ("span_with_event", with_event, 1),
     ("root_10_children", root_with_children, 11),
+    #[cfg(feature = "http-server")]
+    ("http_request", http_request, 1),
 ];

@@ -7,6 +7,7 @@
 //! `span_metrics` asks for every span; a span that is not measured costs a target check when it
 //! opens and nothing when it closes while no measured span is open.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -19,26 +20,6 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use super::names;
-
-/// What is kept of a measured span until it closes.
-struct Measured {
-    start: Instant,
-    /// Which histogram the span feeds, from its target and kind.
-    what: What,
-    /// Its fields with semantic-convention names (and `otel.*`), as recorded so far.
-    attrs: Vec<KeyValue>,
-    /// An `error` level event inside it (status Error for span metrics, as tracing-opentelemetry
-    /// sets it).
-    error_event: bool,
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum What {
-    Http,
-    Messaging,
-    /// Only span metrics.
-    Other,
-}
 
 /// The instruments, built once from tracewire's meter.
 pub(crate) struct MetricsLayer {
@@ -127,35 +108,173 @@ impl MetricsLayer {
     }
 }
 
-/// Keeps fields by their names as they are recorded; a recorded value replaces the earlier one.
-struct Fields<'a>(&'a mut Vec<KeyValue>);
+/// What is kept of a measured span until it closes.
+struct Measured {
+    start: Instant,
+    /// Which histogram the span feeds.
+    what: What,
+    /// The fields that histogram takes, as recorded so far (no other field is copied).
+    attrs: Vec<KeyValue>,
+    /// `otel.kind`, `otel.name`, `otel.status_code`, for span metrics.
+    kind: Option<Cow<'static, str>>,
+    name: Option<Cow<'static, str>>,
+    status: Option<Cow<'static, str>>,
+    /// An `error` level event inside it (status Error for span metrics, as tracing-opentelemetry
+    /// sets it).
+    error_event: bool,
+}
 
-impl Fields<'_> {
-    fn put(&mut self, field: &Field, value: opentelemetry::Value) {
-        let name = field.name();
-        match self.0.iter_mut().find(|kv| kv.key.as_str() == name) {
-            Some(kv) => kv.value = value,
-            None => self.0.push(KeyValue::new(name, value)),
+/// Which histogram a span feeds, known from its callsite: tracewire's own integration spans
+/// have fixed targets and names.
+#[derive(Clone, Copy, PartialEq)]
+enum What {
+    HttpServer,
+    HttpClient,
+    Messaging,
+    /// Only span metrics.
+    Other,
+}
+
+impl What {
+    fn of(meta: &tracing::Metadata<'_>) -> Option<What> {
+        match (meta.target(), meta.name()) {
+            ("tracewire::http", "HTTP request") => Some(What::HttpServer),
+            ("tracewire::http", "HTTP client request") => Some(What::HttpClient),
+            (t, _) if t.starts_with("tracewire::messaging") => Some(What::Messaging),
+            _ => None,
+        }
+    }
+
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            What::HttpServer => HTTP_SERVER_KEYS,
+            What::HttpClient => HTTP_CLIENT_KEYS,
+            What::Messaging => MESSAGING_KEYS,
+            What::Other => &[],
         }
     }
 }
 
+thread_local! {
+    /// Field masks by callsite (a few entries: tracewire's integration spans, and with span
+    /// metrics the hottest user callsites), so that picking fields costs a bit test per field.
+    static MASKS: std::cell::RefCell<Vec<(usize, u64)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Bit `i` set: field `i` of `meta` is one of `keys`, or an `otel.*` control span metrics read.
+fn mask(meta: &'static tracing::Metadata<'static>, what: What, span_metrics: bool) -> u64 {
+    let id = meta as *const _ as usize;
+    let compute = || {
+        let mut m = 0u64;
+        for f in meta.fields().iter().filter(|f| f.index() < 64) {
+            let name = f.name();
+            let control =
+                span_metrics && matches!(name, "otel.kind" | "otel.name" | "otel.status_code");
+            if control || what.keys().contains(&name) {
+                m |= 1 << f.index();
+            }
+        }
+        m
+    };
+    MASKS
+        .try_with(|masks| {
+            let mut masks = masks.borrow_mut();
+            if let Some((_, m)) = masks.iter().find(|(i, _)| *i == id) {
+                return *m;
+            }
+            let m = compute();
+            if masks.len() >= 32 {
+                masks.remove(0);
+            }
+            masks.push((id, m));
+            m
+        })
+        .unwrap_or_else(|_| compute())
+}
+
+/// Copies the fields `mask` selects; a recorded value replaces the earlier one. Every other
+/// field (paths, user agents, ids) is skipped without being formatted.
+struct Fields<'a> {
+    m: &'a mut Measured,
+    mask: u64,
+}
+
+impl Fields<'_> {
+    fn wanted(&self, field: &Field) -> bool {
+        field.index() < 64 && self.mask & (1 << field.index()) != 0
+    }
+
+    fn put(
+        &mut self,
+        field: &Field,
+        text: impl FnOnce() -> Cow<'static, str>,
+        value: impl FnOnce() -> opentelemetry::Value,
+    ) {
+        let name = field.name();
+        if let Some(control) = name.strip_prefix("otel.") {
+            let slot = match control {
+                "kind" => &mut self.m.kind,
+                "name" => &mut self.m.name,
+                _ => &mut self.m.status,
+            };
+            *slot = Some(text());
+            return;
+        }
+        let value = value();
+        match self.m.attrs.iter_mut().find(|kv| kv.key.as_str() == name) {
+            Some(kv) => kv.value = value,
+            None => self.m.attrs.push(KeyValue::new(name, value)),
+        }
+    }
+}
+
+/// The values that repeat on every request (methods, schemes, protocol versions, span kinds,
+/// statuses), as static strings: recording them allocates nothing.
+fn known(value: &str) -> Option<&'static str> {
+    const KNOWN: &[&str] = &[
+        "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE", "_OTHER",
+        "http", "https", "1.0", "1.1", "2", "3", "server", "client", "producer", "consumer",
+        "internal", "error", "ok", "send", "process", "receive", "publish", "create", "settle",
+    ];
+    KNOWN.iter().find(|k| **k == value).copied()
+}
+
 impl Visit for Fields<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.put(field, value.to_string().into());
+        if !self.wanted(field) {
+            return;
+        }
+        let text = || match known(value) {
+            Some(k) => Cow::Borrowed(k),
+            None => Cow::Owned(value.to_string()),
+        };
+        self.put(field, text, || text().into());
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.put(field, value.into());
+        if self.wanted(field) {
+            self.put(field, || value.to_string().into(), || value.into());
+        }
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.put(field, i64::try_from(value).unwrap_or(i64::MAX).into());
+        if self.wanted(field) {
+            let v = i64::try_from(value).unwrap_or(i64::MAX);
+            self.put(field, || v.to_string().into(), || v.into());
+        }
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.put(field, value.into());
+        if self.wanted(field) {
+            self.put(field, || value.to_string().into(), || value.into());
+        }
     }
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
         // `%value` fields arrive here; their Debug is their Display.
-        self.put(field, format!("{value:?}").into());
+        if self.wanted(field) {
+            self.put(
+                field,
+                || format!("{value:?}").into(),
+                || format!("{value:?}").into(),
+            );
+        }
     }
 }
 
@@ -166,38 +285,30 @@ fn get<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a opentelemetry::Value>
         .map(|kv| &kv.value)
 }
 
-fn pick(attrs: &[KeyValue], keys: &[&str]) -> Vec<KeyValue> {
-    attrs
-        .iter()
-        .filter(|kv| keys.contains(&kv.key.as_str()))
-        .cloned()
-        .collect()
-}
-
 impl<S> Layer<S> for MetricsLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let target = attrs.metadata().target();
-        let what = if target.starts_with("tracewire::http") {
-            What::Http
-        } else if target.starts_with("tracewire::messaging") {
-            What::Messaging
-        } else if self.span_calls.is_some() {
-            What::Other
-        } else {
-            return;
+        let meta = attrs.metadata();
+        let what = match What::of(meta) {
+            Some(w) => w,
+            None if self.span_calls.is_some() => What::Other,
+            None => return,
         };
         let Some(span) = ctx.span(id) else { return };
-        let mut fields = Vec::with_capacity(attrs.metadata().fields().len());
-        attrs.record(&mut Fields(&mut fields));
-        span.extensions_mut().insert(Measured {
+        let mut m = Measured {
             start: Instant::now(),
             what,
-            attrs: fields,
+            attrs: Vec::with_capacity(what.keys().len()),
+            kind: None,
+            name: None,
+            status: None,
             error_event: false,
-        });
+        };
+        let mask = mask(meta, what, self.span_calls.is_some());
+        attrs.record(&mut Fields { m: &mut m, mask });
+        span.extensions_mut().insert(m);
         self.open.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -206,8 +317,10 @@ where
             return;
         }
         let Some(span) = ctx.span(id) else { return };
+        let meta = span.metadata();
         if let Some(m) = span.extensions_mut().get_mut::<Measured>() {
-            values.record(&mut Fields(&mut m.attrs));
+            let mask = mask(meta, m.what, self.span_calls.is_some());
+            values.record(&mut Fields { m, mask });
         }
     }
 
@@ -231,18 +344,10 @@ where
             return;
         };
         self.open.fetch_sub(1, Ordering::Relaxed);
-        let elapsed = m.start.elapsed();
-        let kind = get(&m.attrs, "otel.kind").map(|v| v.as_str().into_owned());
+        let seconds = m.start.elapsed().as_secs_f64();
         match m.what {
-            What::Http => match kind.as_deref() {
-                Some("server") => self
-                    .http_server
-                    .record(elapsed.as_secs_f64(), &pick(&m.attrs, HTTP_SERVER_KEYS)),
-                Some("client") => self
-                    .http_client
-                    .record(elapsed.as_secs_f64(), &pick(&m.attrs, HTTP_CLIENT_KEYS)),
-                _ => {}
-            },
+            What::HttpServer => self.http_server.record(seconds, &m.attrs),
+            What::HttpClient => self.http_client.record(seconds, &m.attrs),
             What::Messaging => {
                 let process = get(&m.attrs, "messaging.operation.type")
                     .is_some_and(|v| v.as_str() == "process");
@@ -251,35 +356,27 @@ where
                 } else {
                     &self.messaging_client
                 };
-                histogram.record(elapsed.as_secs_f64(), &pick(&m.attrs, MESSAGING_KEYS));
+                histogram.record(seconds, &m.attrs);
             }
             What::Other => {}
         }
         if let (Some(calls), Some(duration)) = (&self.span_calls, &self.span_duration) {
-            let name = get(&m.attrs, "otel.name")
-                .map(|v| v.as_str().into_owned())
-                .unwrap_or_else(|| span.name().to_string());
-            let error = m.error_event
-                || get(&m.attrs, "otel.status_code")
-                    .is_some_and(|v| v.as_str().eq_ignore_ascii_case("error"));
-            let ok = get(&m.attrs, "otel.status_code")
-                .is_some_and(|v| v.as_str().eq_ignore_ascii_case("ok"));
+            let name = m.name.unwrap_or(Cow::Borrowed(span.name()));
+            let status = m.status.as_deref().map(str::to_ascii_lowercase);
+            let code = if m.error_event || status.as_deref() == Some("error") {
+                "STATUS_CODE_ERROR"
+            } else if status.as_deref() == Some("ok") {
+                "STATUS_CODE_OK"
+            } else {
+                "STATUS_CODE_UNSET"
+            };
             let attrs = [
                 KeyValue::new("span.name", name),
-                KeyValue::new("span.kind", span_kind(kind.as_deref())),
-                KeyValue::new(
-                    "status.code",
-                    if error {
-                        "STATUS_CODE_ERROR"
-                    } else if ok {
-                        "STATUS_CODE_OK"
-                    } else {
-                        "STATUS_CODE_UNSET"
-                    },
-                ),
+                KeyValue::new("span.kind", span_kind(m.kind.as_deref())),
+                KeyValue::new("status.code", code),
             ];
             calls.add(1, &attrs);
-            duration.record(elapsed.as_secs_f64() * 1000.0, &attrs);
+            duration.record(seconds * 1000.0, &attrs);
         }
     }
 }
