@@ -12,6 +12,25 @@ use Input::{Env, File};
 
 const ROWS: &[(Input, &[&str])] = &[
     (
+        Env("OTEL_METRICS_EXPORTER", "prometheus"),
+        &["OTEL_METRICS_EXPORTER", "prometheus", "otlp or none"],
+    ),
+    (
+        Env(
+            "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+            "Deltas",
+        ),
+        &[
+            "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+            "Deltas",
+            "cumulative, delta, lowmemory",
+        ],
+    ),
+    (
+        File("metric_export_interval_ms = 10"),
+        &["metric_export_interval_ms", "10", "from 100 to 86400000"],
+    ),
+    (
         Env("RUST_LOG", "info\nmy_app=debug"),
         &["RUST_LOG", "control characters", "U+000A at byte 4"],
     ),

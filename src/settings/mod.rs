@@ -715,6 +715,17 @@ mod tests {
     }
 
     #[test]
+    fn enum_values_are_read_in_any_case() {
+        let s = settings(&[
+            ("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "DELTA"),
+            ("OTEL_TRACES_SAMPLER", "ParentBased_Always_On"),
+        ])
+        .unwrap();
+        assert_eq!(s.metrics_temporality, MetricsTemporality::Delta);
+        assert_eq!(s.sampler, SamplerKind::ParentBasedAlwaysOn);
+    }
+
+    #[test]
     fn sdk_disabled_turns_enabled_off() {
         assert!(!settings(&[("OTEL_SDK_DISABLED", "true")]).unwrap().enabled);
         assert!(settings(&[("OTEL_SDK_DISABLED", "false")]).unwrap().enabled);

@@ -23,7 +23,9 @@ pub(crate) enum Parse {
     Text,
     /// A string that is not blank; the text says what is expected.
     NonEmpty(&'static str),
-    /// One of these names ([`Value::Index`] of the match); the note follows the list in errors.
+    /// One of these names ([`Value::Index`] of the match), in any case (the specification: "enum
+    /// values SHOULD be interpreted in a case-insensitive manner"); the note follows the list in
+    /// errors.
     OneOf(&'static [&'static str], &'static str),
     /// A list of URL paths, each starting with `/`.
     Paths,
@@ -72,7 +74,7 @@ impl Parse {
             }
             Parse::OneOf(names, note) => {
                 let s = string(key, raw, src)?;
-                match names.iter().position(|n| *n == s) {
+                match names.iter().position(|n| n.eq_ignore_ascii_case(&s)) {
                     Some(i) => Value::Index(i),
                     None => {
                         let allowed = format!("one of: {}{note}", names.join(", "));

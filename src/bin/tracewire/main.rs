@@ -1,6 +1,7 @@
 //! `tracewire`: look at recorded traces, check settings, replay a file sink to a collector.
 
 mod html;
+mod metrics;
 mod send;
 mod view;
 
@@ -9,7 +10,8 @@ use std::process::ExitCode;
 const USAGE: &str = "usage:
   tracewire view FILE [--trace ID] [--errors] [--slowest N] [--service NAME] [--html OUT.html]
       print each trace in FILE (OTLP/JSON lines: tracewire's file sink or the OpenTelemetry
-      Collector's file exporter) as a tree; --html writes a waterfall page instead
+      Collector's file exporter) as a tree; --html writes a waterfall page instead; a metrics
+      file (tracewire-metrics.jsonl) is summed up, one line per series
   tracewire config [--keys]
       print the effective settings and where each value came from (settings.toml + environment);
       --keys: every key with its default, environment variables and meaning
@@ -97,6 +99,10 @@ fn view_cmd(args: &[String]) -> Result<(), String> {
     let a = Args::new(args);
     a.check(&["--trace", "--errors", "--slowest", "--service", "--html"])?;
     let (file, text) = read(a.file)?;
+    if metrics::is_metrics(&text) {
+        print!("{}", metrics::summary(&text)?);
+        return Ok(());
+    }
     let mut traces = view::traces(view::parse(&text)?);
     if let Some(id) = a.value("--trace")? {
         traces.retain(|t| t.id.starts_with(id));

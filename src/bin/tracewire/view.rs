@@ -27,7 +27,7 @@ impl Span {
     }
 }
 
-fn u64_of(v: &Value) -> u64 {
+pub(crate) fn u64_of(v: &Value) -> u64 {
     match v {
         Value::String(s) => s.parse().unwrap_or(0),
         other => other.as_u64().unwrap_or(0),
@@ -63,7 +63,7 @@ fn any(v: &Value) -> Value {
     Value::Null
 }
 
-fn attrs(list: &Value) -> serde_json::Map<String, Value> {
+pub(crate) fn attrs(list: &Value) -> serde_json::Map<String, Value> {
     list.as_array()
         .into_iter()
         .flatten()
