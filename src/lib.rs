@@ -101,11 +101,12 @@
 //! | `http-proto` | on | OTLP/HTTP with protobuf bodies (tracewire's own hyper client: builds beside any other OpenTelemetry crate) |
 //! | `gzip` | on | `otlp_compression = "gzip"` |
 //! | `tls` | on | `https://` endpoints, custom CA, mutual TLS (rustls, ring) |
+//! | `metrics` | on | OTLP metrics: HTTP and messaging histograms from every request at any sampling rate, `span_metrics`, [`Guard::meter`] and the global meter provider |
 //! | `http-server`, `axum` | | `http::ServerLayer` for axum and hyper servers |
 //! | `reqwest` | | `http::ClientMiddleware` for reqwest-middleware |
 //! | `nats` | | NATS helpers of [`messaging`] |
 //! | `logs` | | OTLP log records from tracing events (`logs_enabled`) |
-//! | `testing` | | `testing::Capture`: spans and log lines in memory, for tests |
+//! | `testing` | | `testing::Capture`: spans, log lines and metrics in memory, for tests |
 //! | `cli` | | the `tracewire` command: `view`, `config`, `send` |
 //!
 //! ## Across services, and the rest
