@@ -1,6 +1,6 @@
 //! `otlp_headers` reach an authenticated backend on every signal and protocol: Debian's nginx
-//! (TLS) answers 401 unless `x-api-key` is right, in front of the real collector. Spans and OTLP
-//! log records are delivered over gRPC and HTTP with the key from `settings.toml`,
+//! (TLS) answers 401 unless `x-api-key` is right, in front of the real collector. Spans, OTLP
+//! log records and metrics are delivered over gRPC and HTTP with the key from `settings.toml`,
 //! `TRACEWIRE_OTLP_HEADERS` or `OTEL_EXPORTER_OTLP_HEADERS`; without it nothing gets through and
 //! the guard says so. (The gRPC log exporter once never received `otlp_headers`.)
 
@@ -48,6 +48,7 @@ fn emit(front: &TlsFront, port: u16, protocol: Protocol, from: From, service: &s
         .with_otlp_timeout(Duration::from_secs(3))
         .with_shutdown_timeout(Duration::from_secs(5))
         .with_service_name(service)
+        .with_setting("span_metrics", true)
         .with_log_writer(std::io::sink())
         .set_default()
         .unwrap();
@@ -55,7 +56,8 @@ fn emit(front: &TlsFront, port: u16, protocol: Protocol, from: From, service: &s
     guard.shutdown().is_ok()
 }
 
-fn arrived(collector: &Collector, service: &str) -> (usize, usize) {
+/// Spans, log records and metric points (the span-metrics counter and histogram) received.
+fn arrived(collector: &Collector, service: &str) -> (usize, usize, usize) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let of = |v: Vec<serde_json::Value>| {
@@ -63,8 +65,12 @@ fn arrived(collector: &Collector, service: &str) -> (usize, usize) {
                 .filter(|s| s["resource"]["service.name"] == service)
                 .count()
         };
-        let got = (of(collector.spans()), of(collector.logs()));
-        if got == (1, 1) || Instant::now() > deadline {
+        let got = (
+            of(collector.spans()),
+            of(collector.logs()),
+            of(collector.metric_points()),
+        );
+        if got == (1, 1, 2) || Instant::now() > deadline {
             return got;
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -84,8 +90,8 @@ fn headers_reach_the_backend_for_spans_and_log_records() {
             let ok = emit(&front, port, protocol, from, &service);
             assert_eq!(
                 arrived(&collector, &service),
-                (1, 1),
-                "{protocol}, key from {from:?}: one span and one log record"
+                (1, 1, 2),
+                "{protocol}, key from {from:?}: one span, one log record, two metric points"
             );
             assert!(
                 ok,
