@@ -24,10 +24,12 @@ struct Series {
     value: f64,
 }
 
+type AllSeries = BTreeMap<(String, String), Series>;
+
 /// Cumulative points replace the earlier ones (the last export holds the totals); delta points
 /// add up.
 pub(crate) fn summary(text: &str) -> Result<String, String> {
-    let mut series: BTreeMap<(String, String), Series> = BTreeMap::new();
+    let mut series = AllSeries::new();
     for (n, line) in text
         .lines()
         .enumerate()
@@ -42,70 +44,76 @@ pub(crate) fn summary(text: &str) -> Result<String, String> {
             ));
         };
         for rm in rms {
-            let service = attrs(&rm["resource"]["attributes"])
-                .get("service.name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            let metrics = rm["scopeMetrics"]
-                .as_array()
+            add(&mut series, rm);
+        }
+    }
+    Ok(render(&series))
+}
+
+/// The points of one `resourceMetrics` entry, by metric and labels.
+fn add(series: &mut AllSeries, rm: &Value) {
+    let service = attrs(&rm["resource"]["attributes"])
+        .get("service.name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let metrics = rm["scopeMetrics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|sm| sm["metrics"].as_array().into_iter().flatten());
+    for m in metrics {
+        let name = m["name"].as_str().unwrap_or("").to_string();
+        let (kind, data) = ["histogram", "sum", "gauge"]
+            .into_iter()
+            .find_map(|k| m.get(k).map(|d| (k, d)))
+            .unwrap_or(("other", &Value::Null));
+        let delta = data["aggregationTemporality"].as_u64() == Some(1)
+            || data["aggregationTemporality"] == "AGGREGATION_TEMPORALITY_DELTA";
+        for p in data["dataPoints"].as_array().into_iter().flatten() {
+            let mut labels: Vec<String> = attrs(&p["attributes"])
                 .into_iter()
-                .flatten()
-                .flat_map(|sm| sm["metrics"].as_array().into_iter().flatten());
-            for m in metrics {
-                let name = m["name"].as_str().unwrap_or("").to_string();
-                let (kind, data) = ["histogram", "sum", "gauge"]
-                    .into_iter()
-                    .find_map(|k| m.get(k).map(|d| (k, d)))
-                    .unwrap_or(("other", &Value::Null));
-                let delta = data["aggregationTemporality"].as_u64() == Some(1)
-                    || data["aggregationTemporality"] == "AGGREGATION_TEMPORALITY_DELTA";
-                for p in data["dataPoints"].as_array().into_iter().flatten() {
-                    let mut labels: Vec<String> = attrs(&p["attributes"])
-                        .into_iter()
-                        .map(|(k, v)| match v {
-                            Value::String(s) => format!("{k}={s}"),
-                            other => format!("{k}={other}"),
-                        })
-                        .collect();
-                    labels.sort();
-                    if !service.is_empty() {
-                        labels.insert(0, format!("service={service}"));
-                    }
-                    let s = series.entry((name.clone(), labels.join(" "))).or_default();
-                    s.unit = m["unit"].as_str().unwrap_or("").to_string();
-                    s.kind = kind;
-                    let number = p["asDouble"]
-                        .as_f64()
-                        .or_else(|| p["asInt"].as_f64())
-                        .or_else(|| p["asInt"].as_str().and_then(|i| i.parse().ok()))
-                        .unwrap_or(0.0);
-                    let (count, sum) = (u64_of(&p["count"]), p["sum"].as_f64().unwrap_or(0.0));
-                    if delta {
-                        s.count += count;
-                        s.sum += sum;
-                        s.value += number;
-                    } else {
-                        (s.count, s.sum, s.value) = (count, sum, number);
-                    }
-                }
+                .map(|(k, v)| match v {
+                    Value::String(s) => format!("{k}={s}"),
+                    other => format!("{k}={other}"),
+                })
+                .collect();
+            labels.sort();
+            if !service.is_empty() {
+                labels.insert(0, format!("service={service}"));
+            }
+            let s = series.entry((name.clone(), labels.join(" "))).or_default();
+            s.unit = m["unit"].as_str().unwrap_or("").to_string();
+            s.kind = kind;
+            let number = p["asDouble"]
+                .as_f64()
+                .or_else(|| p["asInt"].as_f64())
+                .or_else(|| p["asInt"].as_str().and_then(|i| i.parse().ok()))
+                .unwrap_or(0.0);
+            let (count, sum) = (u64_of(&p["count"]), p["sum"].as_f64().unwrap_or(0.0));
+            if delta {
+                s.count += count;
+                s.sum += sum;
+                s.value += number;
+            } else {
+                (s.count, s.sum, s.value) = (count, sum, number);
             }
         }
     }
+}
+
+/// One heading per metric, one line per series.
+fn render(series: &AllSeries) -> String {
     let mut out = String::new();
     let mut last = String::new();
-    for ((name, labels), s) in &series {
+    for ((name, labels), s) in series {
         if *name != last {
-            let _ = writeln!(
-                out,
-                "{name} ({}{})",
-                s.kind,
-                if s.unit.is_empty() {
-                    String::new()
-                } else {
-                    format!(", {}", s.unit)
-                }
-            );
+            let unit = if s.unit.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", s.unit)
+            };
+            let _ = writeln!(out, "{name} ({}{unit})", s.kind);
             last = name.clone();
         }
         let figures = match s.kind {
@@ -124,7 +132,7 @@ pub(crate) fn summary(text: &str) -> Result<String, String> {
     if series.is_empty() {
         out.push_str("no metric points\n");
     }
-    Ok(out)
+    out
 }
 
 #[cfg(test)]
