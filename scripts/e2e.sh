@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The CPU a traced request costs, end to end: an axum service (handler + 3 nested #[instrument]
+# functions, one info! each) in each setup, driven at a fixed rate over keep-alive connections,
+# every setup exporting to the same real collector (rotel over gRPC, counting what it receives).
+# Per run: server CPU (user + sys, /proc) per request, p50/p99 latency, spans delivered (counted
+# by the collector after the server's shutdown) against spans made, peak RSS. Setups are
+# interleaved and repeated so that ratios come from one run; medians are printed.
+# Usage: scripts/e2e.sh [SECONDS=10] [RATE=2000] [ROUNDS=3] [CONNECTIONS=8]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${1:-10}; RATE=${2:-2000}; ROUNDS=${3:-3}; CONNS=${4:-8}
+eval "$(bash scripts/install-collector.sh | sed 's/^/export /')"
+cargo build -q --release --features axum --example e2e
+BIN=target/release/examples/e2e
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 300); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.02; done; return 1; }
+DIR=$(mktemp -d)
+GRPC=$(free_port); HTTP=$(free_port)
+COUNT_FILE=$DIR/count LD_LIBRARY_PATH="$LIBDIR" "$AGENT" start --otlp-grpc-endpoint "127.0.0.1:$GRPC" \
+  --otlp-http-endpoint "127.0.0.1:$HTTP" --otlp-with-trace-processor benches/e2e/count.py \
+  --exporter blackhole --pid-file "$DIR/rotel.pid" --log-file "$DIR/rotel.log" >"$DIR/rotel.out" 2>&1 &
+AGENT_PID=$!
+SERVER_PID=""
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
+  kill $AGENT_PID 2>/dev/null || true; wait $AGENT_PID 2>/dev/null || true; rm -rf "$DIR"
+}
+trap cleanup EXIT
+wait_port "$GRPC"
+count() { cat "$DIR/count" 2>/dev/null || echo 0; }
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+HZ=$(getconf CLK_TCK)
+# name | setup | environment | spans per request
+SETUPS="untraced|untraced||0
+stock|stock||4
+tracewire|tracewire||5
+tracewire_10pct|tracewire|TRACEWIRE_SAMPLING_RATE=0.1|5
+tracewire_tail|tracewire|TRACEWIRE_SAMPLING_RATE=0.1 TRACEWIRE_KEEP_ERRORS=true TRACEWIRE_SLOW_THRESHOLD_MS=500|5"
+RESULTS=$DIR/results
+for round in $(seq "$ROUNDS"); do
+  while IFS='|' read -r name setup extra per; do
+    port=$(free_port)
+    before=$(count)
+    # shellcheck disable=SC2086
+    env OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$GRPC" OTEL_EXPORTER_OTLP_PROTOCOL=grpc OTEL_SERVICE_NAME="e2e-$name" $extra \
+      "$BIN" serve "$setup" "$port" >/dev/null 2>"$DIR/server.err" &
+    SERVER_PID=$!
+    wait_port "$port"
+    cpu0=$(ticks $SERVER_PID)
+    read -r sent ok p50 p99 < <("$BIN" drive "$port" "$RATE" "$SECS" "$CONNS")
+    cpu1=$(ticks $SERVER_PID)
+    rss=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
+    kill -TERM $SERVER_PID; wait $SERVER_PID || true; SERVER_PID=""
+    # What the collector still receives from the last batches, then nothing more.
+    last=-1; for _ in $(seq 50); do now=$(count); [ "$now" = "$last" ] && break; last=$now; sleep 0.2; done
+    delivered=$(( $(count) - before ))
+    echo "$name $round $sent $ok $(( cpu1 - cpu0 )) $p50 $p99 $delivered $(( sent * per )) $rss" >> "$RESULTS"
+    printf '%-16s round %s: %s requests, %s ok, cpu %s ticks, p50 %s µs, p99 %s µs, spans %s of %s, rss %s KiB\n' \
+      "$name" "$round" "$sent" "$ok" "$(( cpu1 - cpu0 ))" "$p50" "$p99" "$delivered" "$(( sent * per ))" "$rss" >&2
+  done <<< "$SETUPS"
+done
+python3 - "$RESULTS" "$HZ" "$RATE" "$SECS" "$CONNS" "$(nproc)" <<'PY'
+import statistics, sys
+path, hz, rate, secs, conns, cores = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
+rows = {}
+for line in open(path):
+    name, _, sent, ok, ticks, p50, p99, delivered, made, rss = line.split()
+    r = rows.setdefault(name, [])
+    r.append(dict(sent=int(sent), ok=int(ok), cpu=int(ticks) / hz * 1e6 / int(sent), p50=int(p50), p99=int(p99),
+                  delivered=int(delivered), made=int(made), rss=int(rss)))
+med = lambda name, k: statistics.median(x[k] for x in rows[name])
+base = med("untraced", "cpu")
+stock = med("stock", "cpu") - base
+print(f"{cores} cores, {rate} requests/s over {conns} connections, {secs} s per run, medians of {len(rows['untraced'])} interleaved runs")
+print("| setup | CPU µs / request | tracing overhead µs | × stock overhead | p50 µs | p99 µs | spans delivered | peak RSS MiB |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+for name in rows:
+    cpu = med(name, "cpu")
+    over = cpu - base
+    ratio = "–" if name in ("untraced", "stock") else f"{over / stock:.2f}×"
+    made = sum(x["made"] for x in rows[name]); delivered = sum(x["delivered"] for x in rows[name])
+    spans = "–" if made == 0 else f"{delivered:,} of {made:,} made ({100 * delivered / made:.1f}%)"
+    print(f"| {name} | {cpu:.1f} | {over:.1f} | {ratio} | {med(name, 'p50'):.0f} | {med(name, 'p99'):.0f} | {spans} | {med(name, 'rss') / 1024:.0f} |")
+PY
