@@ -80,8 +80,8 @@ fn serve(setup: &str, port: u16) {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .unwrap();
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .unwrap();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).unwrap();
         eprintln!("ready");
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
@@ -172,7 +172,8 @@ fn drive(port: u16, rate: f64, secs: f64, conns: usize) {
                             have += n;
                             let text = &buf[..have];
                             if let Some(end) = text.windows(4).position(|w| w == b"\r\n\r\n") {
-                                let head = String::from_utf8_lossy(&text[..end]).to_ascii_lowercase();
+                                let head =
+                                    String::from_utf8_lossy(&text[..end]).to_ascii_lowercase();
                                 let len: usize = head
                                     .lines()
                                     .find_map(|l| l.strip_prefix("content-length:"))
@@ -200,6 +201,10 @@ fn drive(port: u16, rate: f64, secs: f64, conns: usize) {
         (sent, ok, lat)
     });
     lat.sort_unstable();
-    let q = |p: f64| lat.get(((lat.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0);
+    let q = |p: f64| {
+        lat.get(((lat.len() as f64 - 1.0) * p) as usize)
+            .copied()
+            .unwrap_or(0)
+    };
     println!("{sent} {ok} {} {}", q(0.5), q(0.99));
 }

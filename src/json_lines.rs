@@ -102,7 +102,12 @@ impl JsonLayer {
 
 /// A span's fields, already rendered as `"k":v` pairs, so an event copies them instead of
 /// formatting them again.
-struct SpanFields(String);
+struct SpanFields {
+    text: String,
+    /// Fields (by index, the first 64) already in `text`: a field recorded for the first time
+    /// (declared `Empty`, the usual case) has nothing to remove.
+    present: u64,
+}
 
 /// Keys of a log line an event field may not take (`message` is the event's own).
 const EVENT_RESERVED: &[&str] = &[
@@ -127,30 +132,39 @@ where
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        let mut fields = String::with_capacity(16 * attrs.metadata().fields().len());
-        attrs.record(&mut JsonFields {
-            out: &mut fields,
+        let mut text = String::with_capacity(16 * attrs.metadata().fields().len());
+        let mut visitor = JsonFields {
+            out: &mut text,
             reserved: SPAN_RESERVED,
             mask: self.redactor.mask(attrs.metadata().fields()),
-        });
-        span.extensions_mut().insert(SpanFields(fields));
+            written: 0,
+        };
+        attrs.record(&mut visitor);
+        let present = visitor.written;
+        span.extensions_mut().insert(SpanFields { text, present });
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let mut ext = span.extensions_mut();
-        if let Some(SpanFields(fields)) = ext.get_mut::<SpanFields>() {
+        if let Some(SpanFields { text, present }) = ext.get_mut::<SpanFields>() {
             let fieldset = span.metadata().fields();
             // `record` replaces a value: the old `,"name":value` goes, so no key repeats and a
             // field recorded in a loop does not grow the span.
             for field in fieldset.iter().filter(|f| values.contains(f)) {
-                remove_field(fields, field.name());
+                let i = field.index();
+                if i >= 64 || *present & (1 << i) != 0 {
+                    remove_field(text, field.name());
+                }
             }
-            values.record(&mut JsonFields {
-                out: fields,
+            let mut visitor = JsonFields {
+                out: text,
                 reserved: SPAN_RESERVED,
                 mask: self.redactor.mask(fieldset),
-            });
+                written: 0,
+            };
+            values.record(&mut visitor);
+            *present |= visitor.written;
         }
     }
 
@@ -177,6 +191,7 @@ where
                 out: line,
                 reserved: EVENT_RESERVED,
                 mask: self.redactor.mask(meta.fields()),
+                written: 0,
             };
             event.record(&mut visitor);
 
@@ -194,7 +209,7 @@ where
                 line.push_str(",\"span\":{\"name\":");
                 push_json_str(line, span.name());
                 let ext = span.extensions();
-                if let Some(SpanFields(fields)) = ext.get::<SpanFields>()
+                if let Some(SpanFields { text: fields, .. }) = ext.get::<SpanFields>()
                     && !fields.is_empty()
                 {
                     line.push_str(fields);
@@ -254,6 +269,8 @@ struct JsonFields<'a> {
     mask: u64,
     /// Field names that would repeat a key of the enclosing object: written as `fields.<name>`.
     reserved: &'static [&'static str],
+    /// Fields written (by index, the first 64).
+    written: u64,
 }
 
 /// Keys of the `span` object a span field may not take.
@@ -263,6 +280,9 @@ impl JsonFields<'_> {
     /// Writes `,"name":`; for a sensitive name also the marker, and returns `true`.
     fn key(&mut self, field: &Field) -> bool {
         let name = field.name();
+        if field.index() < 64 {
+            self.written |= 1 << field.index();
+        }
         self.out.push(',');
         if self.reserved.contains(&name) {
             push_json_str(self.out, &format!("fields.{name}"));
@@ -391,8 +411,33 @@ fn push_json_str(out: &mut String, s: &str) {
 /// Escapes while formatting, so a Debug value is written once, not formatted then copied.
 struct Escape<'a>(&'a mut String);
 
+/// Whether `s` holds a byte JSON strings escape (`"`, `\\`, a control character): eight bytes
+/// at a time (most values and every field name need no escaping, and then are copied whole).
+fn needs_escape(s: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A byte of `x` is zero: the classic "has zero byte" test; below 0x20: `x - 0x20` borrows.
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut chunks = s.chunks_exact(8);
+    for c in &mut chunks {
+        let x = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+        let low = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+        if low | zero(x ^ (ONES * u64::from(b'"'))) | zero(x ^ (ONES * u64::from(b'\\'))) != 0 {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+}
+
 impl fmt::Write for Escape<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
+        if !needs_escape(s.as_bytes()) {
+            self.0.push_str(s);
+            return Ok(());
+        }
         let mut start = 0;
         for (i, b) in s.bytes().enumerate() {
             let esc: &str = match b {
@@ -551,6 +596,27 @@ mod tests {
         let mut s = String::new();
         push_hex(&mut s, &[0x00, 0x0f, 0xa0, 0xff]);
         assert_eq!(s, "000fa0ff");
+    }
+
+    #[test]
+    fn the_fast_check_finds_every_byte_that_needs_escaping() {
+        for len in 0..20 {
+            let clean = "a".repeat(len);
+            assert!(!needs_escape(clean.as_bytes()), "{clean:?}");
+            for at in 0..len {
+                for bad in [b'"', b'\\', b'\n', 0x00, 0x1f] {
+                    let mut b = clean.clone().into_bytes();
+                    b[at] = bad;
+                    assert!(needs_escape(&b), "{len} {at} {bad}");
+                }
+                // Bytes around the borders of the test do not trip it.
+                for ok in [0x20u8, 0x21, 0x23, 0x5b, 0x5d, 0x7f, 0x80, 0xff] {
+                    let mut b = clean.clone().into_bytes();
+                    b[at] = ok;
+                    assert!(!needs_escape(&b), "{len} {at} {ok}");
+                }
+            }
+        }
     }
 
     #[test]
