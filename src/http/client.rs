@@ -57,7 +57,8 @@ impl Middleware for ClientMiddleware {
             http.request.method_original = original,
             url.full = %redact_url(url.as_str()),
             server.address = url.host_str().unwrap_or(""),
-            server.port = url.port_or_known_default(),
+            // As i64, not u16: see the server layer's `server.port`.
+            server.port = url.port_or_known_default().map(i64::from),
             http.response.status_code = Empty,
             error.type = Empty,
         );
@@ -68,7 +69,7 @@ impl Middleware for ClientMiddleware {
         match &result {
             Ok(res) => {
                 let status = res.status();
-                span.record("http.response.status_code", status.as_u16());
+                span.record("http.response.status_code", i64::from(status.as_u16()));
                 if status.is_client_error() || status.is_server_error() {
                     span.record("error.type", status.as_str());
                     span.record("otel.status_code", "error");

@@ -194,7 +194,9 @@ fn make_span<B>(req: &Request<B>) -> tracing::Span {
         url.scheme = req.uri().scheme_str().unwrap_or("http"),
         url.query = Empty,
         server.address = address,
-        server.port = port,
+        // As i64: tracing-opentelemetry records unsigned integers through Debug (as strings),
+        // so a u64 field would make every span of this callsite take the slower typed rewrite.
+        server.port = port.map(i64::from),
         client.address = Empty,
         user_agent.original = Empty,
         network.protocol.version = protocol_version(req.version()),
@@ -321,7 +323,7 @@ where
             Ok(mut res) => {
                 let status = res.status();
                 this.span
-                    .record("http.response.status_code", status.as_u16());
+                    .record("http.response.status_code", i64::from(status.as_u16()));
                 if status.is_server_error() {
                     this.span.record("error.type", status.as_str());
                     this.span.record("otel.status_code", "error");
