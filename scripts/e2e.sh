@@ -6,8 +6,8 @@
 # by the collector after the server's shutdown) against spans made, peak RSS. Setups are
 # interleaved and repeated so that ratios come from one run; medians are printed.
 # Usage: scripts/e2e.sh [SECONDS=10] [RATE=2000] [ROUNDS=3] [CONNECTIONS=8]
-# The last two setups are the breakdown: without metrics, and with tracing off (JSON log lines,
-# the filter and the HTTP metrics alone).
+# The last two setups are the breakdown: without metrics, and with tracing off (the JSON log
+# lines and the filter alone: metrics ride on the span pipeline).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-10}; RATE=${2:-2000}; ROUNDS=${3:-3}; CONNS=${4:-8}
