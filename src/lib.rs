@@ -173,6 +173,23 @@ pub use settings::{
 };
 pub use stack::{BoxedLayer, Builder, Guard, builder, init};
 
+/// Renames `span`: its exported name (also after it started, which tracing-opentelemetry's
+/// `otel.name` field cannot do once the span's context exists, as it does as soon as the span is
+/// entered or propagated), and its `otel.name` field where it declares one (JSON log lines,
+/// span metrics). For hooks of the HTTP integrations, and any span of your own.
+///
+/// ```
+/// let span = tracing::info_span!("work", otel.name = tracing::field::Empty);
+/// tracewire::rename_span(&span, "work for acme");
+/// ```
+pub fn rename_span(span: &tracing::Span, name: impl Into<std::borrow::Cow<'static, str>>) {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let name = name.into();
+    span.record("otel.name", name.as_ref());
+    span.context().span().update_name(name);
+}
+
 /// Moved to [`propagation::current_trace_id`], beside the other readers of the current context.
 #[deprecated(since = "0.2.0", note = "use tracewire::propagation::current_trace_id")]
 pub fn current_trace_id() -> Option<String> {

@@ -19,9 +19,35 @@ use crate::propagation;
 ///     .build();
 /// # let _ = client;
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ClientMiddleware {
-    _private: (),
+    request_hook: Option<std::sync::Arc<dyn super::ClientRequestHook>>,
+    response_hook: Option<std::sync::Arc<dyn super::ClientResponseHook>>,
+}
+
+impl std::fmt::Debug for ClientMiddleware {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientMiddleware")
+            .field("request_hook", &self.request_hook.is_some())
+            .field("response_hook", &self.response_hook.is_some())
+            .finish()
+    }
+}
+
+impl ClientMiddleware {
+    /// Calls `hook` with each request's span and the request (see
+    /// [`ClientRequestHook`](super::ClientRequestHook)).
+    pub fn with_request_hook(mut self, hook: impl super::ClientRequestHook) -> Self {
+        self.request_hook = Some(std::sync::Arc::new(hook));
+        self
+    }
+
+    /// Calls `hook` with each response before the span ends (see
+    /// [`ClientResponseHook`](super::ClientResponseHook)).
+    pub fn with_response_hook(mut self, hook: impl super::ClientResponseHook) -> Self {
+        self.response_hook = Some(std::sync::Arc::new(hook));
+        self
+    }
 }
 
 /// Put it in a request's extensions to send that request without a span or injected headers.
@@ -65,6 +91,9 @@ impl Middleware for ClientMiddleware {
         // Not `span.context()`: that is empty for a span of an unsampled trace, whose context
         // must go on all the same (and with tracing off, the caller's context is forwarded).
         propagation::inject_context(&propagation::span_context(&span), req.headers_mut());
+        if let Some(hook) = &self.request_hook {
+            span.in_scope(|| hook.on_request(&span, &req));
+        }
         let result = next.run(req, extensions).instrument(span.clone()).await;
         match &result {
             Ok(res) => {
@@ -73,6 +102,9 @@ impl Middleware for ClientMiddleware {
                 if status.is_client_error() || status.is_server_error() {
                     span.record("error.type", status.as_str());
                     span.record("otel.status_code", "error");
+                }
+                if let Some(hook) = &self.response_hook {
+                    span.in_scope(|| hook.on_response(&span, res));
                 }
             }
             Err(e) => {

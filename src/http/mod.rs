@@ -3,6 +3,8 @@
 
 #[cfg(feature = "reqwest")]
 mod client;
+#[cfg(any(feature = "reqwest", feature = "http-server"))]
+mod hooks;
 #[cfg(feature = "http-server")]
 mod server;
 
@@ -10,6 +12,10 @@ use std::borrow::Cow;
 
 #[cfg(feature = "reqwest")]
 pub use client::{ClientMiddleware, DisableTracing};
+#[cfg(feature = "reqwest")]
+pub use hooks::{ClientRequestHook, ClientResponseHook};
+#[cfg(feature = "http-server")]
+pub use hooks::{ServerRequestHook, ServerResponseHook};
 #[cfg(feature = "http-server")]
 pub use server::{ServerLayer, ServerResponseFuture, ServerService};
 

@@ -32,11 +32,24 @@ use crate::settings::Settings;
 /// }));
 /// # let _ = svc;
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServerLayer {
     /// `None`: the current stack's `exclude_paths`, looked up per request.
     exclude: Option<Arc<[String]>>,
     echo_traceparent: bool,
+    request_hook: Option<Arc<dyn super::ServerRequestHook>>,
+    response_hook: Option<Arc<dyn super::ServerResponseHook>>,
+}
+
+impl std::fmt::Debug for ServerLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerLayer")
+            .field("exclude", &self.exclude)
+            .field("echo_traceparent", &self.echo_traceparent)
+            .field("request_hook", &self.request_hook.is_some())
+            .field("response_hook", &self.response_hook.is_some())
+            .finish()
+    }
 }
 
 impl Default for ServerLayer {
@@ -57,6 +70,8 @@ impl ServerLayer {
         ServerLayer {
             exclude: None,
             echo_traceparent: false,
+            request_hook: None,
+            response_hook: None,
         }
     }
 
@@ -96,6 +111,19 @@ impl ServerLayer {
     /// ```
     pub fn with_traceparent_response(mut self, echo: bool) -> Self {
         self.echo_traceparent = echo;
+        self
+    }
+
+    /// Calls `hook` with each traced request's span and head (see [`ServerRequestHook`](super::ServerRequestHook)).
+    pub fn with_request_hook(mut self, hook: impl super::ServerRequestHook) -> Self {
+        self.request_hook = Some(Arc::new(hook));
+        self
+    }
+
+    /// Calls `hook` with each traced response's head before the span ends (see
+    /// [`ServerResponseHook`](super::ServerResponseHook)).
+    pub fn with_response_hook(mut self, hook: impl super::ServerResponseHook) -> Self {
+        self.response_hook = Some(Arc::new(hook));
         self
     }
 
@@ -232,7 +260,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let remote = propagation::extract(req.headers());
         if self.layer.excluded(req.uri().path()) {
             let _forward = remote.clone().attach();
@@ -241,6 +269,7 @@ where
                 span: tracing::Span::none(),
                 remote,
                 echo: false,
+                response_hook: None,
             };
         }
         // Made inside the remote context (even one with baggage alone), so that head sampling
@@ -255,6 +284,11 @@ where
         // Also when a span of another trace is current where the service runs. The only error
         // is "already entered", impossible for a span made just now.
         let _ = propagation::set_parent_context(&span, remote.clone());
+        if let Some(hook) = &self.layer.request_hook {
+            let (parts, body) = req.into_parts();
+            span.in_scope(|| hook.on_request(&span, &parts));
+            req = Request::from_parts(parts, body);
+        }
         let inner = {
             let _forward = remote.clone().attach();
             let _entered = span.enter();
@@ -265,6 +299,7 @@ where
             span,
             remote,
             echo: self.layer.echo_traceparent,
+            response_hook: self.layer.response_hook.clone(),
         }
     }
 }
@@ -279,6 +314,7 @@ pin_project_lite::pin_project! {
         // caller's context still reaches outgoing requests.
         remote: Context,
         echo: bool,
+        response_hook: Option<Arc<dyn super::ServerResponseHook>>,
     }
 }
 
@@ -333,6 +369,11 @@ where
                     && let Ok(v) = http::HeaderValue::try_from(tp)
                 {
                     res.headers_mut().insert("traceparent", v);
+                }
+                if let Some(hook) = this.response_hook.as_ref() {
+                    let (parts, body) = res.into_parts();
+                    this.span.in_scope(|| hook.on_response(this.span, &parts));
+                    res = Response::from_parts(parts, body);
                 }
                 Poll::Ready(Ok(res))
             }
