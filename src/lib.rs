@@ -34,6 +34,23 @@
 //! Nothing is lost silently: spans dropped because the queue was full, the file sink reached its
 //! cap or an export failed are counted in [`Guard::stats`] and reported at shutdown.
 //!
+//! ## Instrumenting functions
+//!
+//! `#[tracing::instrument]` is the decorator: `name = ".."` names the span, `fields(otel.kind =
+//! "client")` sets its kind, arguments become attributes (integers typed, secrets redacted by
+//! name), `fields(component = "billing")` adds a static one, `skip(..)` / `skip_all` leaves
+//! arguments out, `ret` logs the result and `err` the error (status Error). The README's
+//! "decorator recipes" table maps each option of the Python seeds' decorators.
+//!
+//! ```
+//! #[tracing::instrument(name = "charge card", skip(card), fields(otel.kind = "client", component = "billing"), err)]
+//! fn charge(user_id: u64, card: &str) -> Result<u64, String> {
+//!     tracing::info!("charging");
+//!     Ok(user_id)
+//! }
+//! # let _ = charge(7, "4111");
+//! ```
+//!
 //! ## Configuration
 //!
 //! Every setting is a key of `[observability]` in `settings.toml` (the file at the root of the
