@@ -122,6 +122,7 @@
 //! | `http-server`, `axum` | | `http::ServerLayer` for axum and hyper servers |
 //! | `reqwest` | | `http::ClientMiddleware` for reqwest-middleware |
 //! | `nats` | | NATS helpers of [`messaging`] |
+//! | `redis` | | `db::TracedRedis`: CLIENT spans for every Redis command and pipeline |
 //! | `logs` | | OTLP log records from tracing events (`logs_enabled`) |
 //! | `testing` | | `testing::Capture`: spans, log lines and metrics in memory, for tests |
 //! | `cli` | | the `tracewire` command: `view`, `config`, `send` |
@@ -145,6 +146,9 @@
 // docs.rs (nightly) marks each feature-gated item with its feature; stable builds skip this.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod db;
 mod error;
 mod export;
 #[cfg(any(feature = "http-server", feature = "reqwest"))]

@@ -429,6 +429,70 @@ impl Drop for NatsServer {
     }
 }
 
+/// A Redis server (Debian's redis-server, installed by scripts/install-redis.sh) on a free
+/// loopback port, in a temp dir, persisting nothing; killed on Drop.
+pub struct RedisServer {
+    child: Child,
+    _dir: tempfile::TempDir,
+    pub port: u16,
+}
+
+impl RedisServer {
+    pub fn start() -> RedisServer {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/install-redis.sh");
+        let out = Command::new("bash")
+            .arg(&script)
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run install-redis.sh");
+        assert!(out.status.success(), "scripts/install-redis.sh failed");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let bin = text
+            .lines()
+            .find_map(|l| l.strip_prefix("REDIS="))
+            .expect("REDIS=path")
+            .to_string();
+        let dir = tempfile::tempdir().unwrap();
+        for _ in 0..3 {
+            let port = free_port();
+            let mut child = Command::new(&bin)
+                .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+                .arg("--dir")
+                .arg(dir.path())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn redis-server");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                if accepts(port) {
+                    return RedisServer {
+                        child,
+                        _dir: dir,
+                        port,
+                    };
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("redis-server did not start");
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// How a fake endpoint misbehaves.
 #[derive(Clone, Copy, Debug)]
 pub enum Fault {

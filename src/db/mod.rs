@@ -1,0 +1,13 @@
+//! Database and cache clients: CLIENT spans per call with the stable database semantic
+//! conventions (`db.system.name`, `db.operation.name`, `db.namespace`, `db.query.text` without
+//! values, `server.address`/`server.port`, `error.type`), target `tracewire::db` (kept whatever
+//! `log_level` says, as the HTTP and messaging spans are).
+//!
+//! - [`TracedRedis`] (feature `redis`): any `redis::aio::ConnectionLike` (a multiplexed
+//!   connection, a connection manager), one span per command, one per pipeline.
+
+#[cfg(feature = "redis")]
+mod redis;
+
+#[cfg(feature = "redis")]
+pub use self::redis::TracedRedis;
