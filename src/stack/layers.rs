@@ -352,7 +352,7 @@ mod filter_tests {
         );
         assert_eq!(
             with_integration_spans(""),
-            "tracewire::http=info,tracewire::messaging=info"
+            "tracewire::http=info,tracewire::messaging=info,tracewire::db=info"
         );
         assert_eq!(
             with_integration_spans("info,tracewire=off"),
