@@ -123,6 +123,7 @@
 //! | `reqwest` | | `http::ClientMiddleware` for reqwest-middleware |
 //! | `nats` | | NATS helpers of [`messaging`] |
 //! | `redis` | | `db::TracedRedis`: CLIENT spans for every Redis command and pipeline |
+//! | `postgres` | | `db::TracedPostgres`: CLIENT spans for every tokio-postgres query, transactions as parents |
 //! | `logs` | | OTLP log records from tracing events (`logs_enabled`) |
 //! | `testing` | | `testing::Capture`: spans, log lines and metrics in memory, for tests |
 //! | `cli` | | the `tracewire` command: `view`, `config`, `send` |
@@ -146,8 +147,8 @@
 // docs.rs (nightly) marks each feature-gated item with its feature; stable builds skip this.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[cfg(feature = "redis")]
-#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+#[cfg(any(feature = "redis", feature = "postgres"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "redis", feature = "postgres"))))]
 pub mod db;
 mod error;
 mod export;

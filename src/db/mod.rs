@@ -3,11 +3,17 @@
 //! values, `server.address`/`server.port`, `error.type`), target `tracewire::db` (kept whatever
 //! `log_level` says, as the HTTP and messaging spans are).
 //!
-//! - [`TracedRedis`] (feature `redis`): any `redis::aio::ConnectionLike` (a multiplexed
+//! - `TracedRedis` (feature `redis`): any `redis::aio::ConnectionLike` (a multiplexed
 //!   connection, a connection manager), one span per command, one per pipeline.
+//! - `TracedPostgres` (feature `postgres`): tokio-postgres, one span per query, a parent span
+//!   per transaction.
 
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
 
+#[cfg(feature = "postgres")]
+pub use self::postgres::{TracedPostgres, TracedTransaction};
 #[cfg(feature = "redis")]
 pub use self::redis::TracedRedis;

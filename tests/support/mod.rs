@@ -493,6 +493,116 @@ impl Drop for RedisServer {
     }
 }
 
+/// A PostgreSQL cluster of its own (Debian's postgresql, installed by
+/// scripts/install-postgres.sh) in a temp dir on a free loopback port, trust authentication,
+/// user `postgres`; as root the server runs as the `postgres` user (it refuses root). Stopped
+/// (fast shutdown, then killed) on Drop.
+pub struct PostgresServer {
+    child: Child,
+    _dir: tempfile::TempDir,
+    pub port: u16,
+}
+
+impl PostgresServer {
+    pub fn start() -> PostgresServer {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/install-postgres.sh");
+        let out = Command::new("bash")
+            .arg(&script)
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run install-postgres.sh");
+        assert!(out.status.success(), "scripts/install-postgres.sh failed");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let bin = PathBuf::from(
+            text.lines()
+                .find_map(|l| l.strip_prefix("PGBIN="))
+                .expect("PGBIN=path"),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+            .unwrap_or(false);
+        let as_postgres = |program: PathBuf| {
+            let mut c = if root {
+                let mut c = Command::new("setpriv");
+                c.args(["--reuid=postgres", "--regid=postgres", "--init-groups"])
+                    .arg(program);
+                c
+            } else {
+                Command::new(program)
+            };
+            c.stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            c
+        };
+        if root {
+            let ok = Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
+            assert!(ok.success(), "chown the cluster's dir");
+        }
+        let data = dir.path().join("data");
+        let ok = as_postgres(bin.join("initdb"))
+            .arg("-D")
+            .arg(&data)
+            .args(["-A", "trust", "-U", "postgres", "--no-sync"])
+            .status()
+            .expect("run initdb");
+        assert!(ok.success(), "initdb failed");
+        for _ in 0..3 {
+            let port = free_port();
+            let mut child = as_postgres(bin.join("postgres"))
+                .arg("-D")
+                .arg(&data)
+                .args(["-p", &port.to_string(), "-k"])
+                .arg(dir.path())
+                .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
+                .spawn()
+                .expect("spawn postgres");
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                if child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                if accepts(port) {
+                    return PostgresServer {
+                        child,
+                        _dir: dir,
+                        port,
+                    };
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("postgres did not start");
+    }
+}
+
+impl Drop for PostgresServer {
+    fn drop(&mut self) {
+        // Fast shutdown (SIGINT): the server ends its backends and exits.
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// How a fake endpoint misbehaves.
 #[derive(Clone, Copy, Debug)]
 pub enum Fault {
