@@ -121,6 +121,7 @@
 //! | `metrics` | on | OTLP metrics: HTTP and messaging histograms from every request at any sampling rate, `span_metrics`, [`Guard::meter`] and the global meter provider |
 //! | `http-server`, `axum` | | `http::ServerLayer` for axum and hyper servers |
 //! | `reqwest` | | `http::ClientMiddleware` for reqwest-middleware |
+//! | `tonic` | | `grpc::GrpcServerLayer` / `GrpcClientLayer` for tonic servers and channels |
 //! | `nats` | | NATS helpers of [`messaging`] |
 //! | `redis` | | `db::TracedRedis`: CLIENT spans for every Redis command and pipeline |
 //! | `postgres` | | `db::TracedPostgres`: CLIENT spans for every tokio-postgres query, transactions as parents |
@@ -152,6 +153,9 @@
 pub mod db;
 mod error;
 mod export;
+#[cfg(feature = "tonic")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
+pub mod grpc;
 #[cfg(any(feature = "http-server", feature = "reqwest"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "http-server", feature = "reqwest"))))]
 pub mod http;

@@ -63,7 +63,12 @@ pub(super) fn install_log_bridge() {
 }
 
 /// The span targets of tracewire's integrations (HTTP server and client, messaging).
-const INTEGRATION_TARGETS: &[&str] = &["tracewire::http", "tracewire::messaging", "tracewire::db"];
+const INTEGRATION_TARGETS: &[&str] = &[
+    "tracewire::http",
+    "tracewire::grpc",
+    "tracewire::messaging",
+    "tracewire::db",
+];
 
 /// `log_level` is about the user's logs: `RUST_LOG="warn,my_app=info"` must not silently drop
 /// the SERVER, CLIENT, PRODUCER and CONSUMER spans tracewire's integrations make (INFO, targets
@@ -348,11 +353,11 @@ mod filter_tests {
     fn integration_spans_survive_the_users_log_level() {
         assert_eq!(
             with_integration_spans("warn,my_app=info"),
-            "warn,my_app=info,tracewire::http=info,tracewire::messaging=info,tracewire::db=info"
+            "warn,my_app=info,tracewire::http=info,tracewire::grpc=info,tracewire::messaging=info,tracewire::db=info"
         );
         assert_eq!(
             with_integration_spans(""),
-            "tracewire::http=info,tracewire::messaging=info,tracewire::db=info"
+            "tracewire::http=info,tracewire::grpc=info,tracewire::messaging=info,tracewire::db=info"
         );
         assert_eq!(
             with_integration_spans("info,tracewire=off"),

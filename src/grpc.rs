@@ -1,0 +1,421 @@
+//! gRPC (feature `tonic`): tower layers for tonic servers and channels, SERVER and CLIENT spans
+//! named `{package.Service}/{Method}` with the RPC semantic conventions.
+//!
+//! They work on the HTTP/2 requests tonic is made of, so they need no generated code and no
+//! tonic version of their own. The gRPC status arrives in the response headers (an error
+//! answered at once) or in the trailers at the end of the body (every other call): the response
+//! body is wrapped and the span ends when the body ends, so a streaming call's span lasts as
+//! long as its stream. Status Error follows the conventions per side: on the server only the
+//! codes that mean the server failed (`UNKNOWN`, `DEADLINE_EXCEEDED`, `UNIMPLEMENTED`,
+//! `INTERNAL`, `UNAVAILABLE`, `DATA_LOSS`), on the client every code but `OK`. Trace context
+//! travels in the metadata with the same W3C rules and sampling guarantees as HTTP; paths are
+//! excluded as `exclude_paths` says (`/grpc.health.v1.Health/*`).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+
+use http::{Request, Response};
+use opentelemetry::Context;
+use tracing::field::Empty;
+
+use crate::propagation;
+
+/// The gRPC status codes, by number, as the conventions name them for `error.type`.
+const CODES: [&str; 17] = [
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+];
+
+/// `/package.Service/Method` → (`package.Service`, `Method`).
+fn service_method(path: &str) -> (&str, &str) {
+    let path = path.strip_prefix('/').unwrap_or(path);
+    path.split_once('/').unwrap_or((path, ""))
+}
+
+fn status_of(headers: &http::HeaderMap) -> Option<u16> {
+    headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Side {
+    Server,
+    Client,
+}
+
+/// Records a status on the span, once; the server marks only its own failures as errors.
+fn record_status(span: &tracing::Span, side: Side, code: u16) {
+    span.record("rpc.grpc.status_code", i64::from(code));
+    if code == 0 {
+        return;
+    }
+    let error = match side {
+        Side::Client => true,
+        Side::Server => matches!(code, 2 | 4 | 12 | 13 | 14 | 15),
+    };
+    if error {
+        let name = CODES.get(usize::from(code)).copied().unwrap_or("_OTHER");
+        span.record("error.type", name);
+        span.record("otel.status_code", "error");
+    }
+}
+
+fn excluded(list: Option<&[String]>, path: &str) -> bool {
+    let matches = |list: &[String]| {
+        list.iter().any(|p| match p.strip_suffix('*') {
+            Some(prefix) => path.starts_with(prefix),
+            None => p == path,
+        })
+    };
+    match list {
+        Some(list) => matches(list),
+        None => crate::stack::with_stack_info(|s| matches(&s.exclude_paths)).unwrap_or(false),
+    }
+}
+
+fn server_span<B>(req: &Request<B>) -> tracing::Span {
+    let (service, method) = service_method(req.uri().path());
+    let (address, port) = match req.uri().authority() {
+        Some(a) => (Some(a.host()), a.port_u16().map(i64::from)),
+        None => (None, None),
+    };
+    tracing::info_span!(
+        target: "tracewire::grpc",
+        "gRPC request",
+        otel.name = %format_args!("{service}/{method}"),
+        otel.kind = "server",
+        otel.status_code = Empty,
+        rpc.system = "grpc",
+        rpc.service = service,
+        rpc.method = method,
+        rpc.grpc.status_code = Empty,
+        server.address = address,
+        server.port = port,
+        error.type = Empty,
+    )
+}
+
+fn client_span<B>(req: &Request<B>) -> tracing::Span {
+    let (service, method) = service_method(req.uri().path());
+    let (address, port) = match req.uri().authority() {
+        Some(a) => (Some(a.host()), a.port_u16().map(i64::from)),
+        None => (None, None),
+    };
+    tracing::info_span!(
+        target: "tracewire::grpc",
+        "gRPC client request",
+        otel.name = %format_args!("{service}/{method}"),
+        otel.kind = "client",
+        otel.status_code = Empty,
+        rpc.system = "grpc",
+        rpc.service = service,
+        rpc.method = method,
+        rpc.grpc.status_code = Empty,
+        server.address = address,
+        server.port = port,
+        error.type = Empty,
+    )
+}
+
+/// A tower layer for tonic servers (`Server::builder().layer(GrpcServerLayer::new())`): a
+/// SERVER span per call, child of the caller's context in the metadata.
+///
+/// ```
+/// let layer = tracewire::grpc::GrpcServerLayer::new()
+///     .with_exclude_paths(["/grpc.health.v1.Health/*"]);
+/// # let _ = layer;
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct GrpcServerLayer {
+    exclude: Option<Arc<[String]>>,
+}
+
+impl GrpcServerLayer {
+    /// Paths excluded as the current stack's `exclude_paths` says.
+    pub fn new() -> Self {
+        GrpcServerLayer::default()
+    }
+
+    /// These paths (`/package.Service/Method`, or a prefix ending in `*`) are not traced.
+    pub fn with_exclude_paths<I, S>(mut self, paths: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.exclude = Some(paths.into_iter().map(Into::into).collect::<Vec<_>>().into());
+        self
+    }
+}
+
+impl<S> tower::Layer<S> for GrpcServerLayer {
+    type Service = GrpcService<S>;
+    fn layer(&self, inner: S) -> GrpcService<S> {
+        GrpcService {
+            inner,
+            side: Side::Server,
+            exclude: self.exclude.clone(),
+        }
+    }
+}
+
+/// A tower layer for tonic channels
+/// (`ServiceBuilder::new().layer(GrpcClientLayer::new()).service(channel)`): a CLIENT span per
+/// call, the context injected into the metadata.
+///
+/// ```
+/// let layer = tracewire::grpc::GrpcClientLayer::new();
+/// # let _ = layer;
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct GrpcClientLayer {
+    _private: (),
+}
+
+impl GrpcClientLayer {
+    /// The layer.
+    pub fn new() -> Self {
+        GrpcClientLayer::default()
+    }
+}
+
+impl<S> tower::Layer<S> for GrpcClientLayer {
+    type Service = GrpcService<S>;
+    fn layer(&self, inner: S) -> GrpcService<S> {
+        GrpcService {
+            inner,
+            side: Side::Client,
+            exclude: None,
+        }
+    }
+}
+
+/// The service [`GrpcServerLayer`] and [`GrpcClientLayer`] produce.
+#[derive(Debug, Clone)]
+pub struct GrpcService<S> {
+    inner: S,
+    side: Side,
+    exclude: Option<Arc<[String]>>,
+}
+
+impl std::fmt::Debug for Side {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Side::Server => "server",
+            Side::Client => "client",
+        })
+    }
+}
+
+impl<S, ReqBody, ResBody> tower::Service<Request<ReqBody>> for GrpcService<S>
+where
+    S: tower::Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<GrpcBody<ResBody>>;
+    type Error = S::Error;
+    type Future = GrpcFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        match self.side {
+            Side::Server => {
+                let remote = propagation::extract(req.headers());
+                if excluded(self.exclude.as_deref(), req.uri().path()) {
+                    let _forward = remote.clone().attach();
+                    return GrpcFuture {
+                        inner: self.inner.call(req),
+                        span: None,
+                        side: self.side,
+                        remote,
+                    };
+                }
+                // Inside the remote context, so that head sampling follows the caller.
+                let span = {
+                    let _remote =
+                        propagation::carries_anything(&remote).then(|| remote.clone().attach());
+                    server_span(&req)
+                };
+                let _ = propagation::set_parent_context(&span, remote.clone());
+                let inner = {
+                    let _forward = remote.clone().attach();
+                    let _entered = span.enter();
+                    self.inner.call(req)
+                };
+                GrpcFuture {
+                    inner,
+                    span: Some(span),
+                    side: self.side,
+                    remote,
+                }
+            }
+            Side::Client => {
+                let span = client_span(&req);
+                // Not `span.context()`: empty for an unsampled span, whose context goes on.
+                propagation::inject_context(&propagation::span_context(&span), req.headers_mut());
+                let inner = {
+                    let _entered = span.enter();
+                    self.inner.call(req)
+                };
+                GrpcFuture {
+                    inner,
+                    span: Some(span),
+                    side: self.side,
+                    remote: Context::new(),
+                }
+            }
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`GrpcService`].
+    pub struct GrpcFuture<F> {
+        #[pin]
+        inner: F,
+        span: Option<tracing::Span>,
+        side: Side,
+        remote: Context,
+    }
+}
+
+impl<F> std::fmt::Debug for GrpcFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrpcFuture")
+            .field("span", &self.span)
+            .finish()
+    }
+}
+
+impl<F, B, E> Future for GrpcFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<GrpcBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let _forward = this.remote.clone().attach();
+        let polled = match this.span.as_ref() {
+            Some(span) => span.in_scope(|| this.inner.poll(cx)),
+            None => this.inner.poll(cx),
+        };
+        let Poll::Ready(result) = polled else {
+            return Poll::Pending;
+        };
+        let side = *this.side;
+        let span = this.span.take();
+        Poll::Ready(match result {
+            Ok(res) => {
+                let (parts, body) = res.into_parts();
+                if let (Some(s), Some(code)) = (span.as_ref(), status_of(&parts.headers)) {
+                    // A trailers-only answer: the status is known now.
+                    record_status(s, side, code);
+                }
+                if parts.status != http::StatusCode::OK
+                    && let Some(s) = span.as_ref()
+                {
+                    // Not a gRPC answer at all (a proxy's 502, ...).
+                    s.record("error.type", parts.status.as_str());
+                    s.record("otel.status_code", "error");
+                }
+                Ok(Response::from_parts(
+                    parts,
+                    GrpcBody {
+                        inner: body,
+                        span,
+                        side,
+                    },
+                ))
+            }
+            Err(e) => {
+                if let Some(s) = span.as_ref() {
+                    s.record("error.type", "_OTHER");
+                    s.record("otel.status_code", "error");
+                }
+                Err(e)
+            }
+        })
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that ends its call's span when it ends, reading the status in the
+    /// trailers.
+    pub struct GrpcBody<B> {
+        #[pin]
+        inner: B,
+        span: Option<tracing::Span>,
+        side: Side,
+    }
+}
+
+impl<B> std::fmt::Debug for GrpcBody<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrpcBody")
+            .field("span", &self.span)
+            .finish()
+    }
+}
+
+impl<B: http_body::Body> http_body::Body for GrpcBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let polled = this.inner.poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let (Some(trailers), Some(span)) = (frame.trailers_ref(), this.span.as_ref())
+                    && let Some(code) = status_of(trailers)
+                {
+                    record_status(span, *this.side, code);
+                }
+            }
+            Poll::Ready(Some(Err(_))) => {
+                if let Some(span) = this.span.take() {
+                    span.record("error.type", "_OTHER");
+                    span.record("otel.status_code", "error");
+                }
+            }
+            // The end of the stream: the call is over.
+            Poll::Ready(None) => {
+                this.span.take();
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,298 @@
+//! gRPC with a real tonic server and client (a hand-written service: what tonic's codegen makes,
+//! without protoc): SERVER and CLIENT spans `echo.Echo/Say` with the RPC conventions, one trace
+//! through the metadata, statuses per side (NOT_FOUND is the client's error only, INTERNAL both
+//! sides'), an unknown method UNIMPLEMENTED, a server stream's span ending with the stream, and
+//! at `sampling_rate = 0` an unsampled caller's decision followed with nothing exported.
+#![cfg(feature = "tonic")]
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tracewire::grpc::{GrpcClientLayer, GrpcServerLayer};
+use tracewire::testing::{AttrValue, Capture};
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct EchoRequest {
+    #[prost(string, tag = "1")]
+    text: String,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct EchoReply {
+    #[prost(string, tag = "1")]
+    text: String,
+}
+
+type BoxFut<T> = Pin<Box<dyn std::future::Future<Output = T> + Send>>;
+
+/// `echo.Echo`: `Say` answers, or fails as the text asks; `Count` streams three replies.
+#[derive(Clone)]
+struct EchoServer;
+
+impl tonic::server::NamedService for EchoServer {
+    const NAME: &'static str = "echo.Echo";
+}
+
+struct Say;
+
+impl tonic::server::UnaryService<EchoRequest> for Say {
+    type Response = EchoReply;
+    type Future = BoxFut<Result<tonic::Response<EchoReply>, tonic::Status>>;
+    fn call(&mut self, req: tonic::Request<EchoRequest>) -> Self::Future {
+        Box::pin(async move {
+            tracing::info!("saying");
+            let text = req.into_inner().text;
+            match text.as_str() {
+                "missing" => Err(tonic::Status::not_found("no such thing")),
+                "crash" => Err(tonic::Status::internal("it broke")),
+                _ => Ok(tonic::Response::new(EchoReply { text })),
+            }
+        })
+    }
+}
+
+struct Count;
+
+impl tonic::server::ServerStreamingService<EchoRequest> for Count {
+    type Response = EchoReply;
+    type ResponseStream =
+        Pin<Box<dyn futures_util::Stream<Item = Result<EchoReply, tonic::Status>> + Send>>;
+    type Future = BoxFut<Result<tonic::Response<Self::ResponseStream>, tonic::Status>>;
+    fn call(&mut self, _req: tonic::Request<EchoRequest>) -> Self::Future {
+        Box::pin(async move {
+            let items = (0..3).map(|i| {
+                Ok(EchoReply {
+                    text: i.to_string(),
+                })
+            });
+            let stream: Self::ResponseStream = Box::pin(futures_util::stream::iter(items));
+            Ok(tonic::Response::new(stream))
+        })
+    }
+}
+
+impl tower::Service<http::Request<tonic::body::Body>> for EchoServer {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = BoxFut<Result<Self::Response, Infallible>>;
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+    fn call(&mut self, req: http::Request<tonic::body::Body>) -> Self::Future {
+        Box::pin(async move {
+            let codec = tonic_prost::ProstCodec::<EchoReply, EchoRequest>::default();
+            let mut grpc = tonic::server::Grpc::new(codec);
+            Ok(match req.uri().path() {
+                "/echo.Echo/Say" => grpc.unary(Say, req).await,
+                "/echo.Echo/Count" => grpc.server_streaming(Count, req).await,
+                _ => tonic::Status::unimplemented("no such method").into_http(),
+            })
+        })
+    }
+}
+
+fn str_attr(v: Option<&AttrValue>) -> Option<&str> {
+    v.and_then(AttrValue::as_str)
+}
+
+#[test]
+fn calls_statuses_and_streams_are_spans_of_one_trace() {
+    let capture = Capture::start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (codes, streamed) = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let incoming = tokio_stream_shim(listener);
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .layer(GrpcServerLayer::new())
+                .add_service(EchoServer)
+                .serve_with_incoming(incoming),
+        );
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let traced = tower::ServiceBuilder::new()
+            .layer(GrpcClientLayer::new())
+            .service(channel);
+        let mut client = tonic::client::Grpc::new(traced);
+        let mut codes = Vec::new();
+        for (path, text) in [
+            ("/echo.Echo/Say", "hello"),
+            ("/echo.Echo/Say", "missing"),
+            ("/echo.Echo/Say", "crash"),
+            ("/echo.Echo/Nope", "x"),
+        ] {
+            client.ready().await.unwrap();
+            let r = client
+                .unary::<EchoRequest, EchoReply, _>(
+                    tonic::Request::new(EchoRequest { text: text.into() }),
+                    http::uri::PathAndQuery::from_static(path),
+                    tonic_prost::ProstCodec::default(),
+                )
+                .await;
+            codes.push(r.map(|_| tonic::Code::Ok).unwrap_or_else(|s| s.code()));
+        }
+        client.ready().await.unwrap();
+        let mut stream = client
+            .server_streaming::<EchoRequest, EchoReply, _>(
+                tonic::Request::new(EchoRequest { text: "n".into() }),
+                http::uri::PathAndQuery::from_static("/echo.Echo/Count"),
+                tonic_prost::ProstCodec::default(),
+            )
+            .await
+            .unwrap()
+            .into_inner();
+        let mut streamed = 0;
+        while let Some(item) = stream.message().await.unwrap() {
+            let _ = item;
+            streamed += 1;
+        }
+        (codes, streamed)
+    });
+    drop(rt);
+    assert_eq!(
+        codes,
+        [
+            tonic::Code::Ok,
+            tonic::Code::NotFound,
+            tonic::Code::Internal,
+            tonic::Code::Unimplemented
+        ]
+    );
+    assert_eq!(streamed, 3);
+
+    let spans = capture.spans();
+    let of = |kind: &str, name: &str| -> Vec<_> {
+        spans
+            .iter()
+            .filter(|s| s.kind == kind && s.name == name)
+            .cloned()
+            .collect()
+    };
+    let servers = of("server", "echo.Echo/Say");
+    let clients = of("client", "echo.Echo/Say");
+    assert_eq!((servers.len(), clients.len()), (3, 3), "{spans:#?}");
+    for (c, s) in clients.iter().zip(&servers) {
+        assert_eq!(s.trace_id, c.trace_id, "one trace through the metadata");
+        assert_eq!(s.parent_span_id.as_deref(), Some(c.span_id.as_str()));
+        for span in [c, s] {
+            assert_eq!(str_attr(span.attr("rpc.system")), Some("grpc"));
+            assert_eq!(str_attr(span.attr("rpc.service")), Some("echo.Echo"));
+            assert_eq!(str_attr(span.attr("rpc.method")), Some("Say"));
+        }
+    }
+    let code = |s: &tracewire::testing::CapturedSpan| s.attr("rpc.grpc.status_code").cloned();
+    // Ok, NOT_FOUND, INTERNAL in call order (servers end in the same order here).
+    assert_eq!(code(&clients[0]), Some(AttrValue::I64(0)));
+    assert!(!clients[0].is_error() && !servers[0].is_error());
+    assert_eq!(code(&clients[1]), Some(AttrValue::I64(5)));
+    assert!(clients[1].is_error(), "NOT_FOUND is the client's error");
+    assert!(!servers[1].is_error(), "and not the server's");
+    assert_eq!(str_attr(clients[1].attr("error.type")), Some("NOT_FOUND"));
+    assert!(
+        clients[2].is_error() && servers[2].is_error(),
+        "INTERNAL: both"
+    );
+    assert_eq!(str_attr(servers[2].attr("error.type")), Some("INTERNAL"));
+    let unknown = of("server", "echo.Echo/Nope");
+    assert_eq!(unknown.len(), 1);
+    assert!(unknown[0].is_error(), "UNIMPLEMENTED is a server error");
+    assert_eq!(code(&unknown[0]), Some(AttrValue::I64(12)));
+    let stream = of("server", "echo.Echo/Count");
+    assert_eq!(stream.len(), 1, "the stream's span ended with the stream");
+    assert_eq!(code(&stream[0]), Some(AttrValue::I64(0)));
+    let saying = capture
+        .logs()
+        .into_iter()
+        .find(|l| l["message"] == "saying")
+        .unwrap();
+    assert_eq!(
+        saying["trace_id"].as_str(),
+        Some(servers[0].trace_id.as_str())
+    );
+}
+
+/// tonic's `serve_with_incoming` takes a stream of connections.
+fn tokio_stream_shim(
+    listener: tokio::net::TcpListener,
+) -> impl futures_util::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    futures_util::stream::unfold(listener, |l| async move {
+        let r = l.accept().await.map(|(s, _)| s);
+        Some((r, l))
+    })
+}
+
+#[test]
+fn at_rate_zero_the_callers_trace_goes_on_and_nothing_is_exported() {
+    let capture = Capture::with_builder(
+        tracewire::builder()
+            .without_settings_file()
+            .with_env([("TRACEWIRE_SAMPLING_RATE", "0")]),
+    )
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .layer(GrpcServerLayer::new())
+                .add_service(EchoServer)
+                .serve_with_incoming(tokio_stream_shim(listener)),
+        );
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let mut client = tonic::client::Grpc::new(
+            tower::ServiceBuilder::new()
+                .layer(GrpcClientLayer::new())
+                .service(channel),
+        );
+        let caller = tracing::info_span!("caller");
+        caller.in_scope(|| tracing::info!("calling"));
+        use tracing::Instrument as _;
+        async {
+            client.ready().await.unwrap();
+            client
+                .unary::<EchoRequest, EchoReply, _>(
+                    tonic::Request::new(EchoRequest { text: "hi".into() }),
+                    http::uri::PathAndQuery::from_static("/echo.Echo/Say"),
+                    tonic_prost::ProstCodec::default(),
+                )
+                .await
+                .unwrap();
+        }
+        .instrument(caller)
+        .await;
+    });
+    drop(rt);
+    assert!(capture.spans().is_empty(), "nothing sampled");
+    let logs = capture.logs();
+    let line = |m: &str| {
+        logs.iter()
+            .find(|l| l["message"] == m)
+            .unwrap_or_else(|| panic!("no {m:?} in {logs:#?}"))
+            .clone()
+    };
+    let (calling, saying) = (line("calling"), line("saying"));
+    assert_eq!(
+        calling["trace_id"], saying["trace_id"],
+        "the caller's trace, on the server"
+    );
+    assert_eq!(
+        saying["trace_flags"], "02",
+        "unsampled, random: the caller's decision"
+    );
+}
