@@ -2,7 +2,8 @@
 //! without protoc): SERVER and CLIENT spans `echo.Echo/Say` with the RPC conventions, one trace
 //! through the metadata, statuses per side (NOT_FOUND is the client's error only, INTERNAL both
 //! sides'), an unknown method UNIMPLEMENTED, a server stream's span ending with the stream, and
-//! at `sampling_rate = 0` an unsampled caller's decision followed with nothing exported.
+//! at `sampling_rate = 0` an unsampled caller's decision followed with nothing exported; the
+//! RPC duration metrics count every call.
 #![cfg(feature = "tonic")]
 
 use std::convert::Infallible;

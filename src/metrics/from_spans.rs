@@ -2,7 +2,7 @@
 //!
 //! tracewire's integration spans carry the semantic-convention attributes already
 //! (`http.request.method`, `http.route`, `http.response.status_code`, `error.type`,
-//! `messaging.*`), so the histograms take theirs from the span: one place decides what a request
+//! `messaging.*`, `rpc.*`), so the histograms take theirs from the span: one place decides what a request
 //! is called, for its span and for its metric. Only those spans are looked at, unless
 //! `span_metrics` asks for every span; a span that is not measured costs a target check when it
 //! opens and nothing when it closes while no measured span is open.
@@ -25,6 +25,8 @@ use super::names;
 pub(crate) struct MetricsLayer {
     http_server: Histogram<f64>,
     http_client: Histogram<f64>,
+    rpc_server: Histogram<f64>,
+    rpc_client: Histogram<f64>,
     messaging_process: Histogram<f64>,
     messaging_client: Histogram<f64>,
     span_calls: Option<Counter<u64>>,
@@ -58,6 +60,15 @@ const HTTP_CLIENT_KEYS: &[&str] = &[
     "http.response.status_code",
     "error.type",
 ];
+const RPC_KEYS: &[&str] = &[
+    "rpc.system",
+    "rpc.service",
+    "rpc.method",
+    "rpc.grpc.status_code",
+    "error.type",
+    "server.address",
+    "server.port",
+];
 const MESSAGING_KEYS: &[&str] = &[
     "messaging.system",
     "messaging.destination.name",
@@ -81,6 +92,14 @@ impl MetricsLayer {
         MetricsLayer {
             http_server: seconds(names::HTTP_SERVER, "Duration of HTTP server requests."),
             http_client: seconds(names::HTTP_CLIENT, "Duration of HTTP client requests."),
+            rpc_server: seconds(
+                names::RPC_SERVER,
+                "Measures the duration of inbound remote procedure calls.",
+            ),
+            rpc_client: seconds(
+                names::RPC_CLIENT,
+                "Measures the duration of outbound remote procedure calls.",
+            ),
             messaging_process: seconds(
                 names::MESSAGING_PROCESS,
                 "Duration of processing operation.",
@@ -130,6 +149,8 @@ struct Measured {
 enum What {
     HttpServer,
     HttpClient,
+    RpcServer,
+    RpcClient,
     Messaging,
     /// Only span metrics.
     Other,
@@ -140,6 +161,8 @@ impl What {
         match (meta.target(), meta.name()) {
             ("tracewire::http", "HTTP request") => Some(What::HttpServer),
             ("tracewire::http", "HTTP client request") => Some(What::HttpClient),
+            ("tracewire::grpc", "gRPC request") => Some(What::RpcServer),
+            ("tracewire::grpc", "gRPC client request") => Some(What::RpcClient),
             (t, _) if t.starts_with("tracewire::messaging") => Some(What::Messaging),
             _ => None,
         }
@@ -149,6 +172,7 @@ impl What {
         match self {
             What::HttpServer => HTTP_SERVER_KEYS,
             What::HttpClient => HTTP_CLIENT_KEYS,
+            What::RpcServer | What::RpcClient => RPC_KEYS,
             What::Messaging => MESSAGING_KEYS,
             What::Other => &[],
         }
@@ -348,6 +372,8 @@ where
         match m.what {
             What::HttpServer => self.http_server.record(seconds, &m.attrs),
             What::HttpClient => self.http_client.record(seconds, &m.attrs),
+            What::RpcServer => self.rpc_server.record(seconds, &m.attrs),
+            What::RpcClient => self.rpc_client.record(seconds, &m.attrs),
             What::Messaging => {
                 let process = get(&m.attrs, "messaging.operation.type")
                     .is_some_and(|v| v.as_str() == "process");

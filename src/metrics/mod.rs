@@ -73,6 +73,8 @@ impl Meters {
 pub(crate) mod names {
     pub(crate) const HTTP_SERVER: &str = "http.server.request.duration";
     pub(crate) const HTTP_CLIENT: &str = "http.client.request.duration";
+    pub(crate) const RPC_SERVER: &str = "rpc.server.call.duration";
+    pub(crate) const RPC_CLIENT: &str = "rpc.client.call.duration";
     pub(crate) const MESSAGING_PROCESS: &str = "messaging.process.duration";
     pub(crate) const MESSAGING_CLIENT: &str = "messaging.client.operation.duration";
     pub(crate) const SPAN_CALLS: &str = "traces.span.metrics.calls";
