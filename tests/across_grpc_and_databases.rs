@@ -1,0 +1,231 @@
+//! One trace across every hop a request of a real service takes, delivered to the real
+//! collector: an axum request (`ServerLayer`) calls a tonic service (`GrpcClientLayer` →
+//! `GrpcServerLayer`), whose handler queries PostgreSQL (`TracedPostgres`) and Redis
+//! (`TracedRedis`) — Debian's servers, started by the test. Every parent and kind is right, the
+//! conventions' attributes are there, and no argument value leaks.
+#![cfg(all(
+    feature = "tonic",
+    feature = "redis",
+    feature = "postgres",
+    feature = "axum"
+))]
+
+mod support;
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::{Collector, PostgresServer, RedisServer, to_collector};
+use tracewire::Protocol;
+use tracewire::db::{TracedPostgres, TracedRedis};
+use tracewire::grpc::{GrpcClientLayer, GrpcServerLayer};
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct OrderRequest {
+    #[prost(int32, tag = "1")]
+    id: i32,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct OrderReply {
+    #[prost(string, tag = "1")]
+    customer: String,
+}
+
+type BoxFut<T> = Pin<Box<dyn std::future::Future<Output = T> + Send>>;
+
+struct Db {
+    pg: TracedPostgres<tokio_postgres::Client>,
+    redis: TracedRedis<redis::aio::MultiplexedConnection>,
+}
+
+#[derive(Clone)]
+struct Orders(Arc<Db>);
+
+impl tonic::server::NamedService for Orders {
+    const NAME: &'static str = "shop.Orders";
+}
+
+struct Get(Arc<Db>);
+
+impl tonic::server::UnaryService<OrderRequest> for Get {
+    type Response = OrderReply;
+    type Future = BoxFut<Result<tonic::Response<OrderReply>, tonic::Status>>;
+    fn call(&mut self, req: tonic::Request<OrderRequest>) -> Self::Future {
+        let db = self.0.clone();
+        Box::pin(async move {
+            use redis::AsyncCommands as _;
+            let id = req.into_inner().id;
+            let row = db
+                .pg
+                .query_one("SELECT customer FROM orders WHERE id = $1", &[&id])
+                .await
+                .map_err(|e| tonic::Status::internal(e.to_string()))?;
+            let customer: String = row.get(0);
+            let mut cache = db.redis.clone();
+            let _: () = cache
+                .set(format!("order:{id}"), &customer)
+                .await
+                .map_err(|e| tonic::Status::internal(e.to_string()))?;
+            Ok(tonic::Response::new(OrderReply { customer }))
+        })
+    }
+}
+
+impl tower::Service<http::Request<tonic::body::Body>> for Orders {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = BoxFut<Result<Self::Response, Infallible>>;
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+    fn call(&mut self, req: http::Request<tonic::body::Body>) -> Self::Future {
+        let db = self.0.clone();
+        Box::pin(async move {
+            let codec = tonic_prost::ProstCodec::<OrderReply, OrderRequest>::default();
+            let mut grpc = tonic::server::Grpc::new(codec);
+            Ok(match req.uri().path() {
+                "/shop.Orders/Get" => grpc.unary(Get(db), req).await,
+                _ => tonic::Status::unimplemented("").into_http(),
+            })
+        })
+    }
+}
+
+async fn postgres(port: u16) -> tokio_postgres::Client {
+    let config = format!("host=127.0.0.1 port={port} user=postgres dbname=postgres");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match tokio_postgres::connect(&config, tokio_postgres::NoTls).await {
+            Ok((client, connection)) => {
+                tokio::spawn(connection);
+                return client;
+            }
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("cannot connect: {e}"),
+        }
+    }
+}
+
+fn incoming(
+    listener: tokio::net::TcpListener,
+) -> impl futures_util::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    futures_util::stream::unfold(listener, |l| async move {
+        let r = l.accept().await.map(|(s, _)| s);
+        Some((r, l))
+    })
+}
+
+#[test]
+fn one_trace_from_http_through_grpc_to_the_databases() {
+    let (pg_server, redis_server) = (PostgresServer::start(), RedisServer::start());
+    let collector = Collector::start();
+    let service = "across";
+    let guard = to_collector(&collector, Protocol::Grpc, service)
+        .with_log_writer(std::io::sink())
+        .set_default()
+        .unwrap();
+    let rt = support::current_thread_runtime();
+    rt.block_on(async {
+        let pg = postgres(pg_server.port).await;
+        pg.batch_execute(
+            "CREATE TABLE orders (id int PRIMARY KEY, customer text); \
+             INSERT INTO orders VALUES (1, 'ann-private')",
+        )
+        .await
+        .unwrap();
+        let redis = redis::Client::open(format!("redis://127.0.0.1:{}/0", redis_server.port))
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let db = Arc::new(Db {
+            pg: TracedPostgres::new(pg)
+                .with_database("postgres")
+                .with_server("127.0.0.1", pg_server.port),
+            redis: TracedRedis::new(redis).with_server("127.0.0.1", redis_server.port),
+        });
+        let grpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let grpc_addr = grpc_listener.local_addr().unwrap();
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .layer(GrpcServerLayer::new())
+                .add_service(Orders(db))
+                .serve_with_incoming(incoming(grpc_listener)),
+        );
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{grpc_addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let grpc = tower::ServiceBuilder::new()
+            .layer(GrpcClientLayer::new())
+            .service(channel);
+        let app = axum::Router::new()
+            .route(
+                "/orders/{id}",
+                axum::routing::get(move |axum::extract::Path(id): axum::extract::Path<i32>| {
+                    let mut client = tonic::client::Grpc::new(grpc.clone());
+                    async move {
+                        client.ready().await.unwrap();
+                        let reply = client
+                            .unary::<OrderRequest, OrderReply, _>(
+                                tonic::Request::new(OrderRequest { id }),
+                                http::uri::PathAndQuery::from_static("/shop.Orders/Get"),
+                                tonic_prost::ProstCodec::default(),
+                            )
+                            .await
+                            .unwrap();
+                        reply.into_inner().customer.len().to_string()
+                    }
+                }),
+            )
+            .layer(tracewire::http::ServerLayer::new());
+        let http_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", http_listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(http_listener, app).await });
+        let res = reqwest::get(format!("{base}/orders/1")).await.unwrap();
+        assert_eq!(res.status(), 200);
+    });
+    drop(rt);
+    guard.shutdown().expect("delivered");
+
+    let spans: Vec<Value> = collector
+        .wait_for_spans(5, Duration::from_secs(10))
+        .into_iter()
+        .filter(|s| s["resource"]["service.name"] == service)
+        .collect();
+    let one = |name: &str, kind: &str| -> Value {
+        let found: Vec<&Value> = spans
+            .iter()
+            .filter(|s| s["name"] == name && s["kind"] == kind)
+            .collect();
+        assert_eq!(found.len(), 1, "{name} {kind}: {spans:#?}");
+        found[0].clone()
+    };
+    let http = one("GET /orders/{id}", "SERVER");
+    let client = one("shop.Orders/Get", "CLIENT");
+    let server = one("shop.Orders/Get", "SERVER");
+    let select = one("SELECT orders", "CLIENT");
+    let set = one("SET", "CLIENT");
+    for s in [&client, &server, &select, &set] {
+        assert_eq!(s["trace_id"], http["trace_id"], "one trace: {s:#?}");
+    }
+    assert_eq!(client["parent_span_id"], http["span_id"]);
+    assert_eq!(server["parent_span_id"], client["span_id"]);
+    assert_eq!(select["parent_span_id"], server["span_id"]);
+    assert_eq!(set["parent_span_id"], server["span_id"]);
+    assert_eq!(server["attributes"]["rpc.system"], "grpc");
+    assert_eq!(server["attributes"]["rpc.grpc.status_code"], 0);
+    assert_eq!(select["attributes"]["db.system.name"], "postgresql");
+    assert_eq!(set["attributes"]["db.system.name"], "redis");
+    assert_eq!(set["attributes"]["db.query.text"], "SET ? ?");
+    let all = serde_json::to_string(&spans).unwrap();
+    assert!(!all.contains("ann-private"), "no argument value leaked");
+}
