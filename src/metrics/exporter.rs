@@ -65,17 +65,18 @@ impl Sink {
 }
 
 /// OTLP/JSON lines, one `ExportMetricsServiceRequest` per export, capped like the span file.
+/// Created at the first export with data points: a service without metrics leaves no file.
 pub(super) struct MetricsFile {
-    file: Mutex<(File, u64)>,
+    path: std::path::PathBuf,
+    file: Mutex<Option<(File, u64)>>,
     cap: u64,
 }
 
 impl MetricsFile {
     fn open(path: &std::path::Path, cap: u64) -> std::io::Result<MetricsFile> {
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
-        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
         Ok(MetricsFile {
-            file: Mutex::new((file, len)),
+            path: path.to_path_buf(),
+            file: Mutex::new(None),
             cap,
         })
     }
@@ -84,7 +85,24 @@ impl MetricsFile {
         let mut line = serde_json::to_vec(request)
             .map_err(|e| OTelSdkError::InternalFailure(e.to_string()))?;
         line.push(b'\n');
-        let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let mut slot = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)
+                .map_err(|e| {
+                    OTelSdkError::InternalFailure(format!(
+                        "cannot open the metrics file {}: {e}",
+                        self.path.display()
+                    ))
+                })?;
+            let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+            *slot = Some((file, len));
+        }
+        let Some(f) = slot.as_mut() else {
+            return Ok(());
+        };
         if f.1 + line.len() as u64 > self.cap {
             return Err(OTelSdkError::InternalFailure(
                 "the metrics file reached file_max_bytes".into(),
