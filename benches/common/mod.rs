@@ -165,6 +165,85 @@ pub fn http_request(n: i64) -> i64 {
     })
 }
 
+/// One call through `GrpcServerLayer` (feature `tonic`): the SERVER span, the metadata read,
+/// the status from the response head, the body wrapped and ended.
+#[cfg(feature = "tonic")]
+pub fn grpc_request(n: i64) -> i64 {
+    use std::cell::RefCell;
+    use std::future::Future as _;
+    use tower::{Layer as _, Service as _};
+    type Answer = std::future::Ready<Result<http::Response<String>, std::convert::Infallible>>;
+    type Handler = tower::util::ServiceFn<fn(http::Request<()>) -> Answer>;
+    fn answer(_: http::Request<()>) -> Answer {
+        let mut res = http::Response::new(String::new());
+        res.headers_mut()
+            .insert("grpc-status", http::HeaderValue::from_static("0"));
+        std::future::ready(Ok(res))
+    }
+    thread_local! {
+        static SVC: RefCell<tracewire::grpc::GrpcService<Handler>> = RefCell::new(
+            tracewire::grpc::GrpcServerLayer::new().layer(tower::service_fn(answer as fn(_) -> _)),
+        );
+    }
+    let req = http::Request::post("/shop.Orders/Get")
+        .header("content-type", "application/grpc")
+        .body(())
+        .unwrap();
+    SVC.with(|svc| {
+        let mut fut = std::pin::pin!(svc.borrow_mut().call(req));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match fut.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(Ok(res)) => {
+                let mut body = std::pin::pin!(res.into_body());
+                // The end of the body ends the span.
+                while let std::task::Poll::Ready(Some(_)) =
+                    http_body::Body::poll_frame(body.as_mut(), &mut cx)
+                {}
+                n + 1
+            }
+            _ => n,
+        }
+    })
+}
+
+/// One command through `TracedRedis` (feature `redis`) over a connection that answers at
+/// once: tracewire's cost of a Redis call, without the network.
+#[cfg(feature = "redis")]
+pub fn redis_command(n: i64) -> i64 {
+    use std::future::Future as _;
+    struct Instant;
+    impl redis::aio::ConnectionLike for Instant {
+        fn req_packed_command<'a>(
+            &'a mut self,
+            _cmd: &'a redis::Cmd,
+        ) -> redis::RedisFuture<'a, redis::Value> {
+            Box::pin(std::future::ready(Ok(redis::Value::Okay)))
+        }
+        fn req_packed_commands<'a>(
+            &'a mut self,
+            _cmd: &'a redis::Pipeline,
+            _offset: usize,
+            _count: usize,
+        ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+            Box::pin(std::future::ready(Ok(Vec::new())))
+        }
+        fn get_db(&self) -> i64 {
+            0
+        }
+    }
+    let mut conn = tracewire::db::TracedRedis::new(Instant).with_server("127.0.0.1", 6379);
+    let mut cmd = redis::cmd("SET");
+    cmd.arg("session:42").arg("value");
+    let mut fut = std::pin::pin!(redis::aio::ConnectionLike::req_packed_command(
+        &mut conn, &cmd
+    ));
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match fut.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(Ok(_)) => n + 1,
+        _ => n,
+    }
+}
+
 /// (name, the instrumented call, spans per call)
 pub type Workload = (&'static str, fn(i64) -> i64, u64);
 
@@ -174,4 +253,8 @@ pub const WORKLOADS: &[Workload] = &[
     ("root_10_children", root_with_children, 11),
     #[cfg(feature = "http-server")]
     ("http_request", http_request, 1),
+    #[cfg(feature = "tonic")]
+    ("grpc_request", grpc_request, 1),
+    #[cfg(feature = "redis")]
+    ("redis_command", redis_command, 1),
 ];
