@@ -22,6 +22,66 @@ use tracing::field::Empty;
 
 use crate::propagation;
 
+/// Called when a call's span is made (server and client layers), with the request head: the
+/// metadata are its headers.
+///
+/// ```
+/// use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+/// let layer = tracewire::grpc::GrpcServerLayer::new().with_request_hook(
+///     |span: &tracing::Span, req: &http::request::Parts| {
+///         if let Some(t) = req.headers.get("x-tenant").and_then(|v| v.to_str().ok()) {
+///             span.set_attribute("tenant.id", t.to_string());
+///         }
+///     },
+/// );
+/// # let _ = layer;
+/// ```
+pub trait RequestHook: Send + Sync + 'static {
+    /// Sees the span and the request head.
+    fn on_request(&self, span: &tracing::Span, request: &http::request::Parts);
+}
+
+impl<F> RequestHook for F
+where
+    F: Fn(&tracing::Span, &http::request::Parts) + Send + Sync + 'static,
+{
+    fn on_request(&self, span: &tracing::Span, request: &http::request::Parts) {
+        self(span, request)
+    }
+}
+
+/// Called with the response head when it arrives (the status of most calls comes later, in the
+/// trailers, and is recorded on the span by the layer).
+pub trait ResponseHook: Send + Sync + 'static {
+    /// Sees the span and the response head.
+    fn on_response(&self, span: &tracing::Span, response: &http::response::Parts);
+}
+
+impl<F> ResponseHook for F
+where
+    F: Fn(&tracing::Span, &http::response::Parts) + Send + Sync + 'static,
+{
+    fn on_response(&self, span: &tracing::Span, response: &http::response::Parts) {
+        self(span, response)
+    }
+}
+
+/// The hooks of a layer; cloned into each service.
+#[derive(Clone, Default)]
+struct Hooks {
+    request: Option<Arc<dyn RequestHook>>,
+    response: Option<Arc<dyn ResponseHook>>,
+}
+
+impl std::fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hooks")
+            .field("request", &self.request.is_some())
+            .field("response", &self.response.is_some())
+            .finish()
+    }
+}
+
 /// The gRPC status codes, by number, as the conventions name them for `error.type`.
 const CODES: [&str; 17] = [
     "OK",
@@ -147,6 +207,7 @@ fn client_span<B>(req: &Request<B>) -> tracing::Span {
 #[derive(Debug, Clone, Default)]
 pub struct GrpcServerLayer {
     exclude: Option<Arc<[String]>>,
+    hooks: Hooks,
 }
 
 impl GrpcServerLayer {
@@ -164,6 +225,18 @@ impl GrpcServerLayer {
         self.exclude = Some(paths.into_iter().map(Into::into).collect::<Vec<_>>().into());
         self
     }
+
+    /// Calls `hook` with each traced call's span and request head (see [`RequestHook`]).
+    pub fn with_request_hook(mut self, hook: impl RequestHook) -> Self {
+        self.hooks.request = Some(Arc::new(hook));
+        self
+    }
+
+    /// Calls `hook` with each traced call's response head (see [`ResponseHook`]).
+    pub fn with_response_hook(mut self, hook: impl ResponseHook) -> Self {
+        self.hooks.response = Some(Arc::new(hook));
+        self
+    }
 }
 
 impl<S> tower::Layer<S> for GrpcServerLayer {
@@ -173,6 +246,7 @@ impl<S> tower::Layer<S> for GrpcServerLayer {
             inner,
             side: Side::Server,
             exclude: self.exclude.clone(),
+            hooks: self.hooks.clone(),
         }
     }
 }
@@ -187,13 +261,26 @@ impl<S> tower::Layer<S> for GrpcServerLayer {
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct GrpcClientLayer {
-    _private: (),
+    hooks: Hooks,
 }
 
 impl GrpcClientLayer {
     /// The layer.
     pub fn new() -> Self {
         GrpcClientLayer::default()
+    }
+
+    /// Calls `hook` with each call's span and request head, metadata injected (see
+    /// [`RequestHook`]).
+    pub fn with_request_hook(mut self, hook: impl RequestHook) -> Self {
+        self.hooks.request = Some(Arc::new(hook));
+        self
+    }
+
+    /// Calls `hook` with each call's response head (see [`ResponseHook`]).
+    pub fn with_response_hook(mut self, hook: impl ResponseHook) -> Self {
+        self.hooks.response = Some(Arc::new(hook));
+        self
     }
 }
 
@@ -204,6 +291,7 @@ impl<S> tower::Layer<S> for GrpcClientLayer {
             inner,
             side: Side::Client,
             exclude: None,
+            hooks: self.hooks.clone(),
         }
     }
 }
@@ -214,6 +302,7 @@ pub struct GrpcService<S> {
     inner: S,
     side: Side,
     exclude: Option<Arc<[String]>>,
+    hooks: Hooks,
 }
 
 impl std::fmt::Debug for Side {
@@ -248,6 +337,7 @@ where
                         span: None,
                         side: self.side,
                         remote,
+                        response_hook: None,
                     };
                 }
                 // Inside the remote context, so that head sampling follows the caller.
@@ -257,6 +347,7 @@ where
                     server_span(&req)
                 };
                 let _ = propagation::set_parent_context(&span, remote.clone());
+                let req = with_request_hook(&self.hooks, &span, req);
                 let inner = {
                     let _forward = remote.clone().attach();
                     let _entered = span.enter();
@@ -267,12 +358,14 @@ where
                     span: Some(span),
                     side: self.side,
                     remote,
+                    response_hook: self.hooks.response.clone(),
                 }
             }
             Side::Client => {
                 let span = client_span(&req);
                 // Not `span.context()`: empty for an unsampled span, whose context goes on.
                 propagation::inject_context(&propagation::span_context(&span), req.headers_mut());
+                let req = with_request_hook(&self.hooks, &span, req);
                 let inner = {
                     let _entered = span.enter();
                     self.inner.call(req)
@@ -282,10 +375,21 @@ where
                     span: Some(span),
                     side: self.side,
                     remote: Context::new(),
+                    response_hook: self.hooks.response.clone(),
                 }
             }
         }
     }
+}
+
+/// Runs the request hook, if any, inside the span.
+fn with_request_hook<B>(hooks: &Hooks, span: &tracing::Span, req: Request<B>) -> Request<B> {
+    let Some(hook) = &hooks.request else {
+        return req;
+    };
+    let (parts, body) = req.into_parts();
+    span.in_scope(|| hook.on_request(span, &parts));
+    Request::from_parts(parts, body)
 }
 
 pin_project_lite::pin_project! {
@@ -296,6 +400,7 @@ pin_project_lite::pin_project! {
         span: Option<tracing::Span>,
         side: Side,
         remote: Context,
+        response_hook: Option<Arc<dyn ResponseHook>>,
     }
 }
 
@@ -338,6 +443,9 @@ where
                     // Not a gRPC answer at all (a proxy's 502, ...).
                     s.record("error.type", parts.status.as_str());
                     s.record("otel.status_code", "error");
+                }
+                if let (Some(hook), Some(s)) = (this.response_hook.as_ref(), span.as_ref()) {
+                    s.in_scope(|| hook.on_response(s, &parts));
                 }
                 Ok(Response::from_parts(
                     parts,

@@ -297,3 +297,66 @@ fn at_rate_zero_the_callers_trace_goes_on_and_nothing_is_exported() {
         "unsampled, random: the caller's decision"
     );
 }
+
+#[test]
+fn hooks_see_the_metadata_and_rename_the_span() {
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let capture = Capture::start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = GrpcServerLayer::new()
+            .with_request_hook(|span: &tracing::Span, req: &http::request::Parts| {
+                if let Some(t) = req.headers.get("x-tenant").and_then(|v| v.to_str().ok()) {
+                    span.set_attribute("tenant.id", t.to_string());
+                }
+            })
+            .with_response_hook(|span: &tracing::Span, res: &http::response::Parts| {
+                span.set_attribute("http.status_seen", i64::from(res.status.as_u16()));
+            });
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .layer(server)
+                .add_service(EchoServer)
+                .serve_with_incoming(tokio_stream_shim(listener)),
+        );
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let client_layer = GrpcClientLayer::new().with_request_hook(
+            |span: &tracing::Span, req: &http::request::Parts| {
+                assert!(req.headers.contains_key("traceparent"), "after injection");
+                tracewire::rename_span(span, "say, for acme");
+            },
+        );
+        let mut client = tonic::client::Grpc::new(
+            tower::ServiceBuilder::new()
+                .layer(client_layer)
+                .service(channel),
+        );
+        client.ready().await.unwrap();
+        let mut req = tonic::Request::new(EchoRequest { text: "hi".into() });
+        req.metadata_mut()
+            .insert("x-tenant", "acme".parse().unwrap());
+        client
+            .unary::<EchoRequest, EchoReply, _>(
+                req,
+                http::uri::PathAndQuery::from_static("/echo.Echo/Say"),
+                tonic_prost::ProstCodec::default(),
+            )
+            .await
+            .unwrap();
+    });
+    drop(rt);
+    let client = capture.span("say, for acme");
+    assert_eq!(client.kind, "client");
+    let server = capture.span("echo.Echo/Say");
+    assert_eq!(str_attr(server.attr("tenant.id")), Some("acme"));
+    assert_eq!(server.attr("http.status_seen"), Some(&AttrValue::I64(200)));
+}
