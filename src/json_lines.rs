@@ -464,12 +464,41 @@ impl fmt::Write for Escape<'_> {
 
 /// `2026-11-21T23:14:00.123456Z`.
 pub(crate) fn write_rfc3339(out: &mut String, t: SystemTime) {
+    thread_local! {
+        /// The last second written and its `YYYY-MM-DDTHH:MM:SS.`: lines come many a second,
+        /// so the calendar is worked out once a second per thread.
+        static SECOND: std::cell::Cell<(u64, [u8; 20])> = const { std::cell::Cell::new((u64::MAX, [0; 20])) };
+    }
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = d.as_secs();
+    let head = SECOND
+        .try_with(|c| {
+            let (at, head) = c.get();
+            if at == secs {
+                return head;
+            }
+            let head = second_head(secs);
+            c.set((secs, head));
+            head
+        })
+        .unwrap_or_else(|_| second_head(secs));
+    let mut buf = [0u8; 27];
+    buf[..20].copy_from_slice(&head);
+    let mut v = d.subsec_micros();
+    for i in (20..26).rev() {
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    buf[26] = b'Z';
+    out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.` of a second since the epoch.
+fn second_head(secs: u64) -> [u8; 20] {
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, day) = civil_from_days(days as i64);
     // Digits by hand: `write!` with padding costs more than the rest of a log line's header.
-    let mut buf = *b"0000-00-00T00:00:00.000000Z";
+    let mut buf = *b"0000-00-00T00:00:00.";
     let mut put = |at: usize, width: usize, mut v: u64| {
         for i in (at..at + width).rev() {
             buf[i] = b'0' + (v % 10) as u8;
@@ -482,8 +511,7 @@ pub(crate) fn write_rfc3339(out: &mut String, t: SystemTime) {
     put(11, 2, rem / 3600);
     put(14, 2, rem % 3600 / 60);
     put(17, 2, rem % 60);
-    put(20, 6, d.subsec_micros() as u64);
-    out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
+    buf
 }
 
 /// "00" to "99", so that a number is written two digits per division.
