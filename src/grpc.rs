@@ -139,61 +139,39 @@ fn record_status(span: &tracing::Span, side: Side, code: u16) {
     }
 }
 
-fn excluded(list: Option<&[String]>, path: &str) -> bool {
-    let matches = |list: &[String]| {
-        list.iter().any(|p| match p.strip_suffix('*') {
-            Some(prefix) => path.starts_with(prefix),
-            None => p == path,
-        })
-    };
-    match list {
-        Some(list) => matches(list),
-        None => crate::stack::with_stack_info(|s| matches(&s.exclude_paths)).unwrap_or(false),
-    }
+/// The span of a call: the name and kind are literals per side, so that each side is its own
+/// callsite (the metrics layer tells the server's histogram from the client's by it).
+macro_rules! rpc_span {
+    ($req:expr, $name:literal, $kind:literal) => {{
+        let req = $req;
+        let (service, method) = service_method(req.uri().path());
+        let (address, port) = match req.uri().authority() {
+            Some(a) => (Some(a.host()), a.port_u16().map(i64::from)),
+            None => (None, None),
+        };
+        tracing::info_span!(
+            target: "tracewire::grpc",
+            $name,
+            otel.name = %format_args!("{service}/{method}"),
+            otel.kind = $kind,
+            otel.status_code = Empty,
+            rpc.system = "grpc",
+            rpc.service = service,
+            rpc.method = method,
+            rpc.grpc.status_code = Empty,
+            server.address = address,
+            server.port = port,
+            error.type = Empty,
+        )
+    }};
 }
 
 fn server_span<B>(req: &Request<B>) -> tracing::Span {
-    let (service, method) = service_method(req.uri().path());
-    let (address, port) = match req.uri().authority() {
-        Some(a) => (Some(a.host()), a.port_u16().map(i64::from)),
-        None => (None, None),
-    };
-    tracing::info_span!(
-        target: "tracewire::grpc",
-        "gRPC request",
-        otel.name = %format_args!("{service}/{method}"),
-        otel.kind = "server",
-        otel.status_code = Empty,
-        rpc.system = "grpc",
-        rpc.service = service,
-        rpc.method = method,
-        rpc.grpc.status_code = Empty,
-        server.address = address,
-        server.port = port,
-        error.type = Empty,
-    )
+    rpc_span!(req, "gRPC request", "server")
 }
 
 fn client_span<B>(req: &Request<B>) -> tracing::Span {
-    let (service, method) = service_method(req.uri().path());
-    let (address, port) = match req.uri().authority() {
-        Some(a) => (Some(a.host()), a.port_u16().map(i64::from)),
-        None => (None, None),
-    };
-    tracing::info_span!(
-        target: "tracewire::grpc",
-        "gRPC client request",
-        otel.name = %format_args!("{service}/{method}"),
-        otel.kind = "client",
-        otel.status_code = Empty,
-        rpc.system = "grpc",
-        rpc.service = service,
-        rpc.method = method,
-        rpc.grpc.status_code = Empty,
-        server.address = address,
-        server.port = port,
-        error.type = Empty,
-    )
+    rpc_span!(req, "gRPC client request", "client")
 }
 
 /// A tower layer for tonic servers (`Server::builder().layer(GrpcServerLayer::new())`): a
@@ -330,7 +308,7 @@ where
         match self.side {
             Side::Server => {
                 let remote = propagation::extract(req.headers());
-                if excluded(self.exclude.as_deref(), req.uri().path()) {
+                if crate::stack::excluded(self.exclude.as_deref(), req.uri().path()) {
                     let _forward = remote.clone().attach();
                     return GrpcFuture {
                         inner: self.inner.call(req),

@@ -574,6 +574,12 @@ impl CapturedMetric {
                     bounds: Vec::new(),
                     bucket_counts: Vec::new(),
                 };
+            let number_point =
+                |p: &opentelemetry_proto::tonic::metrics::v1::NumberDataPoint| CapturedPoint {
+                    sum: number(&p.value),
+                    value: number(&p.value),
+                    ..point(&p.attributes)
+                };
             let points = match &m.data {
                 Some(Data::Histogram(h)) => h
                     .data_points
@@ -587,24 +593,8 @@ impl CapturedMetric {
                         ..point(&p.attributes)
                     })
                     .collect(),
-                Some(Data::Sum(s)) => s
-                    .data_points
-                    .iter()
-                    .map(|p| CapturedPoint {
-                        sum: number(&p.value),
-                        value: number(&p.value),
-                        ..point(&p.attributes)
-                    })
-                    .collect(),
-                Some(Data::Gauge(g)) => g
-                    .data_points
-                    .iter()
-                    .map(|p| CapturedPoint {
-                        sum: number(&p.value),
-                        value: number(&p.value),
-                        ..point(&p.attributes)
-                    })
-                    .collect(),
+                Some(Data::Sum(s)) => s.data_points.iter().map(number_point).collect(),
+                Some(Data::Gauge(g)) => g.data_points.iter().map(number_point).collect(),
                 _ => Vec::new(),
             };
             out.push(CapturedMetric {

@@ -128,16 +128,7 @@ impl ServerLayer {
     }
 
     fn excluded(&self, path: &str) -> bool {
-        let matches = |list: &[String]| {
-            list.iter().any(|p| match p.strip_suffix('*') {
-                Some(prefix) => path.starts_with(prefix),
-                None => p == path,
-            })
-        };
-        match &self.exclude {
-            Some(list) => matches(list),
-            None => crate::stack::with_stack_info(|s| matches(&s.exclude_paths)).unwrap_or(false),
-        }
+        crate::stack::excluded(self.exclude.as_deref(), path)
     }
 }
 

@@ -137,6 +137,22 @@ impl<S: tracing::Subscriber> Layer<S> for StackInfo {
     }
 }
 
+/// Whether `path` is excluded: by `list` (an exact path, or a prefix ending in `*`) when the
+/// integration was given one, else by the current stack's `exclude_paths`.
+#[cfg_attr(not(any(feature = "http-server", feature = "tonic")), allow(dead_code))]
+pub(crate) fn excluded(list: Option<&[String]>, path: &str) -> bool {
+    let matches = |list: &[String]| {
+        list.iter().any(|p| match p.strip_suffix('*') {
+            Some(prefix) => path.starts_with(prefix),
+            None => p == path,
+        })
+    };
+    match list {
+        Some(list) => matches(list),
+        None => with_stack_info(|s| matches(&s.exclude_paths)).unwrap_or(false),
+    }
+}
+
 /// `f` of the current stack's [`StackInfo`], `None` outside a tracewire stack.
 pub(crate) fn with_stack_info<R>(f: impl FnOnce(&StackInfo) -> R) -> Option<R> {
     let mut f = Some(f);

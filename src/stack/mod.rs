@@ -12,6 +12,8 @@ mod sdk;
 pub use builder::{Builder, builder, init};
 pub use guard::Guard;
 pub use layers::BoxedLayer;
+#[cfg(any(feature = "http-server", feature = "tonic"))]
+pub(crate) use layers::excluded;
 pub(crate) use layers::with_stack_info;
 
 use guard::*;
