@@ -370,6 +370,57 @@ pub fn check_delivered(
     workload::check_tree(&spans, trace_id, service)
 }
 
+/// Runs `scripts/<script>` (it installs a Debian package if missing) and returns the value of
+/// its `KEY=value` line.
+fn install(script: &str, key: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts")
+        .join(script);
+    let out = Command::new("bash")
+        .arg(&path)
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("run {script}: {e}"));
+    assert!(out.status.success(), "scripts/{script} failed");
+    let prefix = format!("{key}=");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()).map(str::to_string))
+        .unwrap_or_else(|| panic!("{script} printed no {key}="))
+}
+
+/// Spawns `command(port)` on a free port until one listens (a port taken meanwhile, a slow
+/// start: three tries, each bounded); the child and its port.
+fn spawn_listening(
+    what: &str,
+    timeout: Duration,
+    command: impl Fn(u16) -> Command,
+) -> (Child, u16) {
+    for _ in 0..3 {
+        let port = free_port();
+        let mut cmd = command(port);
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {what}: {e}"));
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            if accepts(port) {
+                return (child, port);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    panic!("{what} did not start");
+}
+
 /// A NATS server (Debian's nats-server, installed by scripts/install-nats.sh) on a free
 /// loopback port; killed on Drop.
 pub struct NatsServer {
@@ -379,42 +430,13 @@ pub struct NatsServer {
 
 impl NatsServer {
     pub fn start() -> NatsServer {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/install-nats.sh");
-        let out = Command::new("bash")
-            .arg(&script)
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run install-nats.sh");
-        assert!(out.status.success(), "scripts/install-nats.sh failed");
-        let text = String::from_utf8_lossy(&out.stdout);
-        let bin = text
-            .lines()
-            .find_map(|l| l.strip_prefix("NATS="))
-            .expect("NATS=path")
-            .to_string();
-        for _ in 0..3 {
-            let port = free_port();
-            let mut child = Command::new(&bin)
-                .args(["-a", "127.0.0.1", "-p", &port.to_string()])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn nats-server");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if child.try_wait().unwrap().is_some() {
-                    break;
-                }
-                if accepts(port) {
-                    return NatsServer { child, port };
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("nats-server did not start");
+        let bin = install("install-nats.sh", "NATS");
+        let (child, port) = spawn_listening("nats-server", Duration::from_secs(10), |port| {
+            let mut c = Command::new(&bin);
+            c.args(["-a", "127.0.0.1", "-p", &port.to_string()]);
+            c
+        });
+        NatsServer { child, port }
     }
 
     pub fn url(&self) -> String {
@@ -439,50 +461,21 @@ pub struct RedisServer {
 
 impl RedisServer {
     pub fn start() -> RedisServer {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/install-redis.sh");
-        let out = Command::new("bash")
-            .arg(&script)
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run install-redis.sh");
-        assert!(out.status.success(), "scripts/install-redis.sh failed");
-        let text = String::from_utf8_lossy(&out.stdout);
-        let bin = text
-            .lines()
-            .find_map(|l| l.strip_prefix("REDIS="))
-            .expect("REDIS=path")
-            .to_string();
+        let bin = install("install-redis.sh", "REDIS");
         let dir = tempfile::tempdir().unwrap();
-        for _ in 0..3 {
-            let port = free_port();
-            let mut child = Command::new(&bin)
-                .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+        let (child, port) = spawn_listening("redis-server", Duration::from_secs(10), |port| {
+            let mut c = Command::new(&bin);
+            c.args(["--bind", "127.0.0.1", "--port", &port.to_string()])
                 .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
                 .arg("--dir")
-                .arg(dir.path())
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn redis-server");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if child.try_wait().unwrap().is_some() {
-                    break;
-                }
-                if accepts(port) {
-                    return RedisServer {
-                        child,
-                        _dir: dir,
-                        port,
-                    };
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+                .arg(dir.path());
+            c
+        });
+        RedisServer {
+            child,
+            _dir: dir,
+            port,
         }
-        panic!("redis-server did not start");
     }
 }
 
@@ -505,19 +498,7 @@ pub struct PostgresServer {
 
 impl PostgresServer {
     pub fn start() -> PostgresServer {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/install-postgres.sh");
-        let out = Command::new("bash")
-            .arg(&script)
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run install-postgres.sh");
-        assert!(out.status.success(), "scripts/install-postgres.sh failed");
-        let text = String::from_utf8_lossy(&out.stdout);
-        let bin = PathBuf::from(
-            text.lines()
-                .find_map(|l| l.strip_prefix("PGBIN="))
-                .expect("PGBIN=path"),
-        );
+        let bin = PathBuf::from(install("install-postgres.sh", "PGBIN"));
         let dir = tempfile::tempdir().unwrap();
         let root = Command::new("id")
             .arg("-u")
@@ -525,18 +506,14 @@ impl PostgresServer {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
             .unwrap_or(false);
         let as_postgres = |program: PathBuf| {
-            let mut c = if root {
+            if root {
                 let mut c = Command::new("setpriv");
                 c.args(["--reuid=postgres", "--regid=postgres", "--init-groups"])
                     .arg(program);
                 c
             } else {
                 Command::new(program)
-            };
-            c.stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            c
+            }
         };
         if root {
             let ok = Command::new("chown")
@@ -551,37 +528,26 @@ impl PostgresServer {
             .arg("-D")
             .arg(&data)
             .args(["-A", "trust", "-U", "postgres", "--no-sync"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .status()
             .expect("run initdb");
         assert!(ok.success(), "initdb failed");
-        for _ in 0..3 {
-            let port = free_port();
-            let mut child = as_postgres(bin.join("postgres"))
-                .arg("-D")
+        let (child, port) = spawn_listening("postgres", Duration::from_secs(20), |port| {
+            let mut c = as_postgres(bin.join("postgres"));
+            c.arg("-D")
                 .arg(&data)
                 .args(["-p", &port.to_string(), "-k"])
                 .arg(dir.path())
-                .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
-                .spawn()
-                .expect("spawn postgres");
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while Instant::now() < deadline {
-                if child.try_wait().unwrap().is_some() {
-                    break;
-                }
-                if accepts(port) {
-                    return PostgresServer {
-                        child,
-                        _dir: dir,
-                        port,
-                    };
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+                .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]);
+            c
+        });
+        PostgresServer {
+            child,
+            _dir: dir,
+            port,
         }
-        panic!("postgres did not start");
     }
 }
 
