@@ -1,6 +1,7 @@
 //! With no collector (the file sink), metrics go to a file beside the spans in the Collector's
 //! file-exporter format (`tracewire-spans.jsonl` → `tracewire-metrics.jsonl`), written at
-//! shutdown, and `tracewire view` sums them up per series.
+//! shutdown, and `tracewire view` sums them up per series; requests on excluded paths are not
+//! measured.
 
 mod support;
 
@@ -21,11 +22,18 @@ fn metrics_land_beside_the_spans_and_view_sums_them_up() {
         .unwrap();
     let rt = support::current_thread_runtime();
     rt.block_on(async {
-        let svc = ServerLayer::new().layer(tower::service_fn(|_req: http::Request<()>| async {
-            Ok::<_, Infallible>(http::Response::new(()))
-        }));
+        let svc = ServerLayer::new()
+            .with_exclude_paths(["/health"])
+            .layer(tower::service_fn(|_req: http::Request<()>| async {
+                Ok::<_, Infallible>(http::Response::new(()))
+            }));
         for _ in 0..12 {
             let req = http::Request::get("/health-not-excluded").body(()).unwrap();
+            svc.clone().oneshot(req).await.unwrap();
+        }
+        // Excluded paths (health checks) are neither traced nor measured.
+        for _ in 0..5 {
+            let req = http::Request::get("/health").body(()).unwrap();
             svc.clone().oneshot(req).await.unwrap();
         }
     });
