@@ -35,7 +35,7 @@ fn seed() -> u64 {
 }
 
 /// SplitMix64: ids need to be unique and unpredictable enough for sampling, not secret.
-fn next_u64() -> u64 {
+pub(crate) fn next_u64() -> u64 {
     // While this thread's locals are torn down, a process-wide counter stands in for the state.
     static FALLBACK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let x = RNG

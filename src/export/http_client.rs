@@ -24,7 +24,7 @@ type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 #[cfg(not(feature = "tls"))]
 type Connector = HttpConnector;
 
-use super::otlp::LastTransportError;
+use super::otlp::{LastTransportError, chain};
 
 /// An OTLP/HTTP client: one connection pool, a timeout per request.
 #[derive(Clone)]
@@ -179,7 +179,7 @@ impl GrpcProbe {
 }
 
 /// `the endpoint answered HTTP 400: <the page's title, or its start>`.
-fn answered(status: http::StatusCode, body: &[u8]) -> String {
+pub(crate) fn answered(status: http::StatusCode, body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let title = text
         .split_once("<title>")
@@ -191,22 +191,6 @@ fn answered(status: http::StatusCode, body: &[u8]) -> String {
         status.as_u16(),
         title.trim()
     )
-}
-
-/// `error: source: source …`: hyper's errors say little at the top ("client error (Connect)");
-/// the reason (refused, certificate unknown) is further down the chain.
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let more = s.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = s.source();
-    }
-    text
 }
 
 #[async_trait::async_trait]

@@ -5,6 +5,8 @@
 //! multi-thread runtime and a `current_thread` runtime (whose single thread may be blocked
 //! exactly when an export needs to make progress), and so that shutdown can be bounded.
 
+#[cfg(any(feature = "grpc", feature = "http-proto"))]
+mod encode;
 mod file;
 #[cfg(feature = "http-proto")]
 mod http_client;
@@ -15,6 +17,8 @@ pub(crate) mod otlp;
 mod prepare;
 mod processor;
 mod queue;
+#[cfg(any(feature = "grpc", feature = "http-proto"))]
+mod span_client;
 mod stats;
 pub(crate) mod tail;
 mod worker;
@@ -22,8 +26,6 @@ mod worker;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use opentelemetry_sdk::Resource;
-#[cfg(any(feature = "grpc", feature = "http-proto"))]
-use opentelemetry_sdk::trace::SpanExporter as _;
 use tokio::sync::Notify;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -226,10 +228,9 @@ fn build_exporter(settings: &Settings, resource: &Resource) -> Result<(SpanSink,
             }),
         #[cfg(any(feature = "grpc", feature = "http-proto"))]
         Export::Otlp { url, protocol } => {
-            let (mut exporter, transport) =
-                otlp::span_exporter(url, *protocol, settings).map_err(pipeline_err)?;
-            exporter.set_resource(resource);
-            Ok((SpanSink::Otlp(exporter), transport))
+            let (client, diagnosis) =
+                otlp::span_client(url, *protocol, settings, resource).map_err(pipeline_err)?;
+            Ok((SpanSink::Otlp(client), diagnosis))
         }
         #[cfg(not(any(feature = "grpc", feature = "http-proto")))]
         Export::Otlp { url, .. } => Err(pipeline_err(format!(

@@ -47,6 +47,22 @@ impl Diagnosis {
     }
 }
 
+/// `error: source: source …`: hyper's and tonic's errors say little at the top ("client error
+/// (Connect)", "transport error"); the reason (refused, certificate unknown) is further down.
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
+}
+
 /// What went wrong, for the error `init()` returns.
 type BuildResult<T> = std::result::Result<T, String>;
 
@@ -221,6 +237,7 @@ fn grpc_probe(url: &str, s: &Settings) -> Option<super::http_client::GrpcProbe> 
     }
 }
 
+#[cfg_attr(not(any(feature = "logs", feature = "metrics")), allow(unused_macros))]
 macro_rules! build_exporter {
     ($exporter:ty, $url:expr, $protocol:expr, $s:expr $(, |$b:ident| $configure:expr)?) => {{
         let (url, s): (&str, &Settings) = ($url, $s);
@@ -315,14 +332,63 @@ pub(crate) fn signal_url(traces_url: &str, protocol: Protocol, signal: &str) -> 
     }
 }
 
-/// The span exporter for `url` (the exact URL: `/v1/traces` already appended for HTTP), and
-/// where its HTTP client keeps the last transport error.
-pub(crate) fn span_exporter(
+/// The span client for `url` (the exact URL: `/v1/traces` already appended for HTTP), with
+/// the pipeline's resource, and what can explain its failures (the gRPC probe).
+pub(crate) fn span_client(
     url: &str,
     protocol: Protocol,
     s: &Settings,
-) -> BuildResult<(opentelemetry_otlp::SpanExporter, Diagnosis)> {
-    build_exporter!(opentelemetry_otlp::SpanExporter, url, protocol, s)
+    resource: &opentelemetry_sdk::Resource,
+) -> BuildResult<(super::span_client::SpanClient, Diagnosis)> {
+    let encoder = super::encode::SpanEncoder::new(resource);
+    let err = |e: String| format!("cannot build the OTLP exporter for {url}: {e}");
+    match protocol {
+        #[cfg(feature = "grpc")]
+        Protocol::Grpc => {
+            #[cfg(feature = "tls")]
+            let tls = if is_https(url) {
+                Some(tonic_tls(s)?)
+            } else {
+                None
+            };
+            #[cfg(not(feature = "tls"))]
+            if is_https(url) {
+                return Err(format!("{url} needs tracewire's `tls` cargo feature"));
+            }
+            let client = super::span_client::SpanClient::grpc(
+                url,
+                s,
+                encoder,
+                metadata(s)?,
+                #[cfg(feature = "tls")]
+                tls,
+            )
+            .map_err(err)?;
+            let diagnosis = Diagnosis {
+                #[cfg(feature = "http-proto")]
+                probe: grpc_probe(url, s),
+                ..Diagnosis::default()
+            };
+            Ok((client, diagnosis))
+        }
+        #[cfg(feature = "http-proto")]
+        Protocol::HttpProtobuf => {
+            // The client's own messages carry the transport error: no diagnosis to add.
+            let (client, _last) = http_client(url, s)?;
+            let client =
+                super::span_client::SpanClient::http(url, s, encoder, client).map_err(err)?;
+            Ok((client, Diagnosis::default()))
+        }
+        #[allow(unreachable_patterns)]
+        other => Err(format!(
+            "otlp_protocol {other} needs tracewire's `{}` cargo feature",
+            if other == Protocol::Grpc {
+                "grpc"
+            } else {
+                "http-proto"
+            }
+        )),
+    }
 }
 
 /// The log-record exporter for `url`, with exactly the span exporter's settings.

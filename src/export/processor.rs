@@ -7,8 +7,6 @@ use std::time::Duration;
 
 use opentelemetry::Context;
 use opentelemetry_sdk::error::OTelSdkResult;
-#[cfg(any(feature = "grpc", feature = "http-proto"))]
-use opentelemetry_sdk::trace::SpanExporter as _;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
 use super::file::FileSink;
@@ -24,7 +22,7 @@ pub(crate) type MemorySink = Arc<Mutex<Vec<SpanData>>>;
 #[allow(clippy::large_enum_variant)]
 pub(super) enum SpanSink {
     #[cfg(any(feature = "grpc", feature = "http-proto"))]
-    Otlp(opentelemetry_otlp::SpanExporter),
+    Otlp(super::span_client::SpanClient),
     File(FileSink),
     Memory(MemorySink),
 }
@@ -54,11 +52,7 @@ impl Signal for Spans {
     ) -> std::result::Result<Delivery, String> {
         match sink {
             #[cfg(any(feature = "grpc", feature = "http-proto"))]
-            SpanSink::Otlp(e) => e
-                .export(batch)
-                .await
-                .map(|()| Delivery::Sent)
-                .map_err(|e| e.to_string()),
+            SpanSink::Otlp(c) => c.export(&batch).await,
             SpanSink::File(f) => f.write(batch).map(|written| {
                 if written {
                     Delivery::Sent
@@ -76,9 +70,7 @@ impl Signal for Spans {
     fn shutdown(sink: &mut SpanSink) {
         match sink {
             #[cfg(any(feature = "grpc", feature = "http-proto"))]
-            SpanSink::Otlp(e) => {
-                let _ = e.shutdown();
-            }
+            SpanSink::Otlp(_) => {}
             SpanSink::File(f) => f.close(),
             SpanSink::Memory(_) => {}
         }

@@ -43,10 +43,17 @@ pub(crate) trait Signal: Send + Sync + 'static {
 }
 
 /// What became of an export request that did not fail.
+#[derive(Debug)]
 pub(crate) enum Delivery {
     Sent,
     /// Not sent: the file sink reached `file_max_bytes`.
     SinkFull,
+    /// Accepted but for `rejected` items, with the collector's reason (OTLP partial success).
+    #[cfg_attr(not(any(feature = "grpc", feature = "http-proto")), allow(dead_code))]
+    Partial {
+        rejected: u64,
+        message: String,
+    },
 }
 
 /// What `limit` and `prepare` need from the settings.
@@ -135,6 +142,22 @@ impl<S: Signal> Shared<S> {
             }
             Ok(Delivery::SinkFull) => {
                 tally.sink_full.fetch_add(n, Ordering::Relaxed);
+            }
+            Ok(Delivery::Partial { rejected, message }) => {
+                let rejected = rejected.min(n);
+                tally.exported.fetch_add(n - rejected, Ordering::Relaxed);
+                tally.failed.fetch_add(rejected, Ordering::Relaxed);
+                if rejected > 0 {
+                    c.failed_exports.fetch_add(1, Ordering::Relaxed);
+                }
+                c.set_last_error(format!(
+                    "the collector rejected {rejected} of {n}: {}",
+                    if message.is_empty() {
+                        "no reason given"
+                    } else {
+                        &message
+                    }
+                ));
             }
             Err(Failure::Failed(e)) => {
                 tally.failed.fetch_add(n, Ordering::Relaxed);

@@ -1,0 +1,224 @@
+//! A small OTLP trace receiver in the test process, over gRPC (tonic, opentelemetry-proto's
+//! generated service) and HTTP/protobuf (axum): records what each request carried and answers
+//! with a chosen partial success. For what a real collector cannot show (the encoding a request
+//! arrived in) or will not do (reject part of a batch); delivery itself is proven against rotel.
+//! Stops itself when dropped. Included with `#[path]` by the tests that need it (it needs the
+//! `cli` and `gzip` features, for opentelemetry-proto's service and flate2).
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::Read as _;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use prost::Message as _;
+
+/// One request as it arrived.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// `grpc-encoding` (gRPC) or `content-encoding` (HTTP), if any.
+    pub encoding: Option<String>,
+    pub user_agent: Option<String>,
+    pub request: ExportTraceServiceRequest,
+}
+
+impl Received {
+    pub fn span_names(&self) -> Vec<String> {
+        self.request
+            .resource_spans
+            .iter()
+            .flat_map(|r| &r.scope_spans)
+            .flat_map(|s| &s.spans)
+            .map(|s| s.name.clone())
+            .collect()
+    }
+}
+
+type Log = Arc<Mutex<Vec<Received>>>;
+
+pub struct Receiver {
+    pub grpc_port: u16,
+    pub http_port: u16,
+    log: Log,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[derive(Clone)]
+struct Service {
+    log: Log,
+    reject: i64,
+    message: String,
+}
+
+impl Service {
+    fn answer(&self) -> ExportTraceServiceResponse {
+        ExportTraceServiceResponse {
+            partial_success: (self.reject > 0 || !self.message.is_empty()).then(|| {
+                ExportTracePartialSuccess {
+                    rejected_spans: self.reject,
+                    error_message: self.message.clone(),
+                }
+            }),
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl TraceService for Service {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        let header = |name: &str| {
+            request
+                .metadata()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let received = Received {
+            encoding: header("grpc-encoding"),
+            user_agent: header("user-agent"),
+            request: request.get_ref().clone(),
+        };
+        self.log.lock().unwrap().push(received);
+        Ok(tonic::Response::new(self.answer()))
+    }
+}
+
+async fn http_export(
+    axum::extract::State(service): axum::extract::State<Service>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Vec<u8> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let encoding = header("content-encoding");
+    let bytes = if encoding.as_deref() == Some("gzip") {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&body[..])
+            .read_to_end(&mut out)
+            .expect("a gzip body");
+        out
+    } else {
+        body.to_vec()
+    };
+    let request = ExportTraceServiceRequest::decode(bytes.as_slice()).expect("OTLP protobuf");
+    service.log.lock().unwrap().push(Received {
+        encoding,
+        user_agent: header("user-agent"),
+        request,
+    });
+    service.answer().encode_to_vec()
+}
+
+impl Receiver {
+    /// A receiver that accepts everything.
+    pub fn start() -> Receiver {
+        Receiver::rejecting(0, "")
+    }
+
+    /// A receiver that answers every request with `rejected_spans = reject` and `message`.
+    pub fn rejecting(reject: i64, message: &str) -> Receiver {
+        let log = Log::default();
+        let service = Service {
+            log: log.clone(),
+            reject,
+            message: message.to_string(),
+        };
+        let grpc = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let http = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let (grpc_port, http_port) = (
+            grpc.local_addr().unwrap().port(),
+            http.local_addr().unwrap().port(),
+        );
+        grpc.set_nonblocking(true).unwrap();
+        http.set_nonblocking(true).unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let grpc = tokio::net::TcpListener::from_std(grpc).unwrap();
+                let http = tokio::net::TcpListener::from_std(http).unwrap();
+                let app = axum::Router::new()
+                    .route("/v1/traces", axum::routing::post(http_export))
+                    .with_state(service.clone());
+                let server = TraceServiceServer::new(service)
+                    .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
+                let grpc = tonic::transport::Server::builder()
+                    .add_service(server)
+                    .serve_with_incoming(tokio_stream_of(grpc));
+                let http = axum::serve(http, app).into_future();
+                // Bounded: a test that forgets to drop the receiver does not leave it running.
+                tokio::select! {
+                    _ = stopped => {}
+                    _ = tokio::time::sleep(Duration::from_secs(120)) => {}
+                    _ = grpc => {}
+                    _ = http => {}
+                }
+            });
+        });
+        Receiver {
+            grpc_port,
+            http_port,
+            log,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn grpc_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.grpc_port)
+    }
+
+    pub fn http_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    /// Waits (bounded) until `n` requests have arrived; returns every request so far.
+    pub fn wait_for_requests(&self, n: usize, timeout: Duration) -> Vec<Received> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let got = self.log.lock().unwrap().clone();
+            if got.len() >= n || Instant::now() >= deadline {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// The accepted connections of `listener`, as tonic's `serve_with_incoming` takes them.
+fn tokio_stream_of(
+    listener: tokio::net::TcpListener,
+) -> impl futures_util::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    futures_util::stream::unfold(listener, |l| async move {
+        let accepted = l.accept().await.map(|(s, _)| s);
+        Some((accepted, l))
+    })
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
