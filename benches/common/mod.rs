@@ -2,6 +2,8 @@
 //! the time and the instruction counts measure the same thing.
 #![allow(dead_code, unreachable_pub)]
 
+mod own_layer;
+
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
@@ -30,6 +32,7 @@ pub const SETUPS: &[&str] = &[
     "tracewire_metrics_off",
     "tracewire_span_metrics",
     "tracewire_span_metrics_unsampled",
+    "own_layer_prototype",
 ];
 
 /// What a setup keeps alive while it is measured.
@@ -86,6 +89,15 @@ pub fn install(setup: &str, dir: &std::path::Path) -> (Option<tracing::Dispatch>
             ("TRACEWIRE_SPAN_METRICS", "true"),
             ("TRACEWIRE_SAMPLING_RATE", "0"),
         ]),
+        // What a span layer of tracewire's own would cost in place of tracing-opentelemetry's,
+        // over the same SDK batch processor: compare with `stock_otel` (own_layer.rs).
+        "own_layer_prototype" => {
+            let processor = opentelemetry_sdk::trace::BatchSpanProcessor::builder(Noop).build();
+            let d = tracing::Dispatch::new(
+                tracing_subscriber::registry().with(own_layer::OwnLayer::new(processor)),
+            );
+            (Some(d), Held::None)
+        }
         other => panic!("unknown setup {other}"),
     }
 }

@@ -3,10 +3,12 @@
 //!
 //! Why not opentelemetry-otlp's exporter: it clones the batch, converts every span into
 //! opentelemetry-proto's structs (a `String` or `Vec` for each id, name, key and value) and then
-//! has prost encode those: about 4,900 instructions a span on the export thread, where writing
-//! the bytes directly takes a fraction of that (`scripts/instructions.sh`, workload
-//! `encode_batch`). The output is checked against opentelemetry-proto's own conversion in the
-//! tests below, field by field, for every kind of value, event, link and status.
+//! has prost encode those: about 4,900 instructions a span on the export thread. Writing the
+//! bytes directly encodes a 512-span batch of `examples/throughput.rs` in about 40 µs; the CPU
+//! per exported span of `scripts/throughput.sh` fell from 1.87 to 1.18 µs over gRPC and from
+//! 1.62 to 1.30 µs over HTTP (README, Performance). The output is checked against
+//! opentelemetry-proto's own conversion in the tests below, field by field, for every kind of
+//! value, event, link and status.
 //!
 //! Proto3 rules as prost applies them: scalar fields at their default are left out, message
 //! fields that are set are written even when empty, a oneof value is always written.
