@@ -25,6 +25,8 @@ pub struct Received {
     /// `grpc-encoding` (gRPC) or `content-encoding` (HTTP), if any.
     pub encoding: Option<String>,
     pub user_agent: Option<String>,
+    /// The client's address: which connection the request came on (gRPC only).
+    pub peer: Option<std::net::SocketAddr>,
     pub request: ExportTraceServiceRequest,
 }
 
@@ -55,6 +57,7 @@ struct Service {
     log: Log,
     reject: i64,
     message: String,
+    delay: Duration,
 }
 
 impl Service {
@@ -86,9 +89,11 @@ impl TraceService for Service {
         let received = Received {
             encoding: header("grpc-encoding"),
             user_agent: header("user-agent"),
+            peer: request.remote_addr(),
             request: request.get_ref().clone(),
         };
         self.log.lock().unwrap().push(received);
+        tokio::time::sleep(self.delay).await;
         Ok(tonic::Response::new(self.answer()))
     }
 }
@@ -118,8 +123,10 @@ async fn http_export(
     service.log.lock().unwrap().push(Received {
         encoding,
         user_agent: header("user-agent"),
+        peer: None,
         request,
     });
+    tokio::time::sleep(service.delay).await;
     service.answer().encode_to_vec()
 }
 
@@ -131,11 +138,21 @@ impl Receiver {
 
     /// A receiver that answers every request with `rejected_spans = reject` and `message`.
     pub fn rejecting(reject: i64, message: &str) -> Receiver {
+        Receiver::with(reject, message, Duration::ZERO)
+    }
+
+    /// A receiver that accepts everything, answering each request after `delay`.
+    pub fn slow(delay: Duration) -> Receiver {
+        Receiver::with(0, "", delay)
+    }
+
+    fn with(reject: i64, message: &str, delay: Duration) -> Receiver {
         let log = Log::default();
         let service = Service {
             log: log.clone(),
             reject,
             message: message.to_string(),
+            delay,
         };
         let grpc = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let http = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
