@@ -56,16 +56,26 @@ impl SpanEncoder {
         let mut out = Vec::with_capacity(self.resource.len() + 64 + spans.len() * 256);
         message(&mut out, 1, |out| {
             message(out, 1, |out| out.extend_from_slice(&self.resource));
+            // Each span's scope group, found once: the SDK's `InstrumentationScope::eq` sorts
+            // copies of both attribute lists, ~170 instructions a call.
             let mut scopes: Vec<&InstrumentationScope> = Vec::new();
-            for span in spans {
-                if !scopes.contains(&&span.instrumentation_scope) {
-                    scopes.push(&span.instrumentation_scope);
-                }
-            }
-            for scope in scopes {
+            let group: Vec<usize> = spans
+                .iter()
+                .map(|s| {
+                    let scope = &s.instrumentation_scope;
+                    match scopes.iter().position(|g| same_scope(g, scope)) {
+                        Some(i) => i,
+                        None => {
+                            scopes.push(scope);
+                            scopes.len() - 1
+                        }
+                    }
+                })
+                .collect();
+            for (i, scope) in scopes.iter().enumerate() {
                 message(out, 2, |out| {
                     message(out, 1, |out| instrumentation_scope(out, scope));
-                    for s in spans.iter().filter(|s| s.instrumentation_scope == *scope) {
+                    for (s, _) in spans.iter().zip(&group).filter(|(_, g)| **g == i) {
                         message(out, 2, |out| span(out, s));
                     }
                     string(out, 3, scope.schema_url().unwrap_or_default());
@@ -75,6 +85,15 @@ impl SpanEncoder {
         });
         out
     }
+}
+
+/// `a == b`, without the allocation when the attributes are in the same order (they are when
+/// one scope was cloned into every span).
+fn same_scope(a: &InstrumentationScope, b: &InstrumentationScope) -> bool {
+    if a.name() != b.name() || a.version() != b.version() || a.schema_url() != b.schema_url() {
+        return false;
+    }
+    a.attributes().eq(b.attributes()) || a == b
 }
 
 fn instrumentation_scope(out: &mut Vec<u8>, scope: &InstrumentationScope) {

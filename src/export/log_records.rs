@@ -55,7 +55,7 @@ impl Signal for Logs {
     }
 
     // Secrets were redacted before the record was made (see typed_fields.rs).
-    fn prepare(_item: &mut Self::Item, _prep: &Prep) {}
+    fn prepare(_batch: &mut [Self::Item], _prep: &Prep) {}
 
     async fn export(
         sink: &LogExporter,

@@ -38,11 +38,10 @@ impl Signal for Spans {
         prepare::limit(span, max_len)
     }
 
-    fn prepare(span: &mut SpanData, prep: &Prep) {
-        prepare::prepare(span, &prep.redactor);
-        if prep.drop_plain_events {
-            // With OTLP logs on, events travel as log records; exceptions stay on the span.
-            span.events.events.retain(|e| e.name == "exception");
+    fn prepare(batch: &mut [SpanData], prep: &Prep) {
+        let mut keys = prepare::KeyMemo::default();
+        for span in batch {
+            prepare::prepare(span, &prep.redactor, prep.drop_plain_events, &mut keys);
         }
     }
 

@@ -26,8 +26,8 @@ pub(crate) trait Signal: Send + Sync + 'static {
     /// Called on the caller's thread before the item is queued: bounds its strings and size,
     /// and returns the bytes it holds, for the queue's byte budget (an estimate that errs high).
     fn limit(item: &mut Self::Item, max_len: usize) -> usize;
-    /// Called on the export task, just before export.
-    fn prepare(item: &mut Self::Item, prep: &Prep);
+    /// Called on the export task, just before export, with the whole batch.
+    fn prepare(batch: &mut [Self::Item], prep: &Prep);
     fn export(
         sink: &Self::Sink,
         batch: Vec<Self::Item>,
@@ -112,19 +112,18 @@ impl<S: Signal> Shared<S> {
     /// flight.
     pub(super) fn take_batch(&self) -> Vec<S::Item> {
         let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        let mut batch = Vec::with_capacity(q.items.len().min(self.max_batch));
-        let mut bytes = 0;
-        while batch.len() < self.max_batch {
-            let size = match q.sizes.front() {
-                Some(&size) if batch.is_empty() || bytes + size <= BATCH_MAX_BYTES => size,
-                _ => break,
-            };
-            q.sizes.pop_front();
-            let item = q.items.pop_front().expect("one size per item");
-            q.bytes -= size;
+        let (mut n, mut bytes) = (0, 0);
+        for &size in q.sizes.iter() {
+            if n == self.max_batch || (n > 0 && bytes + size > BATCH_MAX_BYTES) {
+                break;
+            }
+            n += 1;
             bytes += size;
-            batch.push(item);
         }
+        q.sizes.drain(..n);
+        q.bytes -= bytes;
+        // Moved once, straight into the batch (popping one by one moved each span twice).
+        let batch: Vec<S::Item> = q.items.drain(..n).collect();
         S::tally(&self.counters)
             .in_flight
             .fetch_add(batch.len() as u64, Ordering::Relaxed);

@@ -123,9 +123,7 @@ async fn drain<S: Signal>(shared: &Shared<S>, exporter: &S::Sink, timeout: Durat
             if batch.is_empty() {
                 break;
             }
-            for item in batch.iter_mut() {
-                S::prepare(item, &shared.prep);
-            }
+            S::prepare(&mut batch, &shared.prep);
             let n = batch.len() as u64;
             let limit = match deadline {
                 Some(d) => d.saturating_duration_since(Instant::now()).min(timeout),
