@@ -347,9 +347,9 @@ impl SpanClient {
                     _ => Retry::No,
                 };
                 Err(Attempt {
+                    // "the endpoint answered HTTP 401: <the page's title>"
                     error: format!(
-                        "HTTP export failed with status code {}: {}",
-                        status.as_u16(),
+                        "HTTP export failed: {}",
                         super::http_client::answered(status, response.body())
                     ),
                     retry,
