@@ -52,12 +52,32 @@ pub struct Receiver {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// How a failing receiver answers its first requests.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Refusal {
+    /// gRPC `UNAVAILABLE`, HTTP 503: the client should retry.
+    Transient,
+    /// gRPC `INVALID_ARGUMENT`, HTTP 400: it should not.
+    Permanent,
+}
+
 #[derive(Clone)]
 struct Service {
     log: Log,
     reject: i64,
     message: String,
     delay: Duration,
+    /// The first `refuse.0` requests are answered with `refuse.1`.
+    refuse: (usize, Refusal),
+}
+
+impl Service {
+    /// Logs the request; whether it is one of the first, refused ones.
+    fn arrived(&self, received: Received) -> Option<Refusal> {
+        let mut log = self.log.lock().unwrap();
+        log.push(received);
+        (log.len() <= self.refuse.0).then_some(self.refuse.1)
+    }
 }
 
 impl Service {
@@ -92,9 +112,13 @@ impl TraceService for Service {
             peer: request.remote_addr(),
             request: request.get_ref().clone(),
         };
-        self.log.lock().unwrap().push(received);
+        let refused = self.arrived(received);
         tokio::time::sleep(self.delay).await;
-        Ok(tonic::Response::new(self.answer()))
+        match refused {
+            Some(Refusal::Transient) => Err(tonic::Status::unavailable("warming up")),
+            Some(Refusal::Permanent) => Err(tonic::Status::invalid_argument("no")),
+            None => Ok(tonic::Response::new(self.answer())),
+        }
     }
 }
 
@@ -102,7 +126,7 @@ async fn http_export(
     axum::extract::State(service): axum::extract::State<Service>,
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
-) -> Vec<u8> {
+) -> (axum::http::StatusCode, Vec<u8>) {
     let header = |name: &str| {
         headers
             .get(name)
@@ -120,14 +144,18 @@ async fn http_export(
         body.to_vec()
     };
     let request = ExportTraceServiceRequest::decode(bytes.as_slice()).expect("OTLP protobuf");
-    service.log.lock().unwrap().push(Received {
+    let refused = service.arrived(Received {
         encoding,
         user_agent: header("user-agent"),
         peer: None,
         request,
     });
     tokio::time::sleep(service.delay).await;
-    service.answer().encode_to_vec()
+    match refused {
+        Some(Refusal::Transient) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, Vec::new()),
+        Some(Refusal::Permanent) => (axum::http::StatusCode::BAD_REQUEST, Vec::new()),
+        None => (axum::http::StatusCode::OK, service.answer().encode_to_vec()),
+    }
 }
 
 impl Receiver {
@@ -138,21 +166,27 @@ impl Receiver {
 
     /// A receiver that answers every request with `rejected_spans = reject` and `message`.
     pub fn rejecting(reject: i64, message: &str) -> Receiver {
-        Receiver::with(reject, message, Duration::ZERO)
+        Receiver::with(reject, message, Duration::ZERO, (0, Refusal::Transient))
     }
 
     /// A receiver that accepts everything, answering each request after `delay`.
     pub fn slow(delay: Duration) -> Receiver {
-        Receiver::with(0, "", delay)
+        Receiver::with(0, "", delay, (0, Refusal::Transient))
     }
 
-    fn with(reject: i64, message: &str, delay: Duration) -> Receiver {
+    /// A receiver that refuses its first `n` requests with `how`, then accepts everything.
+    pub fn refusing_first(n: usize, how: Refusal) -> Receiver {
+        Receiver::with(0, "", Duration::ZERO, (n, how))
+    }
+
+    fn with(reject: i64, message: &str, delay: Duration, refuse: (usize, Refusal)) -> Receiver {
         let log = Log::default();
         let service = Service {
             log: log.clone(),
             reject,
             message: message.to_string(),
             delay,
+            refuse,
         };
         let grpc = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let http = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
