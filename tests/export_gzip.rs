@@ -32,15 +32,8 @@ fn requests_are_gzip_encoded_only_when_asked() {
     for protocol in [Protocol::Grpc, Protocol::HttpProtobuf] {
         for gzip in [true, false] {
             let receiver = Receiver::start();
-            let endpoint = match protocol {
-                Protocol::Grpc => receiver.grpc_endpoint(),
-                _ => receiver.http_endpoint(),
-            };
-            let guard = tracewire::builder()
-                .without_settings_file()
-                .with_env::<[(&str, &str); 0], &str, &str>([])
-                .with_otlp_endpoint(endpoint)
-                .with_otlp_protocol(protocol)
+            let guard = receiver
+                .builder(protocol)
                 .with_setting("otlp_compression", if gzip { "gzip" } else { "none" })
                 .set_default()
                 .unwrap();

@@ -15,17 +15,7 @@ use tracewire::Protocol;
 fn rejected_spans_are_counted_and_explained_over_both_protocols() {
     for protocol in [Protocol::Grpc, Protocol::HttpProtobuf] {
         let receiver = Receiver::rejecting(2, "spans older than 24h dropped");
-        let endpoint = match protocol {
-            Protocol::Grpc => receiver.grpc_endpoint(),
-            _ => receiver.http_endpoint(),
-        };
-        let guard = tracewire::builder()
-            .without_settings_file()
-            .with_env::<[(&str, &str); 0], &str, &str>([])
-            .with_otlp_endpoint(endpoint)
-            .with_otlp_protocol(protocol)
-            .set_default()
-            .unwrap();
+        let guard = receiver.builder(protocol).set_default().unwrap();
         for i in 0..5 {
             tracing::info_span!("work", i).in_scope(|| {});
         }

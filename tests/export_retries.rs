@@ -13,17 +13,7 @@ use receiver::{Receiver, Refusal};
 use tracewire::Protocol;
 
 fn export(receiver: &Receiver, protocol: Protocol) -> tracewire::Stats {
-    let endpoint = match protocol {
-        Protocol::Grpc => receiver.grpc_endpoint(),
-        _ => receiver.http_endpoint(),
-    };
-    let guard = tracewire::builder()
-        .without_settings_file()
-        .with_env::<[(&str, &str); 0], &str, &str>([])
-        .with_otlp_endpoint(endpoint)
-        .with_otlp_protocol(protocol)
-        .set_default()
-        .unwrap();
+    let guard = receiver.builder(protocol).set_default().unwrap();
     for i in 0..3 {
         tracing::info_span!("work", i).in_scope(|| {});
     }

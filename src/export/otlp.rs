@@ -63,6 +63,16 @@ pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+/// The error for a protocol this build cannot speak.
+fn missing_feature(protocol: Protocol) -> String {
+    let feature = if protocol == Protocol::Grpc {
+        "grpc"
+    } else {
+        "http-proto"
+    };
+    format!("otlp_protocol {protocol} needs tracewire's `{feature}` cargo feature")
+}
+
 /// What went wrong, for the error `init()` returns.
 type BuildResult<T> = std::result::Result<T, String>;
 
@@ -307,14 +317,7 @@ macro_rules! build_exporter {
                     .map_err(err)
             }
             #[allow(unreachable_patterns)]
-            other => Err(format!(
-                "otlp_protocol {other} needs tracewire's `{}` cargo feature",
-                if other == Protocol::Grpc {
-                    "grpc"
-                } else {
-                    "http-proto"
-                }
-            )),
+            other => Err(missing_feature(other)),
         }
     }};
 }
@@ -380,14 +383,7 @@ pub(crate) fn span_client(
             Ok((client, Diagnosis::default()))
         }
         #[allow(unreachable_patterns)]
-        other => Err(format!(
-            "otlp_protocol {other} needs tracewire's `{}` cargo feature",
-            if other == Protocol::Grpc {
-                "grpc"
-            } else {
-                "http-proto"
-            }
-        )),
+        other => Err(missing_feature(other)),
     }
 }
 

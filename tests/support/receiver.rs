@@ -240,6 +240,20 @@ impl Receiver {
         format!("http://127.0.0.1:{}", self.http_port)
     }
 
+    /// A builder aimed at this receiver over `protocol`, ignoring the developer's settings and
+    /// environment.
+    pub fn builder(&self, protocol: tracewire::Protocol) -> tracewire::Builder {
+        let endpoint = match protocol {
+            tracewire::Protocol::Grpc => self.grpc_endpoint(),
+            _ => self.http_endpoint(),
+        };
+        tracewire::builder()
+            .without_settings_file()
+            .with_env::<[(&str, &str); 0], &str, &str>([])
+            .with_otlp_endpoint(endpoint)
+            .with_otlp_protocol(protocol)
+    }
+
     /// Waits (bounded) until `n` requests have arrived; returns every request so far.
     pub fn wait_for_requests(&self, n: usize, timeout: Duration) -> Vec<Received> {
         let deadline = Instant::now() + timeout;
