@@ -15,6 +15,7 @@
 //! idle loopback connection, and one connection topped out near 250,000 spans/s where two
 //! deliver 300,000 with none dropped, `scripts/throughput.sh`), and behind a load balancer
 //! several connections reach several collector replicas. HTTP/1.1 gets the same from its pool.
+//! A connection opens on its first request: with one export at a time only the first ever does.
 //!
 //! A collector's partial success (`rejected_spans`) is reported, not retried: the rejected
 //! spans are counted as failed with the collector's message.
