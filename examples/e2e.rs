@@ -13,32 +13,8 @@
 
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::routing::get;
-
-#[tracing::instrument]
-fn price(item: u64) -> u64 {
-    tracing::info!(item, "pricing");
-    item * 3
-}
-
-#[tracing::instrument]
-fn stock(item: u64) -> u64 {
-    tracing::info!(item, "checking stock");
-    price(item) + 1
-}
-
-#[tracing::instrument]
-fn quote(item: u64) -> u64 {
-    tracing::info!(item, "quoting");
-    stock(item) + 2
-}
-
-#[tracing::instrument]
-async fn work() -> String {
-    tracing::info!("handling");
-    quote(7).to_string()
-}
+#[path = "../benches/e2e/service.rs"]
+mod service;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -73,7 +49,7 @@ fn serve(setup: &str, port: u16) {
             "tracewire" => Held::Tracewire(tracewire::init().expect("tracewire")),
             other => panic!("unknown setup {other}"),
         };
-        let mut app = Router::new().route("/work", get(work));
+        let mut app = service::app();
         if matches!(held, Held::Tracewire(_)) {
             app = app.layer(tracewire::http::ServerLayer::new());
         }

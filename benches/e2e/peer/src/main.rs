@@ -4,32 +4,8 @@
 //! `OTEL_EXPORTER_OTLP_ENDPOINT`) and axum-tracing-opentelemetry's `OtelAxumLayer`; SIGTERM
 //! flushes and exits. Driven by `e2e drive` like the other setups (`scripts/e2e.sh`).
 
-use axum::Router;
-use axum::routing::get;
-
-#[tracing::instrument]
-fn price(item: u64) -> u64 {
-    tracing::info!(item, "pricing");
-    item * 3
-}
-
-#[tracing::instrument]
-fn stock(item: u64) -> u64 {
-    tracing::info!(item, "checking stock");
-    price(item) + 1
-}
-
-#[tracing::instrument]
-fn quote(item: u64) -> u64 {
-    tracing::info!(item, "quoting");
-    stock(item) + 2
-}
-
-#[tracing::instrument]
-async fn work() -> String {
-    tracing::info!("handling");
-    quote(7).to_string()
-}
+#[path = "../../service.rs"]
+mod service;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -48,9 +24,8 @@ fn main() {
         let guard = init_tracing_opentelemetry::TracingConfig::production()
             .init_subscriber()
             .expect("init-tracing-opentelemetry");
-        let app = Router::new()
-            .route("/work", get(work))
-            .layer(axum_tracing_opentelemetry::middleware::OtelAxumLayer::default());
+        let app =
+            service::app().layer(axum_tracing_opentelemetry::middleware::OtelAxumLayer::default());
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .unwrap();
