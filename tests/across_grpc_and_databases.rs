@@ -113,15 +113,6 @@ async fn postgres(port: u16) -> tokio_postgres::Client {
     }
 }
 
-fn incoming(
-    listener: tokio::net::TcpListener,
-) -> impl futures_util::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
-    futures_util::stream::unfold(listener, |l| async move {
-        let r = l.accept().await.map(|(s, _)| s);
-        Some((r, l))
-    })
-}
-
 #[test]
 fn one_trace_from_http_through_grpc_to_the_databases() {
     let (pg_server, redis_server) = (PostgresServer::start(), RedisServer::start());
@@ -157,7 +148,7 @@ fn one_trace_from_http_through_grpc_to_the_databases() {
             tonic::transport::Server::builder()
                 .layer(GrpcServerLayer::new())
                 .add_service(Orders(db))
-                .serve_with_incoming(incoming(grpc_listener)),
+                .serve_with_incoming(support::incoming(grpc_listener)),
         );
         let channel = tonic::transport::Endpoint::from_shared(format!("http://{grpc_addr}"))
             .unwrap()

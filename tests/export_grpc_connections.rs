@@ -2,15 +2,14 @@
 //! (`batch_max_concurrent_exports`): a receiver that serves one connection's requests one after
 //! another (rotel) is not a bottleneck, and behind a load balancer several replicas get traffic.
 //! With one export at a time, one connection.
-#![cfg(feature = "cli")]
+#![cfg(all(feature = "cli", feature = "gzip"))]
 
-#[path = "support/receiver.rs"]
-mod receiver;
+mod support;
 
 use std::collections::HashSet;
 use std::time::Duration;
 
-use receiver::Receiver;
+use support::receiver::Receiver;
 use tracewire::Protocol;
 
 fn connections_used(concurrent: &str) -> usize {

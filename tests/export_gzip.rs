@@ -3,13 +3,11 @@
 //! receives the whole tree intact over both.
 #![cfg(all(feature = "gzip", feature = "cli"))]
 
-#[path = "support/receiver.rs"]
-mod receiver;
 mod support;
 
 use std::time::Duration;
 
-use receiver::Receiver;
+use support::receiver::Receiver;
 use support::{Collector, check_delivered, to_collector, workload};
 use tracewire::Protocol;
 

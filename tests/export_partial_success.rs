@@ -1,14 +1,13 @@
 //! A collector that accepts a request but rejects part of it (OTLP partial success): the
 //! rejected spans are counted as failed, not as delivered, the collector's reason is in the
 //! report, and the request is not retried (the specification: a partial success is final).
-#![cfg(feature = "cli")]
+#![cfg(all(feature = "cli", feature = "gzip"))]
 
-#[path = "support/receiver.rs"]
-mod receiver;
+mod support;
 
 use std::time::Duration;
 
-use receiver::Receiver;
+use support::receiver::Receiver;
 use tracewire::Protocol;
 
 #[test]

@@ -2,14 +2,13 @@
 //! `UNAVAILABLE`, HTTP 503) is retried with backoff until the collector takes the batch, and
 //! nothing is lost or counted twice; a permanent one (`INVALID_ARGUMENT`, HTTP 400) is not
 //! retried and the batch is counted as failed. Over gRPC and HTTP/protobuf.
-#![cfg(feature = "cli")]
+#![cfg(all(feature = "cli", feature = "gzip"))]
 
-#[path = "support/receiver.rs"]
-mod receiver;
+mod support;
 
 use std::time::Duration;
 
-use receiver::{Receiver, Refusal};
+use support::receiver::{Receiver, Refusal};
 use tracewire::Protocol;
 
 fn export(receiver: &Receiver, protocol: Protocol) -> tracewire::Stats {

@@ -6,6 +6,8 @@
 //! RPC duration metrics count every call.
 #![cfg(feature = "tonic")]
 
+mod support;
+
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -107,7 +109,7 @@ fn calls_statuses_and_streams_are_spans_of_one_trace() {
     let (codes, streamed) = rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let incoming = tokio_stream_shim(listener);
+        let incoming = support::incoming(listener);
         tokio::spawn(
             tonic::transport::Server::builder()
                 .layer(GrpcServerLayer::new())
@@ -220,16 +222,6 @@ fn calls_statuses_and_streams_are_spans_of_one_trace() {
     );
 }
 
-/// tonic's `serve_with_incoming` takes a stream of connections.
-fn tokio_stream_shim(
-    listener: tokio::net::TcpListener,
-) -> impl futures_util::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
-    futures_util::stream::unfold(listener, |l| async move {
-        let r = l.accept().await.map(|(s, _)| s);
-        Some((r, l))
-    })
-}
-
 #[test]
 fn at_rate_zero_the_callers_trace_goes_on_and_nothing_is_exported() {
     let capture = Capture::with_builder(
@@ -249,7 +241,7 @@ fn at_rate_zero_the_callers_trace_goes_on_and_nothing_is_exported() {
             tonic::transport::Server::builder()
                 .layer(GrpcServerLayer::new())
                 .add_service(EchoServer)
-                .serve_with_incoming(tokio_stream_shim(listener)),
+                .serve_with_incoming(support::incoming(listener)),
         );
         let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
             .unwrap()
@@ -322,7 +314,7 @@ fn hooks_see_the_metadata_and_rename_the_span() {
             tonic::transport::Server::builder()
                 .layer(server)
                 .add_service(EchoServer)
-                .serve_with_incoming(tokio_stream_shim(listener)),
+                .serve_with_incoming(support::incoming(listener)),
         );
         let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
             .unwrap()

@@ -3,6 +3,10 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod hops;
+/// The in-process OTLP receiver (opentelemetry-proto's generated service needs `cli`; gzip bodies
+/// need `gzip`).
+#[cfg(all(feature = "cli", feature = "gzip"))]
+pub mod receiver;
 pub mod tls;
 pub mod workload;
 
@@ -694,4 +698,14 @@ pub fn ids_only(logs: impl std::io::Write + Send + 'static) -> tracewire::Guard 
         .with_log_writer(logs)
         .set_default()
         .unwrap()
+}
+
+/// The accepted connections of `listener`, as tonic's `serve_with_incoming` takes them.
+pub fn incoming(
+    listener: tokio::net::TcpListener,
+) -> impl futures_util::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    futures_util::stream::unfold(listener, |l| async move {
+        let accepted = l.accept().await.map(|(s, _)| s);
+        Some((accepted, l))
+    })
 }

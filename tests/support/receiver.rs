@@ -2,10 +2,7 @@
 //! generated service) and HTTP/protobuf (axum): records what each request carried and answers
 //! with a chosen partial success. For what a real collector cannot show (the encoding a request
 //! arrived in) or will not do (reject part of a batch); delivery itself is proven against rotel.
-//! Stops itself when dropped. Included with `#[path]` by the tests that need it (it needs the
-//! `cli` and `gzip` features, for opentelemetry-proto's service and flate2).
-
-#![allow(dead_code, unreachable_pub)]
+//! Stops itself when dropped.
 
 use std::io::Read as _;
 use std::sync::{Arc, Mutex};
@@ -212,7 +209,7 @@ impl Receiver {
                     .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
                 let grpc = tonic::transport::Server::builder()
                     .add_service(server)
-                    .serve_with_incoming(tokio_stream_of(grpc));
+                    .serve_with_incoming(super::incoming(grpc));
                 let http = axum::serve(http, app).into_future();
                 // Bounded: a test that forgets to drop the receiver does not leave it running.
                 tokio::select! {
@@ -265,16 +262,6 @@ impl Receiver {
             std::thread::sleep(Duration::from_millis(10));
         }
     }
-}
-
-/// The accepted connections of `listener`, as tonic's `serve_with_incoming` takes them.
-fn tokio_stream_of(
-    listener: tokio::net::TcpListener,
-) -> impl futures_util::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
-    futures_util::stream::unfold(listener, |l| async move {
-        let accepted = l.accept().await.map(|(s, _)| s);
-        Some((accepted, l))
-    })
 }
 
 impl Drop for Receiver {
