@@ -53,18 +53,7 @@ fn serve(setup: &str, port: u16) {
         if matches!(held, Held::Tracewire(_)) {
             app = app.layer(tracewire::http::ServerLayer::new());
         }
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-            .await
-            .unwrap();
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).unwrap();
-        eprintln!("ready");
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                term.recv().await;
-            })
-            .await
-            .unwrap();
+        service::serve(app, port).await;
         match held {
             Held::None => {}
             Held::Stock(provider) => {

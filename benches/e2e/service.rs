@@ -30,3 +30,20 @@ async fn work() -> String {
 pub(crate) fn app() -> axum::Router {
     axum::Router::new().route("/work", axum::routing::get(work))
 }
+
+/// Serves `app` on 127.0.0.1:`port`, says "ready" on stderr, and returns after SIGTERM once the
+/// open requests are answered (the setup then flushes its spans).
+pub(crate) async fn serve(app: axum::Router, port: u16) {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let mut term =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).unwrap();
+    eprintln!("ready");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            term.recv().await;
+        })
+        .await
+        .unwrap();
+}

@@ -26,18 +26,7 @@ fn main() {
             .expect("init-tracing-opentelemetry");
         let app =
             service::app().layer(axum_tracing_opentelemetry::middleware::OtelAxumLayer::default());
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-            .await
-            .unwrap();
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).unwrap();
-        eprintln!("ready");
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                term.recv().await;
-            })
-            .await
-            .unwrap();
+        service::serve(app, port).await;
         drop(guard);
     });
 }
