@@ -39,6 +39,7 @@ pub enum ErrorKind {
 pub struct Error {
     kind: ErrorKind,
     message: String,
+    stats: Option<Box<crate::Stats>>,
 }
 
 impl Error {
@@ -46,7 +47,14 @@ impl Error {
         Error {
             kind,
             message: message.into(),
+            stats: None,
         }
+    }
+
+    /// A shutdown error with the final counts.
+    pub(crate) fn with_stats(mut self, stats: crate::Stats) -> Self {
+        self.stats = Some(Box::new(stats));
+        self
     }
 
     pub(crate) fn config(message: impl Into<String>) -> Self {
@@ -61,6 +69,24 @@ impl Error {
     /// ```
     pub fn kind(&self) -> ErrorKind {
         self.kind
+    }
+
+    /// The final counts, on an error of [`Guard::shutdown`](crate::Guard::shutdown) (kind
+    /// [`ErrorKind::Shutdown`]): what was delivered and what was lost, by cause, without parsing
+    /// the message. `None` on other errors.
+    ///
+    /// ```
+    /// # let guard = tracewire::builder().without_settings_file().with_env([("OTEL_TRACES_EXPORTER", "none")])
+    /// #     .with_log_writer(std::io::sink()).set_default()?;
+    /// let stats = match guard.shutdown() {
+    ///     Ok(stats) => stats,
+    ///     Err(e) => e.stats().unwrap_or_default(),
+    /// };
+    /// assert_eq!(stats.dropped(), 0);
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn stats(&self) -> Option<crate::Stats> {
+        self.stats.as_deref().copied()
     }
 }
 

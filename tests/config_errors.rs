@@ -1,5 +1,7 @@
-//! Bad input gets an error that names the key or variable, the value and what is allowed, and
-//! `init()` returns it instead of panicking or falling back.
+//! Bad input in tracewire's own keys (`settings.toml`, `TRACEWIRE_*`, code) gets an error that
+//! names the key or variable, the value and what is allowed, and `init()` returns it instead of
+//! panicking or falling back. (`OTEL_*` values follow the specification instead: warned about
+//! and ignored, see `otel_env_rules.rs`.)
 
 use tracewire::ErrorKind;
 
@@ -12,16 +14,13 @@ use Input::{Env, File};
 
 const ROWS: &[(Input, &[&str])] = &[
     (
-        Env("OTEL_METRICS_EXPORTER", "prometheus"),
-        &["OTEL_METRICS_EXPORTER", "prometheus", "otlp or none"],
+        Env("TRACEWIRE_METRICS_ENABLED", "prometheus"),
+        &["TRACEWIRE_METRICS_ENABLED", "prometheus", "true or false"],
     ),
     (
-        Env(
-            "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
-            "Deltas",
-        ),
+        Env("TRACEWIRE_METRICS_TEMPORALITY", "Deltas"),
         &[
-            "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+            "TRACEWIRE_METRICS_TEMPORALITY",
             "Deltas",
             "cumulative, delta, lowmemory",
         ],
@@ -35,8 +34,8 @@ const ROWS: &[(Input, &[&str])] = &[
         &["RUST_LOG", "control characters", "U+000A at byte 4"],
     ),
     (
-        Env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://local\rhost:4317"),
-        &["OTEL_EXPORTER_OTLP_ENDPOINT", "U+000D"],
+        Env("TRACEWIRE_OTLP_ENDPOINT", "http://local\rhost:4317"),
+        &["TRACEWIRE_OTLP_ENDPOINT", "U+000D"],
     ),
     (
         File("exclude_paths = [\"/ok\", \"/a\\u0000b\"]"),
@@ -51,17 +50,13 @@ const ROWS: &[(Input, &[&str])] = &[
         &["TRACEWIRE_SAMPLING_RATE", "abc", "0.0 to 1.0"],
     ),
     (
-        Env("OTEL_TRACES_SAMPLER_ARG", "-0.1"),
-        &["OTEL_TRACES_SAMPLER_ARG", "-0.1", "0.0 to 1.0"],
-    ),
-    (
         File("otlp_protocol = \"thrift\""),
         &["otlp_protocol", "thrift", "grpc, http/protobuf"],
     ),
     (
-        Env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+        Env("TRACEWIRE_OTLP_PROTOCOL", "http/json"),
         &[
-            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            "TRACEWIRE_OTLP_PROTOCOL",
             "http/json",
             "grpc, http/protobuf",
         ],
@@ -75,9 +70,9 @@ const ROWS: &[(Input, &[&str])] = &[
         ],
     ),
     (
-        Env("OTEL_EXPORTER_OTLP_CERTIFICATE", "/no/such/ca.pem"),
+        Env("TRACEWIRE_OTLP_CERTIFICATE", "/no/such/ca.pem"),
         &[
-            "OTEL_EXPORTER_OTLP_CERTIFICATE",
+            "TRACEWIRE_OTLP_CERTIFICATE",
             "/no/such/ca.pem",
             "a readable PEM file",
             "No such file",
@@ -89,22 +84,12 @@ const ROWS: &[(Input, &[&str])] = &[
     ),
     (
         Env(
-            "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+            "TRACEWIRE_OTLP_CLIENT_KEY",
             "/etc/ssl/certs/ca-certificates.crt",
         ),
         &[
             "otlp_client_key is set",
             "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
-        ],
-    ),
-    (
-        Env(
-            "OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE",
-            "/etc/ssl/certs/ca-certificates.crt",
-        ),
-        &[
-            "OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE is not supported",
-            "OTEL_EXPORTER_OTLP_CERTIFICATE",
         ],
     ),
     (
@@ -115,8 +100,8 @@ const ROWS: &[(Input, &[&str])] = &[
         ],
     ),
     (
-        Env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://host:99999"),
-        &["OTEL_EXPORTER_OTLP_ENDPOINT", "99999", "port"],
+        Env("TRACEWIRE_OTLP_ENDPOINT", "http://host:99999"),
+        &["TRACEWIRE_OTLP_ENDPOINT", "99999", "port"],
     ),
     (
         File("sampling_rte = 0.5"),
@@ -142,12 +127,8 @@ const ROWS: &[(Input, &[&str])] = &[
         &["log_level", "my_crate=loud", "env-filter directives"],
     ),
     (
-        Env("OTEL_TRACES_SAMPLER", "sometimes"),
-        &[
-            "OTEL_TRACES_SAMPLER",
-            "sometimes",
-            "parentbased_traceidratio",
-        ],
+        Env("TRACEWIRE_SAMPLER", "sometimes"),
+        &["TRACEWIRE_SAMPLER", "sometimes", "parentbased_traceidratio"],
     ),
     (
         Env("TRACEWIRE_ENABLED", "maybe"),
@@ -162,16 +143,20 @@ const ROWS: &[(Input, &[&str])] = &[
         &["otlp_compression", "brotli", "none, gzip"],
     ),
     (
-        Env("OTEL_TRACES_EXPORTER", "zipkin"),
-        &["OTEL_TRACES_EXPORTER", "zipkin", "otlp, none"],
+        Env("TRACEWIRE_TRACES_EXPORTER", "zipkin"),
+        &["TRACEWIRE_TRACES_EXPORTER", "zipkin", "otlp, none"],
     ),
     (
-        Env("OTEL_EXPORTER_OTLP_HEADERS", "novalue"),
-        &["OTEL_EXPORTER_OTLP_HEADERS", "has no `=`"],
+        Env("TRACEWIRE_OTLP_HEADERS", "novalue"),
+        &["TRACEWIRE_OTLP_HEADERS", "has no `=`"],
     ),
     (
-        Env("OTEL_PROPAGATORS", "xray"),
-        &["OTEL_PROPAGATORS", "xray", "tracecontext, baggage, none"],
+        Env("TRACEWIRE_PROPAGATORS", "tracecontext,carrier-pigeon"),
+        &[
+            "TRACEWIRE_PROPAGATORS",
+            "carrier-pigeon",
+            "tracecontext, baggage",
+        ],
     ),
     (
         File("tracing_enabled = \"yes please\""),

@@ -1,5 +1,5 @@
 //! With an endpoint that hangs or refuses, shutdown returns within `shutdown_timeout_ms` + 1 s
-//! and reports the spans it could not deliver.
+//! and reports the spans it could not deliver, with the final counts on the error.
 
 mod support;
 
@@ -10,7 +10,10 @@ use tracewire::Protocol;
 
 const SHUTDOWN: Duration = Duration::from_millis(1000);
 
-fn shutdown_time(endpoint: String, protocol: Protocol) -> (Duration, tracewire::Result<()>) {
+fn shutdown_time(
+    endpoint: String,
+    protocol: Protocol,
+) -> (Duration, tracewire::Result<tracewire::Stats>) {
     let guard = tracewire::builder()
         .without_settings_file()
         .with_env::<[(&str, &str); 0], &str, &str>([])
@@ -58,9 +61,16 @@ fn refused_endpoint_grpc_and_http() {
             took <= SHUTDOWN + Duration::from_secs(1),
             "{protocol}: shutdown took {took:?}"
         );
-        assert!(
-            result.is_err(),
-            "{protocol}: undelivered spans are reported"
+        let err = result.expect_err("undelivered spans are reported");
+        // The final counts come with the error, without parsing its text.
+        let stats = err
+            .stats()
+            .expect("a shutdown error carries the final counts");
+        assert_eq!(stats.exported_spans, 0, "{protocol}: {stats:?}");
+        assert_eq!(
+            stats.dropped(),
+            10,
+            "{protocol}: every span counted: {stats:?}"
         );
     }
 }

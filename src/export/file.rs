@@ -23,6 +23,8 @@ pub(crate) struct FileSink {
     path: PathBuf,
     /// `None` once closed at shutdown.
     file: Mutex<Option<File>>,
+    /// Why writes fail when the file is not open (closed at shutdown, or never opened).
+    closed: String,
     /// The file's length: what was there when opened, plus what this sink appended.
     written: Mutex<u64>,
     cap: u64,
@@ -50,15 +52,36 @@ impl FileSink {
         Ok(FileSink {
             path: path.to_path_buf(),
             file: Mutex::new(Some(file)),
+            closed: format!("file sink {} is closed", path.display()),
             written: Mutex::new(written),
             cap,
             resource: resource.into(),
         })
     }
 
+    /// A sink whose file could not be opened: every batch fails with `why`, and is counted.
+    pub(crate) fn unavailable(path: &Path, why: String) -> FileSink {
+        FileSink {
+            path: path.to_path_buf(),
+            file: Mutex::new(None),
+            closed: why,
+            written: Mutex::new(0),
+            cap: u64::MAX,
+            resource: (&Resource::builder_empty().build()).into(),
+        }
+    }
+
     /// Appends one line; a batch that would pass the cap is not written (`Ok(false)`: the export
     /// task counts it), never written in part.
     pub(crate) fn write(&self, batch: Vec<SpanData>) -> Result<bool, String> {
+        if self
+            .file
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none()
+        {
+            return Err(self.closed.clone());
+        }
         let request = ExportTraceServiceRequest {
             resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
         };
@@ -70,7 +93,7 @@ impl FileSink {
         }
         let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
         let Some(f) = file.as_mut() else {
-            return Err(format!("file sink {} is closed", self.path.display()));
+            return Err(self.closed.clone());
         };
         if let Err(e) = f.write_all(&line) {
             // A short write (disk full, file size limit) must not leave half a line: cut the

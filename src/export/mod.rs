@@ -30,7 +30,7 @@ use tokio::sync::Notify;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::redact::Redactor;
-use crate::settings::{Export, Settings};
+use crate::settings::{Export, Settings, Source};
 use file::FileSink;
 pub(crate) use processor::{BatchProcessor, MemorySink, SharedProcessor};
 
@@ -99,12 +99,21 @@ impl Pipeline {
                     format!("cannot start tracewire's export runtime: {e}"),
                 )
             })?;
-        let (exporter, transport) = {
+        let built = {
             // tonic's channel and hyper's client attach to the runtime they are built in.
             let _in_runtime = runtime.enter();
             match memory {
-                Some(m) => (SpanSink::Memory(m), Diagnosis::default()),
-                None => build_exporter(settings, resource)?,
+                Some(m) => Ok((SpanSink::Memory(m), Diagnosis::default())),
+                None => build_exporter(settings, resource),
+            }
+        };
+        let (exporter, transport) = match built {
+            Ok(built) => built,
+            Err(e) => {
+                // Never a plain drop: dropping a runtime inside the caller's async context
+                // (`#[tokio::main]`) panics, which would turn this error into a crash.
+                runtime.shutdown_background();
+                return Err(e);
             }
         };
         let pipeline = Pipeline {
@@ -221,11 +230,32 @@ fn build_exporter(settings: &Settings, resource: &Resource) -> Result<(SpanSink,
     let pipeline_err = |e: String| Error::new(ErrorKind::Pipeline, e);
     match &settings.export {
         Export::None => unreachable!("checked by the caller"),
-        Export::File { path } => FileSink::open(path, settings.file_max_bytes, resource)
-            .map(|f| (SpanSink::File(f), Diagnosis::default()))
-            .map_err(|e| {
-                pipeline_err(format!("cannot open the file sink {}: {e}", path.display()))
-            }),
+        Export::File { path } => match FileSink::open(path, settings.file_max_bytes, resource) {
+            Ok(f) => Ok((SpanSink::File(f), Diagnosis::default())),
+            // A directory that does not exist in a path someone wrote is a typo in the
+            // configuration: refused at start.
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && !matches!(settings.source("otlp_endpoint"), Some(Source::Default)) =>
+            {
+                Err(pipeline_err(format!(
+                    "cannot open the file sink {}: {e}",
+                    path.display()
+                )))
+            }
+            // A read-only or full disk is the machine's state, not the configuration: the
+            // service starts, and what the sink cannot keep is counted as failed.
+            Err(e) => {
+                let why = format!("cannot open the file sink {}: {e}", path.display());
+                eprintln!(
+                    "tracewire: warning: {why}; spans are counted as failed instead (set otlp_endpoint, or OTEL_TRACES_EXPORTER=none)"
+                );
+                Ok((
+                    SpanSink::File(FileSink::unavailable(path, why)),
+                    Diagnosis::default(),
+                ))
+            }
+        },
         #[cfg(any(feature = "grpc", feature = "http-proto"))]
         Export::Otlp { url, protocol } => {
             let (client, diagnosis) =

@@ -89,7 +89,7 @@ keys! {
         "Span export on/off; off keeps logs, without trace ids";
     "traces_exporter", "TRACEWIRE_TRACES_EXPORTER", ["OTEL_TRACES_EXPORTER"], D::Str("otlp"), P::OneOf(EXPORTERS, ""),
         "`none` exports nothing (ids are still made and propagated)";
-    "otlp_endpoint", "TRACEWIRE_OTLP_ENDPOINT", ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"], D::Unset, P::Text,
+    "otlp_endpoint", "TRACEWIRE_OTLP_ENDPOINT", ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"], D::Unset, P::With(resolve::endpoint_text),
         "`http(s)://host:port[/path]` or `file:PATH`; unset: the file sink";
     "otlp_protocol", "TRACEWIRE_OTLP_PROTOCOL", ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"], D::Unset, P::OneOf(Protocol::NAMES, " (http/json is not supported)"),
         "`grpc` or `http/protobuf`; unset: gRPC for port 4317, else HTTP";

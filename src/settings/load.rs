@@ -25,6 +25,9 @@ const TABLE: &str = "observability";
 #[derive(Debug, Default)]
 pub(crate) struct Collected {
     pub(crate) values: BTreeMap<&'static str, (Raw, Source)>,
+    /// What a key's `OTEL_*` value hid, in the order to try when that value cannot be used:
+    /// the generic variable under a signal's own, then the value below (the settings file).
+    pub(crate) fallbacks: BTreeMap<&'static str, Vec<(Raw, Source)>>,
     pub(crate) app_name: Option<String>,
     pub(crate) app_version: Option<String>,
     pub(crate) environment: Option<String>,
@@ -42,7 +45,7 @@ pub(crate) fn collect(
         ..Collected::default()
     };
     read_file(env, file, &mut out)?;
-    read_otel_env(env, &mut out.values);
+    read_otel_env(env, &mut out.values, &mut out.fallbacks);
     read_tracewire_env(env, &mut out.values)?;
     for (key, raw) in code {
         let entry = out
@@ -248,21 +251,35 @@ fn raw_from_toml(kind: ValueKind) -> std::result::Result<Raw, String> {
 
 /// The standard variables of each key; for a key with several, the most specific set one wins
 /// (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` over `OTEL_EXPORTER_OTLP_ENDPOINT`). An empty value
-/// counts as unset, as the specification says.
+/// counts as unset, as the specification says. What the winner hides is kept in `fallbacks`,
+/// for the resolver to use if the winner turns out unusable.
 fn read_otel_env(
     env: &HashMap<String, String>,
     values: &mut BTreeMap<&'static str, (Raw, Source)>,
+    fallbacks: &mut BTreeMap<&'static str, Vec<(Raw, Source)>>,
 ) {
     for key in KEYS {
-        // Signal-specific variables come first in `otel_env`: the first one set wins.
-        let Some((var, val)) = key.otel_env.iter().find_map(|var| {
+        // Signal-specific variables come first in `otel_env`.
+        let mut set = key.otel_env.iter().filter_map(|var| {
             env.get(*var)
                 .filter(|v| !v.trim().is_empty())
                 .map(|v| (*var, v))
-        }) else {
+        });
+        let Some((var, val)) = set.next() else {
             continue;
         };
-        lay_env(values, key.name, val, var);
+        let below = values.get(key.name).cloned();
+        let mut hidden: Vec<(Raw, Source)> = set
+            .map(|(var, val)| (layered(below.as_ref(), val), Source::Env { var }))
+            .collect();
+        hidden.extend(below.clone());
+        if !hidden.is_empty() {
+            fallbacks.insert(key.name, hidden);
+        }
+        values.insert(
+            key.name,
+            (layered(below.as_ref(), val), Source::Env { var }),
+        );
     }
 }
 
@@ -275,15 +292,20 @@ fn lay_env(
     val: &str,
     var: &'static str,
 ) {
+    let raw = layered(values.get(key), val);
+    values.insert(key, (raw, Source::Env { var }));
+}
+
+/// A variable's value laid over the value below it (see [`lay_env`]).
+fn layered(below: Option<&(Raw, Source)>, val: &str) -> Raw {
     let raw = Raw::Str(val.trim().to_string());
-    let raw = match values.get(key) {
+    match below {
         Some((below @ Raw::Map(_), _)) => match super::parse::map(&raw) {
             Ok(map) => merge(below, &Raw::Map(map)),
             Err(_) => raw,
         },
         _ => raw,
-    };
-    values.insert(key, (raw, Source::Env { var }));
+    }
 }
 
 /// `TRACEWIRE_<KEY>` for each key; any other `TRACEWIRE_*` variable is an error naming the

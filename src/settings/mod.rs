@@ -413,6 +413,7 @@ pub struct Settings {
     /// Tail rule: bytes held at most while traces are undecided (estimated as for the queue).
     pub tail_max_buffered_bytes: usize,
     sources: Vec<(&'static str, Source, String)>,
+    warnings: Vec<String>,
 }
 
 /// Every setting, with header values redacted: `otlp_headers` carries API keys.
@@ -522,6 +523,26 @@ impl Settings {
         Explain(self)
     }
 
+    /// The `OTEL_*` values that were ignored, or partly left out, each with why: the
+    /// specification asks that a standard variable tracewire cannot use (an unknown enum value
+    /// such as a propagator this build lacks, a number that does not parse, a boolean other than
+    /// `true`/`false`) warns and is ignored rather than stopping the service. `init()` prints
+    /// each on stderr; `explain()` lists them.
+    ///
+    /// ```
+    /// let s = tracewire::builder().without_settings_file()
+    ///     .with_env([("OTEL_BSP_SCHEDULE_DELAY", "soon"), ("OTEL_PROPAGATORS", "tracecontext,carrier-pigeon")])
+    ///     .settings()?;
+    /// assert_eq!(s.batch_scheduled_delay.as_millis(), 1000); // the default
+    /// assert_eq!(s.propagators, ["tracecontext"]);
+    /// assert!(s.ignored().iter().any(|w| w.contains("OTEL_BSP_SCHEDULE_DELAY") && w.contains("soon")));
+    /// assert!(s.ignored().iter().any(|w| w.contains("carrier-pigeon")));
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn ignored(&self) -> &[String] {
+        &self.warnings
+    }
+
     /// Where the effective value of `key` came from, or `None` for an unknown key.
     ///
     /// ```
@@ -603,6 +624,9 @@ impl fmt::Display for Explain<'_> {
             Export::File { path } => format!("file {}", path.display()),
             Export::None => "none".into(),
         };
+        for w in &s.warnings {
+            writeln!(f, "# ignored: {w}")?;
+        }
         writeln!(f, "# spans go to: {export}")?;
         write!(f, "# service.name = {:?}", s.service_name)
     }
@@ -710,8 +734,13 @@ mod tests {
             s.otlp_headers,
             vec![("a".into(), "b c".into()), ("x-k".into(), "v".into())]
         );
-        let e = settings(&[("OTEL_EXPORTER_OTLP_HEADERS", "bad header=topsecret")]).unwrap_err();
+        let e = settings(&[("TRACEWIRE_OTLP_HEADERS", "bad header=topsecret")]).unwrap_err();
         assert!(!e.to_string().contains("topsecret"), "{e}");
+        let s = settings(&[("OTEL_EXPORTER_OTLP_HEADERS", "bad header=topsecret")]).unwrap();
+        assert!(s.otlp_headers.is_empty());
+        assert!(!s.ignored().is_empty());
+        let shown = format!("{:?}{}", s.ignored(), s.explain());
+        assert!(!shown.contains("topsecret"), "{shown}");
     }
 
     #[test]

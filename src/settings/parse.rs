@@ -39,8 +39,9 @@ pub(crate) enum Parse {
     Pem,
     /// tracing-subscriber env-filter directives.
     Filter,
-    /// A rule of its own, in `resolve.rs`.
-    With(fn(&'static str, &Raw, &Source) -> Result<Value>),
+    /// A rule of its own, in `resolve.rs`; it may add warnings for parts of an `OTEL_*` value
+    /// it leaves out (an unknown propagator in a list).
+    With(fn(&'static str, &Raw, &Source, &mut Vec<String>) -> Result<Value>),
 }
 
 /// A checked value.
@@ -59,8 +60,17 @@ pub(crate) enum Value {
 }
 
 impl Parse {
-    pub(crate) fn value(self, key: &'static str, raw: &Raw, src: &Source) -> Result<Value> {
+    /// The checked value; `warnings` receives what was left out of an `OTEL_*` value that is
+    /// otherwise used (see [`is_otel`]).
+    pub(crate) fn value(
+        self,
+        key: &'static str,
+        raw: &Raw,
+        src: &Source,
+        warnings: &mut Vec<String>,
+    ) -> Result<Value> {
         Ok(match self {
+            Parse::Bool if is_otel(src) => Value::Bool(otel_bool(key, raw, src, warnings)),
             Parse::Bool => Value::Bool(bool(key, raw, src)?),
             Parse::Uint { min, max } => Value::Uint(uint(key, raw, src, min, max)?),
             Parse::Rate => Value::Float(rate(key, raw, src)?),
@@ -113,7 +123,7 @@ impl Parse {
                 }
                 Value::Str(s)
             }
-            Parse::With(rule) => rule(key, raw, src)?,
+            Parse::With(rule) => rule(key, raw, src, warnings)?,
         })
     }
 }
@@ -146,6 +156,43 @@ pub(crate) fn invalid(key: &str, raw: &Raw, src: &Source, allowed: &str) -> Erro
         Source::Default => format!("{key} = {shown} (default)"),
     };
     Error::config(format!("invalid setting {place}: expected {allowed}"))
+}
+
+/// Whether a value came from a standard `OTEL_*` variable. The specification's rules apply to
+/// those: a value that cannot be used is warned about and ignored, never a failed start (an
+/// operator's environment may hold values this version does not know). tracewire's own keys
+/// (`settings.toml`, `TRACEWIRE_*`, code) keep failing fast.
+pub(crate) fn is_otel(src: &Source) -> bool {
+    matches!(src, Source::Env { var } if var.starts_with("OTEL_"))
+}
+
+/// A boolean `OTEL_*` variable as the specification reads it: only `true` (in any case) is true;
+/// anything but `true`/`false` is false, with a warning.
+pub(crate) fn otel_bool(key: &str, raw: &Raw, src: &Source, warnings: &mut Vec<String>) -> bool {
+    let text = match raw {
+        Raw::Bool(b) => return *b,
+        Raw::Str(s) => s.trim(),
+        _ => "",
+    };
+    if text.eq_ignore_ascii_case("true") {
+        return true;
+    }
+    if !text.eq_ignore_ascii_case("false") {
+        warnings.push(format!(
+            "{}: only `true` or `false` is a boolean; read as false, as the OpenTelemetry specification says",
+            at(key, src, raw)
+        ));
+    }
+    false
+}
+
+/// `VAR=value` (or `key = value`) for warnings; header values never appear.
+pub(crate) fn at(key: &str, src: &Source, raw: &Raw) -> String {
+    let shown = shown(key, raw);
+    match src {
+        Source::Env { var } => format!("{var}={shown}"),
+        _ => format!("{key} = {shown}"),
+    }
 }
 
 pub(crate) fn bool(key: &'static str, raw: &Raw, src: &Source) -> Result<bool> {

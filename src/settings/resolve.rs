@@ -23,33 +23,58 @@ pub(super) struct Resolved {
     values: Vec<(&'static Key, Value)>,
     /// `(key, source, value as shown)`, for `explain()`.
     pub(super) sources: Vec<(&'static str, Source, String)>,
+    /// `OTEL_*` values (or parts of them) that were ignored, each with why.
+    pub(super) warnings: Vec<String>,
 }
 
 impl Resolved {
-    /// The generic pass. `computed` gives the defaults known only now.
+    /// The generic pass. `computed` gives the defaults known only now. A value from an `OTEL_*`
+    /// variable that its key's parser refuses is ignored with a warning, as if it were unset:
+    /// what it hid (`fallbacks`: the generic variable, then the settings file) or the default
+    /// is used instead.
     fn new(
         mut raw: std::collections::BTreeMap<&'static str, (Raw, Source)>,
+        mut fallbacks: std::collections::BTreeMap<&'static str, Vec<(Raw, Source)>>,
         computed: &dyn Fn(&str) -> Raw,
     ) -> Result<Resolved> {
         let mut r = Resolved {
             values: Vec::with_capacity(KEYS.len()),
             sources: Vec::with_capacity(KEYS.len()),
+            warnings: Vec::new(),
         };
         for key in KEYS {
-            let given = raw.remove(key.name).or_else(|| {
-                let default = match key.default {
-                    super::keys::Builtin::Computed => Some(computed(key.name)),
-                    d => d.raw(),
-                };
-                default.map(|d| (d, Source::Default))
-            });
-            let (value, src, shown) = match given {
-                None => (Value::Unset, Source::Default, "(unset)".to_string()),
-                Some((raw, src)) => {
-                    let v = key.parse.value(key.name, &raw, &src)?;
-                    (v, src, parse::shown(key.name, &raw))
-                }
+            let default = match key.default {
+                super::keys::Builtin::Computed => Some(computed(key.name)),
+                d => d.raw(),
             };
+            let candidates = raw
+                .remove(key.name)
+                .into_iter()
+                .chain(fallbacks.remove(key.name).unwrap_or_default())
+                .chain(default.map(|d| (d, Source::Default)));
+            let mut chosen = None;
+            let mut ignored = Vec::new();
+            for (raw, src) in candidates {
+                let raw = otel_timeout(key.name, raw, &src);
+                match key.parse.value(key.name, &raw, &src, &mut r.warnings) {
+                    Ok(v) => {
+                        chosen = Some((v, parse::shown(key.name, &raw), src));
+                        break;
+                    }
+                    Err(e) if parse::is_otel(&src) => {
+                        ignored.push(parse::at(key.name, &src, &raw));
+                        r.warnings.push(format!(
+                            "{e}; ignored, as the OpenTelemetry specification asks of an OTEL_* value that cannot be used"
+                        ));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            let (value, mut shown, src) =
+                chosen.unwrap_or((Value::Unset, "(unset)".to_string(), Source::Default));
+            if !ignored.is_empty() {
+                shown = format!("{shown} (ignored {})", ignored.join(", "));
+            }
             r.values.push((key, value));
             r.sources.push((key.name, src, shown));
         }
@@ -158,9 +183,9 @@ pub(crate) fn settings(
 ) -> Result<Settings> {
     let c = load::collect(env, file, code)?;
     let default_name = c.app_name.clone().unwrap_or_else(executable_name);
-    let mut r = Resolved::new(c.values, &|_| Raw::Str(default_name.clone()))?;
-    refuse_logs_only_tls(env)?;
-    mutual_tls(&r)?;
+    let mut r = Resolved::new(c.values, c.fallbacks, &|_| Raw::Str(default_name.clone()))?;
+    refuse_logs_only_tls(env, &mut r.warnings);
+    mutual_tls(&mut r)?;
     if matches!(r.source("service_name_override"), Source::Default) {
         let from = if c.app_name.is_some() {
             "app_name"
@@ -169,7 +194,7 @@ pub(crate) fn settings(
         };
         r.note("service_name_override", from);
     }
-    let export = export(&mut r)?;
+    let export = export(&mut r, env)?;
     let queue = r.usize("batch_max_queue_size");
     Ok(Settings {
         enabled: r.bool("enabled"),
@@ -226,32 +251,65 @@ pub(crate) fn settings(
         tail_max_buffered_spans: r.usize("tail_max_buffered_spans"),
         tail_max_buffered_bytes: r.usize("tail_max_buffered_bytes"),
         sources: r.sources,
+        warnings: r.warnings,
     })
 }
 
-/// `enabled`; `OTEL_SDK_DISABLED` says the opposite.
-pub(super) fn enabled(key: &'static str, raw: &Raw, src: &Source) -> Result<Value> {
-    let b = parse::bool(key, raw, src)?;
-    let disabled = matches!(
-        src,
-        Source::Env {
-            var: "OTEL_SDK_DISABLED"
-        }
-    );
-    Ok(Value::Bool(b != disabled))
+/// `enabled`; `OTEL_SDK_DISABLED` says the opposite (and is a specification boolean: only
+/// `true` disables).
+pub(super) fn enabled(
+    key: &'static str,
+    raw: &Raw,
+    src: &Source,
+    warnings: &mut Vec<String>,
+) -> Result<Value> {
+    if parse::is_otel(src) {
+        return Ok(Value::Bool(!parse::otel_bool(key, raw, src, warnings)));
+    }
+    Ok(Value::Bool(parse::bool(key, raw, src)?))
 }
 
-/// `logs_enabled`; `OTEL_LOGS_EXPORTER` names an exporter rather than saying yes or no.
-pub(super) fn logs_enabled(key: &'static str, raw: &Raw, src: &Source) -> Result<Value> {
-    let on = match src {
-        Source::Env {
-            var: "OTEL_LOGS_EXPORTER",
-        } => match parse::string(key, raw, src)?.as_str() {
-            "otlp" => true,
-            "none" => false,
-            _ => return Err(invalid(key, raw, src, "otlp or none")),
-        },
-        _ => parse::bool(key, raw, src)?,
+/// An `OTEL_*_EXPORTER` list: `Some(true)` when it names `otlp`, `Some(false)` for `none`,
+/// `None` when it names nothing tracewire has (each unknown name warned about).
+fn exporter_list(
+    key: &'static str,
+    raw: &Raw,
+    src: &Source,
+    warnings: &mut Vec<String>,
+) -> Result<Option<bool>> {
+    let mut on = None;
+    let mut unknown = Vec::new();
+    for name in parse::list(key, raw, src)? {
+        match name.to_ascii_lowercase().as_str() {
+            "otlp" => on = Some(true),
+            "none" => on = on.or(Some(false)),
+            _ => unknown.push(name),
+        }
+    }
+    // With nothing known, the caller's error says it all.
+    if on.is_some() {
+        for name in unknown {
+            warnings.push(format!(
+                "{}: exporter `{name}` is not one tracewire has (otlp, none); left out",
+                parse::at(key, src, raw)
+            ));
+        }
+    }
+    Ok(on)
+}
+
+/// `logs_enabled`; `OTEL_LOGS_EXPORTER` names exporters rather than saying yes or no.
+pub(super) fn logs_enabled(
+    key: &'static str,
+    raw: &Raw,
+    src: &Source,
+    warnings: &mut Vec<String>,
+) -> Result<Value> {
+    let on = if parse::is_otel(src) {
+        exporter_list(key, raw, src, warnings)?
+            .ok_or_else(|| invalid(key, raw, src, "otlp or none"))?
+    } else {
+        parse::bool(key, raw, src)?
     };
     if on && !cfg!(feature = "logs") {
         return Err(invalid(
@@ -264,18 +322,19 @@ pub(super) fn logs_enabled(key: &'static str, raw: &Raw, src: &Source) -> Result
     Ok(Value::Bool(on))
 }
 
-/// `metrics_enabled`; `OTEL_METRICS_EXPORTER` names an exporter (`otlp` or `none`). Asked for
+/// `metrics_enabled`; `OTEL_METRICS_EXPORTER` names exporters (`otlp` or `none`). Asked for
 /// explicitly in a build without the `metrics` feature, it is an error rather than ignored.
-pub(super) fn metrics_enabled(key: &'static str, raw: &Raw, src: &Source) -> Result<Value> {
-    let on = match src {
-        Source::Env {
-            var: "OTEL_METRICS_EXPORTER",
-        } => match parse::string(key, raw, src)?.as_str() {
-            "otlp" => true,
-            "none" => false,
-            _ => return Err(invalid(key, raw, src, "otlp or none")),
-        },
-        _ => parse::bool(key, raw, src)?,
+pub(super) fn metrics_enabled(
+    key: &'static str,
+    raw: &Raw,
+    src: &Source,
+    warnings: &mut Vec<String>,
+) -> Result<Value> {
+    let on = if parse::is_otel(src) {
+        exporter_list(key, raw, src, warnings)?
+            .ok_or_else(|| invalid(key, raw, src, "otlp or none"))?
+    } else {
+        parse::bool(key, raw, src)?
     };
     if on && !cfg!(feature = "metrics") && !matches!(src, Source::Default) {
         return Err(invalid(
@@ -289,8 +348,13 @@ pub(super) fn metrics_enabled(key: &'static str, raw: &Raw, src: &Source) -> Res
 }
 
 /// `otlp_compression`: `none` (or empty) or `gzip`, the latter only with the `gzip` feature.
-pub(super) fn compression(key: &'static str, raw: &Raw, src: &Source) -> Result<Value> {
-    match parse::string(key, raw, src)?.as_str() {
+pub(super) fn compression(
+    key: &'static str,
+    raw: &Raw,
+    src: &Source,
+    _warnings: &mut Vec<String>,
+) -> Result<Value> {
+    match parse::string(key, raw, src)?.to_ascii_lowercase().as_str() {
         "none" | "" => Ok(Value::Bool(false)),
         "gzip" if cfg!(feature = "gzip") => Ok(Value::Bool(true)),
         "gzip" => Err(invalid(
@@ -303,28 +367,75 @@ pub(super) fn compression(key: &'static str, raw: &Raw, src: &Source) -> Result<
     }
 }
 
-/// `propagators`: a list of `tracecontext`, `baggage`; `none` adds nothing.
-pub(super) fn propagators(key: &'static str, raw: &Raw, src: &Source) -> Result<Value> {
-    let mut out = Vec::new();
+/// The names `propagators` takes (`none` adds nothing).
+pub(crate) const PROPAGATORS: &[&str] = &["tracecontext", "baggage"];
+
+/// `propagators`: a list of [`PROPAGATORS`], each once, in the order given. An unknown name in
+/// `OTEL_PROPAGATORS` is left out with a warning (the Operator may inject formats this build
+/// does not know); in tracewire's own keys it is an error.
+pub(super) fn propagators(
+    key: &'static str,
+    raw: &Raw,
+    src: &Source,
+    warnings: &mut Vec<String>,
+) -> Result<Value> {
+    let mut out: Vec<String> = Vec::new();
     for p in parse::list(key, raw, src)? {
-        match p.as_str() {
-            "tracecontext" | "baggage" => out.push(p),
-            "none" => {}
-            _ => {
-                return Err(invalid(
-                    key,
-                    raw,
-                    src,
-                    "a comma-separated list of: tracecontext, baggage, none",
-                ));
+        let p = p.to_ascii_lowercase();
+        if PROPAGATORS.contains(&p.as_str()) {
+            if !out.contains(&p) {
+                out.push(p);
             }
+        } else if p != "none" {
+            let allowed = format!(
+                "a comma-separated list of: {}, none",
+                PROPAGATORS.join(", ")
+            );
+            if !parse::is_otel(src) {
+                return Err(invalid(key, raw, src, &allowed));
+            }
+            warnings.push(format!(
+                "{}: propagator `{p}` is not one tracewire has ({}); left out",
+                parse::at(key, src, raw),
+                PROPAGATORS.join(", ")
+            ));
         }
     }
     Ok(Value::List(out))
 }
 
+/// `OTEL_EXPORTER_OTLP_*TIMEOUT=0` means "no limit" in the specification: the longest timeout
+/// tracewire allows.
+fn otel_timeout(key: &str, raw: Raw, src: &Source) -> Raw {
+    match (&raw, src) {
+        (Raw::Str(v), Source::Env { var })
+            if key.ends_with("timeout_ms") && var.starts_with("OTEL_") && v.trim() == "0" =>
+        {
+            Raw::Int(600_000)
+        }
+        _ => raw,
+    }
+}
+
+/// `otlp_endpoint`: a URL or `file:PATH` that [`Endpoint::parse`] accepts.
+pub(super) fn endpoint_text(
+    key: &'static str,
+    raw: &Raw,
+    src: &Source,
+    _warnings: &mut Vec<String>,
+) -> Result<Value> {
+    let text = parse::string(key, raw, src)?;
+    Endpoint::parse(&text, false).map_err(|why| invalid(key, raw, src, &why))?;
+    Ok(Value::Str(text))
+}
+
 /// Where spans go: `traces_exporter`, then the endpoint and protocol resolved together.
-fn export(r: &mut Resolved) -> Result<super::Export> {
+///
+/// With no endpoint anywhere, spans go to the file sink, so that a newcomer's first run shows
+/// them. Not in a Kubernetes pod (`KUBERNETES_SERVICE_HOST`, which the kubelet sets in every
+/// container): there a missing endpoint is an oversight, and a file growing inside the
+/// container's writable layer helps no one; nothing is exported, with a warning.
+fn export(r: &mut Resolved, env: &HashMap<String, String>) -> Result<super::Export> {
     let (_, endpoint_src, _) = r.entry("otlp_endpoint").clone();
     let mut protocol = r.index("otlp_protocol").map(|i| Protocol::ALL[i]);
     // A protocol set at a lower level than the endpoint (settings.toml's `otlp_protocol` under
@@ -342,15 +453,32 @@ fn export(r: &mut Resolved) -> Result<super::Export> {
         return Ok(super::Export::None);
     }
     let Some(url) = r.string("otlp_endpoint") else {
+        if env
+            .get("KUBERNETES_SERVICE_HOST")
+            .is_some_and(|v| !v.trim().is_empty())
+        {
+            r.warnings.push(
+                "no OTLP endpoint is configured in this Kubernetes pod: spans and metrics are not exported (the file sink is for a developer's machine); set OTEL_EXPORTER_OTLP_ENDPOINT, or otlp_endpoint = \"file:PATH\" to keep a file".into(),
+            );
+            return Ok(super::Export::None);
+        }
         return Ok(super::Export::File {
             path: PathBuf::from(super::DEFAULT_FILE_SINK),
         });
     };
-    let parsed = Endpoint::parse(&url, r.bool("otlp_insecure")).map_err(|why| {
-        let raw = Raw::Str(url.clone());
-        invalid("otlp_endpoint", &raw, &endpoint_src, &why)
-    })?;
-    Ok(endpoint::export(parsed, &endpoint_src, protocol))
+    match Endpoint::parse(&url, r.bool("otlp_insecure")) {
+        Ok(parsed) => Ok(endpoint::export(parsed, &endpoint_src, protocol)),
+        // `otlp_insecure` contradicting an `https://` endpoint: the one setting that makes a
+        // URL the key's parser accepted unusable.
+        Err(why) => {
+            let e = invalid("otlp_endpoint", &Raw::Str(url.clone()), &endpoint_src, &why);
+            if !parse::is_otel(&endpoint_src) {
+                return Err(e);
+            }
+            r.warnings.push(format!("{e}; spans are not exported"));
+            Ok(super::Export::None)
+        }
+    }
 }
 
 /// How high a source ranks in the precedence (see the module documentation of `settings`).
@@ -365,29 +493,33 @@ fn level(src: &Source) -> u8 {
 }
 
 /// A client certificate without its key, or the reverse, is refused at start: the TLS handshake
-/// would fail on every export.
-fn mutual_tls(r: &Resolved) -> Result<()> {
+/// would fail on every export. When the half that is set came from an `OTEL_*` variable, it is
+/// ignored with a warning instead (exports then go without a client certificate).
+fn mutual_tls(r: &mut Resolved) -> Result<()> {
     let (cert, key) = ("otlp_client_certificate", "otlp_client_key");
-    let one_without = |have: &str, lacks: &str, var: &str| {
-        Error::config(format!(
-            "{have} is set ({}) but {lacks} is not: mutual TLS needs both ({var})",
-            r.source(have)
-        ))
+    let (have, lacks, var) = match (r.path(cert), r.path(key)) {
+        (Some(_), None) => (cert, key, "OTEL_EXPORTER_OTLP_CLIENT_KEY"),
+        (None, Some(_)) => (key, cert, "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"),
+        _ => return Ok(()),
     };
-    match (r.path(cert), r.path(key)) {
-        (Some(_), None) => Err(one_without(cert, key, "OTEL_EXPORTER_OTLP_CLIENT_KEY")),
-        (None, Some(_)) => Err(one_without(
-            key,
-            cert,
-            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
-        )),
-        _ => Ok(()),
+    let message = format!(
+        "{have} is set ({}) but {lacks} is not: mutual TLS needs both ({var})",
+        r.source(have)
+    );
+    if !parse::is_otel(r.source(have)) {
+        return Err(Error::config(message));
     }
+    r.warnings.push(format!("{message}; {have} ignored"));
+    if let Some(v) = r.values.iter_mut().find(|(k, _)| k.name == have) {
+        v.1 = Value::Unset;
+    }
+    r.note(have, "ignored: no matching key or certificate");
+    Ok(())
 }
 
 /// tracewire sends log records to the span endpoint with the same TLS settings: a logs-only
-/// TLS variable would be ignored, so it is refused instead.
-fn refuse_logs_only_tls(env: &HashMap<String, String>) -> Result<()> {
+/// TLS variable is ignored, with a warning.
+fn refuse_logs_only_tls(env: &HashMap<String, String>, warnings: &mut Vec<String>) {
     for what in [
         "CERTIFICATE",
         "CLIENT_CERTIFICATE",
@@ -396,12 +528,11 @@ fn refuse_logs_only_tls(env: &HashMap<String, String>) -> Result<()> {
     ] {
         let var = format!("OTEL_EXPORTER_OTLP_LOGS_{what}");
         if env.get(&var).is_some_and(|v| !v.trim().is_empty()) {
-            return Err(Error::config(format!(
-                "{var} is not supported: tracewire sends log records to the span endpoint with the same TLS settings; set OTEL_EXPORTER_OTLP_{what} (both signals) instead"
-            )));
+            warnings.push(format!(
+                "{var} is not supported: tracewire sends log records to the span endpoint with the same TLS settings; set OTEL_EXPORTER_OTLP_{what} (both signals) instead; ignored"
+            ));
         }
     }
-    Ok(())
 }
 
 /// The default `service.name` when neither a key nor `app_name` gives one (the specification's

@@ -32,8 +32,7 @@ impl Inner {
 
     /// Flushes, shuts the exporters down and stops the export runtime, all within `timeout`:
     /// one deadline for every signal, so that their shutdowns do not add up.
-    pub(super) fn shutdown(&mut self) -> Result<()> {
-        let mut outcome = Ok(());
+    pub(super) fn shutdown(&mut self) -> Result<Stats> {
         let deadline = std::time::Instant::now() + self.timeout;
         let left = || deadline.saturating_duration_since(std::time::Instant::now());
         #[cfg(feature = "logs")]
@@ -80,20 +79,23 @@ impl Inner {
         // Leave the scoped subscriber last, so that what shutdown reports is still seen.
         self.scope.take();
         if let Some(e) = late {
-            outcome = Err(Error::new(
+            Err(Error::new(
                 ErrorKind::Shutdown,
                 format!(
                     "tracewire: shutdown did not complete within {:?} ({e}): {report}",
                     self.timeout
                 ),
-            ));
+            )
+            .with_stats(stats))
         } else if stats.dropped() > 0 || stats.dropped_logs > 0 {
-            outcome = Err(Error::new(
+            Err(Error::new(
                 ErrorKind::Shutdown,
                 format!("tracewire: not everything was delivered: {report}"),
-            ));
+            )
+            .with_stats(stats))
+        } else {
+            Ok(stats)
         }
-        outcome
     }
 
     /// Undo a stack that was built but could not be installed.
@@ -180,19 +182,21 @@ impl Guard {
         }
     }
 
-    /// Flushes and shuts down, within `shutdown_timeout_ms`. An error says what was not
-    /// delivered; the pipeline is stopped either way.
+    /// Flushes and shuts down, within `shutdown_timeout_ms`, and gives the final counts. An
+    /// error says what was not delivered and carries the same counts ([`Error::stats`]); the
+    /// pipeline is stopped either way.
     ///
     /// ```
     /// # let guard = tracewire::builder().without_settings_file().with_env([("OTEL_TRACES_EXPORTER", "none")])
     /// #     .with_log_writer(std::io::sink()).set_default()?;
-    /// guard.shutdown()?;
+    /// let stats = guard.shutdown()?;
+    /// assert_eq!(stats.dropped(), 0);
     /// # Ok::<(), tracewire::Error>(())
     /// ```
-    pub fn shutdown(mut self) -> Result<()> {
+    pub fn shutdown(mut self) -> Result<Stats> {
         match self.inner.take() {
             Some(mut inner) => inner.shutdown(),
-            None => Ok(()),
+            None => Ok(Stats::default()),
         }
     }
 }

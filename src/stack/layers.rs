@@ -29,6 +29,9 @@ pub(super) fn set_process_state(settings: &Settings, inner: &Inner) {
     }
     global::set_text_map_propagator(crate::propagation::W3cPropagator::default());
     announce_default_sink(settings);
+    for w in settings.ignored() {
+        eprintln!("tracewire: warning: {w}");
+    }
 }
 
 pub(super) fn already_initialized() -> Error {
