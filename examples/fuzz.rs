@@ -1,5 +1,6 @@
 //! A mutation fuzzer for what tracewire reads from outside: `traceparent`, `tracestate`,
-//! `baggage` (as text and as raw bytes), settings files and environment variables. Every input
+//! `baggage`, `b3`, `X-B3-*`, `uber-trace-id`, `X-Amzn-Trace-Id` (as text and as raw bytes, read
+//! by a stack with every propagator on), settings files and environment variables. Every input
 //! runs under `catch_unwind`; any panic prints the input and exits 1.
 //!
 //! `cargo run --release --example fuzz -- [INPUTS] [SEED]` (default 1,000,000 inputs, seed 1).
@@ -20,6 +21,23 @@ const SEEDS: &[&str] = &[
     "[default.observability]\nlog_level = \"info,my=debug\"\n[prod.observability]\notlp_headers = { a = \"b\" }\n",
     "http://user:pw@[::1]:4318/v1/traces?x=1",
     "k1=v1,k2=v%2F2,k3",
+    "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-d-05e3ac9a4f6e3b90",
+    "ff01f62b7087beef4a432bc26fa215fd:8072dc4c7a074d67:0000000000000000:03",
+    "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=?;Lineage=a:1",
+];
+
+/// Every header some propagator reads.
+const HEADERS: &[&str] = &[
+    "traceparent",
+    "tracestate",
+    "baggage",
+    "b3",
+    "x-b3-traceid",
+    "x-b3-spanid",
+    "x-b3-sampled",
+    "x-b3-flags",
+    "uber-trace-id",
+    "x-amzn-trace-id",
 ];
 
 const ENV_KEYS: &[&str] = &[
@@ -85,7 +103,7 @@ fn run_one(rng: &mut Rng, input: &[u8]) {
     let text = String::from_utf8_lossy(input).into_owned();
     match rng.below(4) {
         0 => {
-            let name = ["traceparent", "tracestate", "baggage"][rng.below(3)];
+            let name = HEADERS[rng.below(HEADERS.len())];
             let mut h = vec![(name.to_string(), input.to_vec())];
             if rng.below(2) == 0 {
                 h.push(("traceparent".into(), SEEDS[0].as_bytes().to_vec()));
@@ -95,14 +113,10 @@ fn run_one(rng: &mut Rng, input: &[u8]) {
             tracewire::propagation::inject_context(&cx, &mut out);
         }
         1 => {
-            let h: HashMap<String, String> = [
-                ("traceparent", text.clone()),
-                ("tracestate", text.clone()),
-                ("baggage", text),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
+            let h: HashMap<String, String> = HEADERS
+                .iter()
+                .map(|k| (k.to_string(), text.clone()))
+                .collect();
             let _ = tracewire::propagation::extract(&h);
         }
         2 => {
@@ -131,6 +145,19 @@ fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(1);
     let mut rng = Rng(seed.max(1));
+    // Every format on: outside a stack only W3C Trace Context and Baggage are read.
+    let _stack = tracewire::builder()
+        .without_settings_file()
+        .with_env([
+            (
+                "OTEL_PROPAGATORS",
+                "tracecontext,baggage,b3,b3multi,jaeger,xray",
+            ),
+            ("OTEL_TRACES_EXPORTER", "none"),
+        ])
+        .with_log_writer(std::io::sink())
+        .set_default()
+        .expect("a stack for the propagators");
     std::panic::set_hook(Box::new(|_| {}));
     let start = Instant::now();
     for i in 0..inputs {

@@ -1,4 +1,6 @@
-//! Carrying a trace across process boundaries: W3C Trace Context and W3C Baggage.
+//! Carrying a trace across process boundaries: W3C Trace Context and W3C Baggage, and the
+//! formats other services in a fleet speak: Zipkin's B3 (single `b3` header or `X-B3-*`),
+//! Jaeger's `uber-trace-id` and AWS X-Ray's `X-Amzn-Trace-Id`.
 //!
 //! ```
 //! use std::collections::HashMap;
@@ -37,15 +39,23 @@
 //! `traceparent`, and with tracing off the caller's context is forwarded unchanged.
 //!
 //! Which formats are read and written follows `propagators` / `OTEL_PROPAGATORS` of the stack
-//! current where the call is made (every format outside a tracewire stack).
+//! current where the call is made (W3C Trace Context and Baggage outside a tracewire stack).
+//! They are read in the order given, a later format that finds a valid parent replacing an
+//! earlier one (OpenTelemetry's composite propagator), and all of them are written. The B3,
+//! Jaeger and X-Ray parsers are tracewire's own, like the W3C one: bounded input, ids left-padded
+//! where the format allows, debug read as sampled, and a caller that left the sampling decision
+//! open (B3 without a state, X-Ray `Sampled=?`) decided by this service's root sampler.
 
+mod b3;
 mod baggage;
 mod carrier;
+mod jaeger;
 mod trace_context;
+mod xray;
 
 use opentelemetry::baggage::{BaggageExt as _, BaggageMetadata, KeyValueMetadata};
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
-use opentelemetry::trace::TraceContextExt as _;
+use opentelemetry::trace::{SpanContext, TraceContextExt as _, TraceFlags};
 use opentelemetry::{Context, propagation::text_map_propagator::FieldIter};
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
@@ -53,25 +63,142 @@ pub use carrier::{Extract, Inject};
 
 use crate::error::{Error, ErrorKind, Result};
 
-const TRACE_CONTEXT: u8 = 1;
-const BAGGAGE: u8 = 2;
-
-/// The format bits of a `propagators` setting.
-pub(crate) fn format_bits(names: &[String]) -> u8 {
-    names.iter().fold(0, |bits, n| match n.as_str() {
-        "tracecontext" => bits | TRACE_CONTEXT,
-        "baggage" => bits | BAGGAGE,
-        _ => bits,
-    })
+/// One propagation format, as `propagators` / `OTEL_PROPAGATORS` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    TraceContext,
+    Baggage,
+    /// `b3`: the single header.
+    B3,
+    /// `b3multi`: the `X-B3-*` headers.
+    B3Multi,
+    Jaeger,
+    XRay,
 }
 
-/// Whether a format is active: the current tracewire stack's `propagators`; both outside one.
-fn active(bit: u8) -> bool {
-    crate::stack::with_stack_info(|s| s.propagators).unwrap_or(TRACE_CONTEXT | BAGGAGE) & bit != 0
+impl Format {
+    /// Every name `propagators` takes but `none`, in the order of [`Format::ALL`].
+    pub(crate) const NAMES: &'static [&'static str] =
+        &["tracecontext", "baggage", "b3", "b3multi", "jaeger", "xray"];
+    const ALL: [Format; 6] = [
+        Format::TraceContext,
+        Format::Baggage,
+        Format::B3,
+        Format::B3Multi,
+        Format::Jaeger,
+        Format::XRay,
+    ];
 }
 
-/// The context carried by `carrier`: a remote span context when a valid `traceparent` is
-/// present, and its baggage. Never fails: invalid input yields an empty context (a new trace).
+/// The formats of a stack, in the order configured: extraction runs them in order and a later
+/// one that finds a valid parent wins, as OpenTelemetry's composite propagator does. Kept `Copy`
+/// so that every call reads it from the current stack without allocating.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Formats {
+    order: [Option<Format>; 6],
+    /// How a trace whose caller left the decision to this service (B3 without a sampling
+    /// state, X-Ray `Sampled=?`) is decided: the local root sampler's ratio.
+    defer_rate: f64,
+}
+
+impl Formats {
+    /// `names` as the settings resolved them (known names, each once); `defer_rate` as above.
+    pub(crate) fn new(names: &[String], defer_rate: f64) -> Formats {
+        let mut order = [None; 6];
+        let known = names
+            .iter()
+            .filter_map(|n| Format::NAMES.iter().position(|k| k == n))
+            .map(|i| Format::ALL[i]);
+        for (slot, f) in order.iter_mut().zip(known) {
+            *slot = Some(f);
+        }
+        Formats { order, defer_rate }
+    }
+
+    /// Outside a tracewire stack: W3C Trace Context and Baggage.
+    const OUTSIDE: Formats = Formats {
+        order: [
+            Some(Format::TraceContext),
+            Some(Format::Baggage),
+            None,
+            None,
+            None,
+            None,
+        ],
+        defer_rate: 1.0,
+    };
+
+    fn iter(self) -> impl Iterator<Item = Format> {
+        self.order.into_iter().flatten()
+    }
+
+    /// The decision for a trace its caller deferred.
+    fn decide(&self, sc: &SpanContext) -> bool {
+        crate::sampling::ratio_decides(sc.trace_id(), self.defer_rate)
+    }
+}
+
+/// The current stack's formats.
+fn formats() -> Formats {
+    crate::stack::with_stack_info(|s| s.propagators).unwrap_or(Formats::OUTSIDE)
+}
+
+/// What a format said about sampling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sampling {
+    Sampled,
+    NotSampled,
+    /// The caller left the decision to this service.
+    Deferred,
+}
+
+/// `sc` as a remote parent with the sampled flag `sampling` says (`defer` decides a deferred
+/// one).
+pub(crate) fn remote(
+    sc: SpanContext,
+    sampling: Sampling,
+    defer: impl Fn(&SpanContext) -> bool,
+) -> SpanContext {
+    let sampled = match sampling {
+        Sampling::Sampled => true,
+        Sampling::NotSampled => false,
+        Sampling::Deferred => defer(&sc),
+    };
+    let flags = if sampled {
+        TraceFlags::SAMPLED
+    } else {
+        TraceFlags::default()
+    };
+    SpanContext::new(
+        sc.trace_id(),
+        sc.span_id(),
+        flags,
+        true,
+        sc.trace_state().clone(),
+    )
+}
+
+/// An id of `N` bytes from 1 to `digits` hex digits (either case), left-padded with zeros, as
+/// the B3, Jaeger and X-Ray formats allow; `None` for anything else or an all-zero id.
+pub(crate) fn id_from_hex<const N: usize>(s: &str, digits: usize) -> Option<[u8; N]> {
+    let b = s.as_bytes();
+    if b.is_empty() || b.len() > digits || digits > 2 * N {
+        return None;
+    }
+    let mut out = [0u8; N];
+    let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    // Right-aligned: the last digit is the low nibble of the last byte.
+    for (i, &c) in b.iter().rev().enumerate() {
+        let d = nibble(c)?;
+        let byte = &mut out[N - 1 - i / 2];
+        *byte |= if i % 2 == 0 { d } else { d << 4 };
+    }
+    (out != [0u8; N]).then_some(out)
+}
+
+/// The context carried by `carrier`: a remote span context when one of the configured formats
+/// finds a valid parent, and its baggage. Never fails: invalid input yields an empty context
+/// (a new trace).
 ///
 /// ```
 /// use opentelemetry::trace::TraceContextExt as _;
@@ -87,23 +214,41 @@ pub fn extract<C: Extract + ?Sized>(carrier: &C) -> Context {
 }
 
 fn extract_into<C: Extract + ?Sized>(mut cx: Context, carrier: &C) -> Context {
-    if active(TRACE_CONTEXT) {
-        let parents = carrier.get_all(trace_context::TRACEPARENT);
-        let states = carrier.get_all(trace_context::TRACESTATE);
-        if let Some((sc, received)) = trace_context::extract(&parents, &states) {
-            cx = cx.with_remote_span_context(sc);
-            if let Some(r) = received {
-                cx = cx.with_value(r);
+    let formats = formats();
+    let defer = |sc: &SpanContext| formats.decide(sc);
+    let mut b3_read = false;
+    for format in formats.iter() {
+        let found = match format {
+            Format::TraceContext => {
+                let parents = carrier.get_all(trace_context::TRACEPARENT);
+                let states = carrier.get_all(trace_context::TRACESTATE);
+                trace_context::extract(&parents, &states).map(|(sc, received)| {
+                    if let Some(r) = received {
+                        cx = cx.with_value(r);
+                    }
+                    sc
+                })
             }
-        }
-    }
-    if active(BAGGAGE) {
-        let entries = baggage::parse(&carrier.get_all(baggage::BAGGAGE));
-        if !entries.is_empty() {
-            cx =
-                cx.with_baggage(entries.into_iter().map(|(k, v, m)| {
-                    KeyValueMetadata::new(k, v, BaggageMetadata::from(m.as_str()))
-                }));
+            Format::Baggage => {
+                let entries = baggage::parse(&carrier.get_all(baggage::BAGGAGE));
+                if !entries.is_empty() {
+                    cx = cx.with_baggage(entries.into_iter().map(|(k, v, m)| {
+                        KeyValueMetadata::new(k, v, BaggageMetadata::from(m.as_str()))
+                    }));
+                }
+                None
+            }
+            // Both read both B3 forms: once is enough.
+            Format::B3 | Format::B3Multi if b3_read => None,
+            Format::B3 | Format::B3Multi => {
+                b3_read = true;
+                b3::extract(carrier, defer)
+            }
+            Format::Jaeger => jaeger::extract(carrier, defer),
+            Format::XRay => xray::extract(carrier, defer),
+        };
+        if let Some(sc) = found {
+            cx = cx.with_remote_span_context(sc);
         }
     }
     cx
@@ -123,30 +268,37 @@ pub(crate) fn carries_anything(cx: &Context) -> bool {
 /// assert!(headers.is_empty(), "nothing to propagate outside a trace");
 /// ```
 pub fn inject_context<C: Inject + ?Sized>(cx: &Context, carrier: &mut C) {
-    if active(TRACE_CONTEXT) {
-        let span = cx.span();
-        let sc = span.span_context();
-        if sc.is_valid() {
-            carrier.set(trace_context::TRACEPARENT, trace_context::traceparent(sc));
-            let state = match cx.get::<trace_context::Received>() {
-                // The list as received, while the span's state is what was made of it.
-                Some(r) if r.trace_id == sc.trace_id() && r.held == *sc.trace_state() => {
-                    r.header.clone()
+    let span = cx.span();
+    let sc = span.span_context();
+    for format in formats().iter() {
+        match format {
+            Format::TraceContext if sc.is_valid() => {
+                carrier.set(trace_context::TRACEPARENT, trace_context::traceparent(sc));
+                let state = match cx.get::<trace_context::Received>() {
+                    // The list as received, while the span's state is what was made of it.
+                    Some(r) if r.trace_id == sc.trace_id() && r.held == *sc.trace_state() => {
+                        r.header.clone()
+                    }
+                    _ => sc.trace_state().header(),
+                };
+                if !state.is_empty() {
+                    carrier.set(trace_context::TRACESTATE, state);
                 }
-                _ => sc.trace_state().header(),
-            };
-            if !state.is_empty() {
-                carrier.set(trace_context::TRACESTATE, state);
             }
-        }
-    }
-    if active(BAGGAGE) {
-        let b = cx.baggage();
-        let entries = b
-            .iter()
-            .map(|(k, (v, m))| (k.as_str(), v.as_str(), m.as_str()));
-        if let Some(h) = baggage::header(entries) {
-            carrier.set(baggage::BAGGAGE, h);
+            Format::Baggage => {
+                let b = cx.baggage();
+                let entries = b
+                    .iter()
+                    .map(|(k, (v, m))| (k.as_str(), v.as_str(), m.as_str()));
+                if let Some(h) = baggage::header(entries) {
+                    carrier.set(baggage::BAGGAGE, h);
+                }
+            }
+            Format::B3 if sc.is_valid() => b3::inject_single(sc, carrier),
+            Format::B3Multi if sc.is_valid() => b3::inject_multi(sc, carrier),
+            Format::Jaeger if sc.is_valid() => jaeger::inject(sc, carrier),
+            Format::XRay if sc.is_valid() => xray::inject(sc, carrier),
+            _ => {}
         }
     }
 }
@@ -333,11 +485,19 @@ impl Inject for OtelInjector<'_> {
     }
 }
 
-static FIELDS: std::sync::LazyLock<[String; 3]> = std::sync::LazyLock::new(|| {
+/// Every header any format may write (`fields()` has no stack to ask which are configured).
+static FIELDS: std::sync::LazyLock<[String; 10]> = std::sync::LazyLock::new(|| {
     [
         trace_context::TRACEPARENT,
         trace_context::TRACESTATE,
         baggage::BAGGAGE,
+        b3::SINGLE,
+        b3::TRACE_ID,
+        b3::SPAN_ID,
+        b3::SAMPLED,
+        b3::FLAGS,
+        jaeger::HEADER,
+        xray::HEADER,
     ]
     .map(String::from)
 });
@@ -367,4 +527,35 @@ pub fn current_trace_id() -> Option<String> {
         let sc = cx.span().span_context().clone();
         sc.is_valid().then(|| sc.trace_id().to_string())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_settings_take_exactly_the_formats_this_module_has() {
+        assert_eq!(Format::NAMES, crate::settings::PROPAGATORS);
+    }
+
+    #[test]
+    fn ids_are_left_padded_and_zero_is_invalid() {
+        assert_eq!(id_from_hex::<2>("1", 4), Some([0, 1]));
+        assert_eq!(id_from_hex::<2>("aBc", 4), Some([0x0a, 0xbc]));
+        assert_eq!(id_from_hex::<2>("0000", 4), None);
+        assert_eq!(id_from_hex::<2>("12345", 4), None);
+        assert_eq!(id_from_hex::<2>("", 4), None);
+        assert_eq!(id_from_hex::<2>("12g4", 4), None);
+        assert_eq!(id_from_hex::<2>("+1", 4), None);
+    }
+
+    #[test]
+    fn formats_keep_the_configured_order() {
+        let names: Vec<String> = ["xray", "tracecontext", "b3"].map(String::from).into();
+        let f = Formats::new(&names, 1.0);
+        assert_eq!(
+            f.iter().collect::<Vec<_>>(),
+            [Format::XRay, Format::TraceContext, Format::B3]
+        );
+    }
 }

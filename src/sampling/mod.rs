@@ -57,6 +57,16 @@ impl Plan {
         }
     }
 
+    /// The ratio at which a trace is sampled when its caller left the decision to this
+    /// service (B3 without a sampling state, X-Ray `Sampled=?`): as if it were a local root.
+    pub(crate) fn defer_rate(&self) -> f64 {
+        match self.kind {
+            SamplerKind::AlwaysOn | SamplerKind::ParentBasedAlwaysOn => 1.0,
+            SamplerKind::AlwaysOff | SamplerKind::ParentBasedAlwaysOff => 0.0,
+            SamplerKind::TraceIdRatio | SamplerKind::ParentBasedTraceIdRatio => self.rate,
+        }
+    }
+
     /// The tail rule, when `keep_errors` or `slow_threshold_ms` asks for one.
     pub(crate) fn tail_rule(&self) -> Option<Rule> {
         self.tail
@@ -173,6 +183,11 @@ impl ShouldSample for HeadSampler {
 
 /// `TraceIdRatioBased`'s bound for a rate: a trace is sampled when its id's low 63 bits are
 /// under it.
+/// Whether a ratio sampler at `rate` samples `trace_id` (the rule of `TraceIdRatioBased`).
+pub(crate) fn ratio_decides(trace_id: TraceId, rate: f64) -> bool {
+    rate >= 1.0 || ratio_sampled(trace_id, ratio_bound(rate))
+}
+
 fn ratio_bound(rate: f64) -> u64 {
     (rate.clamp(0.0, 1.0) * (1u64 << 63) as f64) as u64
 }

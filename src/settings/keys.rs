@@ -118,7 +118,7 @@ keys! {
     "resource_attributes", "TRACEWIRE_RESOURCE_ATTRIBUTES", ["OTEL_RESOURCE_ATTRIBUTES"], D::Map, P::Map,
         "Extra resource attributes (`k=v,k2=v2` or a table)";
     "propagators", "TRACEWIRE_PROPAGATORS", ["OTEL_PROPAGATORS"], D::Str("tracecontext,baggage"), P::With(resolve::propagators),
-        "`tracecontext`, `baggage`, or `none`";
+        "Formats read and written, in order: `tracecontext`, `baggage`, `b3`, `b3multi`, `jaeger`, `xray`, or `none`";
     "log_level", "TRACEWIRE_LOG_LEVEL", ["RUST_LOG"], D::Str("info"), P::Filter,
         "Env-filter directives for log lines";
     "log_format", "TRACEWIRE_LOG_FORMAT", [], D::Str("json"), P::OneOf(LogFormat::NAMES, ""),

@@ -166,6 +166,8 @@ impl From<Vec<(&str, &str)>> for SettingValue {
 }
 
 pub(crate) use keys::known_key;
+#[cfg(test)]
+pub(crate) use resolve::PROPAGATORS;
 
 /// OTLP transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -339,7 +341,8 @@ pub struct Settings {
     pub environment: Option<String>,
     /// Extra resource attributes (`resource_attributes`, `OTEL_RESOURCE_ATTRIBUTES`).
     pub resource_attributes: Vec<(String, String)>,
-    /// Propagators for `OTEL_PROPAGATORS`: `tracecontext`, `baggage`, or empty for `none`.
+    /// Propagation formats, in order (`OTEL_PROPAGATORS`): `tracecontext`, `baggage`, `b3`,
+    /// `b3multi`, `jaeger`, `xray`; empty for `none`.
     pub propagators: Vec<String>,
     /// Env-filter directives.
     pub log_level: String,

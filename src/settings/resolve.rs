@@ -367,8 +367,10 @@ pub(super) fn compression(
     }
 }
 
-/// The names `propagators` takes (`none` adds nothing).
-pub(crate) const PROPAGATORS: &[&str] = &["tracecontext", "baggage"];
+/// The names `propagators` takes (`none` adds nothing); `propagation::Format::NAMES` is the
+/// same list (a unit test there keeps them equal: settings depends on nothing of tracewire's).
+pub(crate) const PROPAGATORS: &[&str] =
+    &["tracecontext", "baggage", "b3", "b3multi", "jaeger", "xray"];
 
 /// `propagators`: a list of [`PROPAGATORS`], each once, in the order given. An unknown name in
 /// `OTEL_PROPAGATORS` is left out with a warning (the Operator may inject formats this build

@@ -128,8 +128,8 @@ type MetricsPart = Option<tracing_subscriber::layer::Identity>;
 /// and, once the layer is part of a dispatcher, where the export task's drop warnings go.
 pub(crate) struct StackInfo {
     warn_to: Arc<std::sync::OnceLock<tracing::dispatcher::WeakDispatch>>,
-    /// `propagation`'s format bits.
-    pub(crate) propagators: u8,
+    /// The configured propagation formats, in order.
+    pub(crate) propagators: crate::propagation::Formats,
     #[cfg_attr(not(feature = "http-server"), allow(dead_code))]
     pub(crate) exclude_paths: Arc<[String]>,
 }
@@ -356,7 +356,10 @@ pub(super) fn build_parts(
             metrics,
             info: StackInfo {
                 warn_to,
-                propagators: crate::propagation::format_bits(&settings.propagators),
+                propagators: crate::propagation::Formats::new(
+                    &settings.propagators,
+                    crate::sampling::Plan::new(settings).defer_rate(),
+                ),
                 exclude_paths: settings.exclude_paths.clone().into(),
             },
         },

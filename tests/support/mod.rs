@@ -709,3 +709,35 @@ pub fn incoming(
         Some((accepted, l))
     })
 }
+
+/// A service written with Python's OpenTelemetry SDK and its B3, Jaeger and X-Ray propagators
+/// (scripts/install-python-otel.sh, tests/support/fleet_peer.py) on a free loopback port;
+/// killed on Drop (and it exits by itself after two minutes).
+pub struct PythonOtelPeer {
+    child: Child,
+    pub port: u16,
+}
+
+impl PythonOtelPeer {
+    pub fn start() -> PythonOtelPeer {
+        let python = install("install-python-otel.sh", "PYTHON");
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/fleet_peer.py");
+        let (child, port) = spawn_listening("fleet_peer.py", Duration::from_secs(20), |port| {
+            let mut c = Command::new(&python);
+            c.arg(&script).arg(port.to_string());
+            c
+        });
+        PythonOtelPeer { child, port }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for PythonOtelPeer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
