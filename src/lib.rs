@@ -188,13 +188,29 @@ mod typed_fields;
 /// ```
 #[doc(no_inline)]
 pub use opentelemetry;
+/// The `tracing-opentelemetry` crate tracewire's layer is built on, re-exported: its
+/// `OpenTelemetrySpanExt` (`set_parent`, `context`, `add_link`, `set_attribute`) finds
+/// tracewire's layer only through the very same copy of the crate. Import it from here
+/// (`use tracewire::tracing_opentelemetry::OpenTelemetrySpanExt as _;`) so that a different
+/// version in your `Cargo.toml` cannot make those calls silent no-ops.
+///
+/// ```
+/// use tracewire::tracing_opentelemetry::OpenTelemetrySpanExt as _;
+/// # let g = tracewire::builder().without_settings_file().with_env([("OTEL_TRACES_EXPORTER", "none")])
+/// #     .with_log_writer(std::io::sink()).set_default()?;
+/// let span = tracing::info_span!("work");
+/// span.set_attribute("tier", "gold");
+/// # Ok::<(), tracewire::Error>(())
+/// ```
+#[doc(no_inline)]
+pub use tracing_opentelemetry;
 
 pub use error::{Error, ErrorKind, Result};
 pub use export::Stats;
 pub use panic::install_panic_hook;
 pub use redact::REDACTED;
 pub use settings::{
-    DEFAULT_FILE_SINK, DEFAULT_REDACT, Export, LogFormat, MetricsTemporality, Protocol,
+    DEFAULT_FILE_SINK, DEFAULT_REDACT, Export, LogFormat, MetricsTemporality, OtlpExport, Protocol,
     SamplerKind, SettingValue, Settings, Source, TRACEWIRE_ENV, TRACEWIRE_SETTINGS,
 };
 pub use stack::{BoxedLayer, Builder, Guard, builder, init};

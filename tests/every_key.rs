@@ -55,7 +55,7 @@ fn readme_keys() -> BTreeSet<String> {
 
 /// A value of settings.toml's syntax as a `SettingValue`.
 fn value(key: &str, toml: &str) -> SettingValue {
-    if key.contains("certificate") || key == "otlp_client_key" {
+    if key.contains("certificate") || key.ends_with("client_key") {
         return "/etc/ssl/certs/ca-certificates.crt".into();
     }
     if key == "otlp_endpoint" {

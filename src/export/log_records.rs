@@ -8,6 +8,7 @@
 //! span exporter (`otlp.rs`), so the two cannot drift: both get the endpoint, `otlp_headers`,
 //! TLS, timeout and compression.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -21,14 +22,22 @@ use super::Pipeline;
 use super::queue::{Delivery, Handle, Prep, Signal};
 use super::stats::{Counters, Tally};
 use crate::error::{Error, ErrorKind, Result};
-use crate::settings::{Export, Settings};
+use crate::settings::Settings;
 
 /// Log records as a [`Signal`]: the record with its scope, bounded like span attributes.
 pub(crate) struct Logs;
 
+/// The log exporter, and the switch that turns log records off for the process once the
+/// endpoint answers that it does not take them.
+pub(crate) struct LogSink {
+    exporter: LogExporter,
+    url: String,
+    off: Arc<AtomicBool>,
+}
+
 impl Signal for Logs {
     type Item = (SdkLogRecord, InstrumentationScope);
-    type Sink = LogExporter;
+    type Sink = LogSink;
 
     /// The body (the message) is cut to `attribute_value_length_limit` characters before it is
     /// queued. The SDK gives no way to change a record's attributes: those are bounded by the
@@ -58,19 +67,23 @@ impl Signal for Logs {
     fn prepare(_batch: &mut [Self::Item], _prep: &Prep) {}
 
     async fn export(
-        sink: &LogExporter,
+        sink: &LogSink,
         batch: Vec<Self::Item>,
     ) -> std::result::Result<Delivery, String> {
         let refs: Vec<(&SdkLogRecord, &InstrumentationScope)> =
             batch.iter().map(|(r, s)| (r, s)).collect();
-        sink.export(LogBatch::new(&refs))
-            .await
-            .map(|()| Delivery::Sent)
-            .map_err(|e| e.to_string())
+        let outcome = sink.exporter.export(LogBatch::new(&refs)).await;
+        outcome.map(|()| Delivery::Sent).map_err(|e| {
+            let text = e.to_string();
+            if super::otlp::signal_not_served(&text) && !sink.off.swap(true, Ordering::Relaxed) {
+                super::otlp::warn_signal_off("logs", &sink.url, &text);
+            }
+            text
+        })
     }
 
-    fn shutdown(sink: &mut LogExporter) {
-        let _ = sink.shutdown();
+    fn shutdown(sink: &mut LogSink) {
+        let _ = sink.exporter.shutdown();
     }
 
     fn tally(c: &Counters) -> Tally<'_> {
@@ -89,11 +102,14 @@ impl Signal for Logs {
 /// The SDK log processor: `emit` copies the record onto the bounded queue.
 /// The SDK's log processor: `emit` only queues.
 #[derive(Debug)]
-struct LogProcessor(Handle<Logs>);
+struct LogProcessor(Handle<Logs>, Arc<AtomicBool>);
 
 impl opentelemetry_sdk::logs::LogProcessor for LogProcessor {
     fn emit(&self, record: &mut SdkLogRecord, scope: &InstrumentationScope) {
-        self.0.push((record.clone(), scope.clone()));
+        // Off: the endpoint does not take log records; events stay log lines.
+        if !self.1.load(Ordering::Relaxed) {
+            self.0.push((record.clone(), scope.clone()));
+        }
     }
 
     fn force_flush(&self) -> OTelSdkResult {
@@ -112,7 +128,7 @@ pub(crate) fn provider(
     resource: &Resource,
     warn_to: Arc<OnceLock<tracing::dispatcher::WeakDispatch>>,
 ) -> Result<Option<SdkLoggerProvider>> {
-    let Export::Otlp { url, protocol } = &settings.export else {
+    let Some(otlp) = &settings.logs_otlp else {
         // Log records need a collector: with the file sink or no export, events stay log lines.
         return Ok(None);
     };
@@ -120,16 +136,18 @@ pub(crate) fn provider(
         return Ok(None);
     };
     let _in_runtime = rt.enter();
-    let (exporter, diagnosis) = super::otlp::log_exporter(
-        &super::otlp::signal_url(url, *protocol, "logs"),
-        *protocol,
-        settings,
-    )
-    .map_err(|e| Error::new(ErrorKind::Pipeline, e))?;
+    let (exporter, diagnosis) =
+        super::otlp::log_exporter(otlp).map_err(|e| Error::new(ErrorKind::Pipeline, e))?;
     let mut exporter = exporter;
     opentelemetry_sdk::logs::LogExporter::set_resource(&mut exporter, resource);
-    let handle = pipeline.spawn::<Logs>(
+    let off = Arc::new(AtomicBool::new(false));
+    let sink = LogSink {
         exporter,
+        url: otlp.url.clone(),
+        off: off.clone(),
+    };
+    let handle = pipeline.spawn::<Logs>(
+        sink,
         settings,
         warn_to,
         settings.batch_max_queue_size,
@@ -139,30 +157,7 @@ pub(crate) fn provider(
     Ok(Some(
         SdkLoggerProvider::builder()
             .with_resource(resource.clone())
-            .with_log_processor(LogProcessor(handle))
+            .with_log_processor(LogProcessor(handle, off))
             .build(),
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn logs_go_beside_traces() {
-        assert_eq!(
-            crate::export::otlp::signal_url(
-                "http://c:4318/v1/traces",
-                crate::Protocol::HttpProtobuf,
-                "logs"
-            ),
-            "http://c:4318/v1/logs"
-        );
-        assert_eq!(
-            crate::export::otlp::signal_url(
-                "http://c:4318/custom",
-                crate::Protocol::HttpProtobuf,
-                "logs"
-            ),
-            "http://c:4318/custom/v1/logs"
-        );
-    }
 }

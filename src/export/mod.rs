@@ -73,16 +73,20 @@ pub(crate) struct Pipeline {
 }
 
 impl Pipeline {
-    /// Builds the runtime, the exporter and the processor for `settings.export`.
-    /// `None` when there is nothing to export to.
+    /// Builds the runtime, and the exporter and processor for `settings.export` (`None` when
+    /// spans go nowhere but metrics or log records have an endpoint of their own). `None` when
+    /// there is nothing to export to.
     pub(crate) fn build(
         settings: &Settings,
         tail_rule: Option<tail::Rule>,
         resource: &Resource,
         warn_to: Arc<OnceLock<tracing::dispatcher::WeakDispatch>>,
         memory: Option<MemorySink>,
-    ) -> Result<Option<(Pipeline, BatchProcessor)>> {
-        if settings.export == Export::None && memory.is_none() {
+    ) -> Result<Option<(Pipeline, Option<BatchProcessor>)>> {
+        let spans = settings.export != Export::None || memory.is_some();
+        let others = (settings.metrics_enabled && settings.metrics_otlp.is_some())
+            || (settings.logs_enabled && settings.logs_otlp.is_some());
+        if !spans && !others {
             return Ok(None);
         }
         let counters = Arc::new(Counters::default());
@@ -99,6 +103,15 @@ impl Pipeline {
                     format!("cannot start tracewire's export runtime: {e}"),
                 )
             })?;
+        if !spans {
+            return Ok(Some((
+                Pipeline {
+                    runtime: Some(runtime),
+                    counters,
+                },
+                None,
+            )));
+        }
         let built = {
             // tonic's channel and hyper's client attach to the runtime they are built in.
             let _in_runtime = runtime.enter();
@@ -136,10 +149,10 @@ impl Pipeline {
         let tail = tail_rule.map(|rule| Mutex::new(tail::Tail::new(rule)));
         Ok(Some((
             pipeline,
-            BatchProcessor {
+            Some(BatchProcessor {
                 queue: handle,
                 tail,
-            },
+            }),
         )))
     }
 
@@ -257,9 +270,11 @@ fn build_exporter(settings: &Settings, resource: &Resource) -> Result<(SpanSink,
             }
         },
         #[cfg(any(feature = "grpc", feature = "http-proto"))]
-        Export::Otlp { url, protocol } => {
+        Export::Otlp { .. } => {
+            let otlp = settings.traces_otlp().expect("an OTLP export");
             let (client, diagnosis) =
-                otlp::span_client(url, *protocol, settings, resource).map_err(pipeline_err)?;
+                otlp::span_client(&otlp, settings.batch_max_concurrent_exports, resource)
+                    .map_err(pipeline_err)?;
             Ok((SpanSink::Otlp(client), diagnosis))
         }
         #[cfg(not(any(feature = "grpc", feature = "http-proto")))]

@@ -9,7 +9,7 @@
 //! installs, corporate CAs included, updated with the OS), or only against `otlp_certificate`
 //! when it is set, as the specification's `OTEL_EXPORTER_OTLP_CERTIFICATE` says.
 
-use crate::settings::{Protocol, Settings};
+use crate::settings::{OtlpExport, Protocol};
 
 /// The latest transport error of tracewire's HTTP client (the exporter keeps only "network
 /// error"), for the report.
@@ -90,9 +90,9 @@ fn is_https(url: &str) -> bool {
 }
 
 #[cfg(feature = "grpc")]
-fn metadata(s: &Settings) -> BuildResult<opentelemetry_otlp::tonic_types::metadata::MetadataMap> {
+fn metadata(s: &OtlpExport) -> BuildResult<opentelemetry_otlp::tonic_types::metadata::MetadataMap> {
     let mut headers = http::HeaderMap::new();
-    for (k, v) in &s.otlp_headers {
+    for (k, v) in &s.headers {
         match (
             http::HeaderName::try_from(k.as_str()),
             http::HeaderValue::try_from(v.as_str()),
@@ -113,11 +113,11 @@ fn metadata(s: &Settings) -> BuildResult<opentelemetry_otlp::tonic_types::metada
 /// tonic's TLS settings for an `https://` endpoint.
 #[cfg(all(feature = "grpc", feature = "tls"))]
 fn tonic_tls(
-    s: &Settings,
+    s: &OtlpExport,
 ) -> BuildResult<opentelemetry_otlp::tonic_types::transport::ClientTlsConfig> {
     use opentelemetry_otlp::tonic_types::transport::{Certificate, ClientTlsConfig, Identity};
     let mut tls = ClientTlsConfig::new();
-    tls = match &s.otlp_certificate {
+    tls = match &s.certificate {
         Some(ca) => {
             let pem = read_pem("otlp_certificate", ca)?;
             check_certs("otlp_certificate", ca, &pem)?;
@@ -125,7 +125,7 @@ fn tonic_tls(
         }
         None => tls.with_native_roots(),
     };
-    if let (Some(cert), Some(key)) = (&s.otlp_client_certificate, &s.otlp_client_key) {
+    if let (Some(cert), Some(key)) = (&s.client_certificate, &s.client_key) {
         let cert_pem = read_pem("otlp_client_certificate", cert)?;
         check_certs("otlp_client_certificate", cert, &cert_pem)?;
         let key_pem = read_pem("otlp_client_key", key)?;
@@ -167,11 +167,11 @@ fn check_key(
 
 /// The rustls configuration of the HTTP client: roots and client certificate.
 #[cfg(all(feature = "http-proto", feature = "tls"))]
-fn rustls_config(url: &str, s: &Settings) -> BuildResult<rustls::ClientConfig> {
+fn rustls_config(url: &str, s: &OtlpExport) -> BuildResult<rustls::ClientConfig> {
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     if is_https(url) {
-        match &s.otlp_certificate {
+        match &s.certificate {
             Some(ca) => {
                 let pem = read_pem("otlp_certificate", ca)?;
                 for cert in check_certs("otlp_certificate", ca, &pem)? {
@@ -196,7 +196,7 @@ fn rustls_config(url: &str, s: &Settings) -> BuildResult<rustls::ClientConfig> {
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS: {e}"))?
         .with_root_certificates(roots);
-    Ok(match (&s.otlp_client_certificate, &s.otlp_client_key) {
+    Ok(match (&s.client_certificate, &s.client_key) {
         (Some(cert), Some(key)) if is_https(url) => {
             let certs = check_certs(
                 "otlp_client_certificate",
@@ -216,11 +216,11 @@ fn rustls_config(url: &str, s: &Settings) -> BuildResult<rustls::ClientConfig> {
 #[cfg(feature = "http-proto")]
 fn http_client(
     url: &str,
-    s: &Settings,
+    s: &OtlpExport,
 ) -> BuildResult<(super::http_client::OtlpHttpClient, LastTransportError)> {
     #[cfg(feature = "tls")]
     return Ok(super::http_client::OtlpHttpClient::new(
-        s.otlp_timeout,
+        s.timeout,
         rustls_config(url, s)?,
     ));
     #[cfg(not(feature = "tls"))]
@@ -228,14 +228,14 @@ fn http_client(
         if is_https(url) {
             return Err(format!("{url} needs tracewire's `tls` cargo feature"));
         }
-        Ok(super::http_client::OtlpHttpClient::new(s.otlp_timeout))
+        Ok(super::http_client::OtlpHttpClient::new(s.timeout))
     }
 }
 
 /// The probe for a gRPC endpoint (`None` when its TLS settings cannot be built: the exporter's
 /// own build reports that).
 #[cfg(all(feature = "http-proto", feature = "grpc"))]
-fn grpc_probe(url: &str, s: &Settings) -> Option<super::http_client::GrpcProbe> {
+fn grpc_probe(url: &str, s: &OtlpExport) -> Option<super::http_client::GrpcProbe> {
     #[cfg(feature = "tls")]
     return rustls_config(url, s)
         .ok()
@@ -249,12 +249,13 @@ fn grpc_probe(url: &str, s: &Settings) -> Option<super::http_client::GrpcProbe> 
 
 #[cfg_attr(not(any(feature = "logs", feature = "metrics")), allow(unused_macros))]
 macro_rules! build_exporter {
-    ($exporter:ty, $url:expr, $protocol:expr, $s:expr $(, |$b:ident| $configure:expr)?) => {{
-        let (url, s): (&str, &Settings) = ($url, $s);
+    ($exporter:ty, $s:expr $(, |$b:ident| $configure:expr)?) => {{
+        let s: &OtlpExport = $s;
+        let url = s.url.as_str();
         let err = |e: opentelemetry_otlp::ExporterBuildError| {
             format!("cannot build the OTLP exporter for {url}: {e}")
         };
-        match $protocol {
+        match s.protocol {
             #[cfg(feature = "grpc")]
             Protocol::Grpc => {
                 use opentelemetry_otlp::{WithExportConfig as _, WithTonicConfig as _};
@@ -262,7 +263,7 @@ macro_rules! build_exporter {
                     .with_tonic()
                     .with_endpoint(url)
                     .with_protocol(opentelemetry_otlp::Protocol::Grpc)
-                    .with_timeout(s.otlp_timeout)
+                    .with_timeout(s.timeout)
                     .with_metadata(metadata(s)?);
                 $(b = {
                     let $b = b;
@@ -272,7 +273,7 @@ macro_rules! build_exporter {
                 if is_https(url) {
                     b = b.with_tls_config(tonic_tls(s)?);
                 }
-                if s.otlp_gzip {
+                if s.gzip {
                     b = b.with_compression(opentelemetry_otlp::Compression::Gzip);
                 }
                 b.build()
@@ -290,20 +291,20 @@ macro_rules! build_exporter {
             Protocol::HttpProtobuf => {
                 use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
                 let headers: std::collections::HashMap<String, String> =
-                    s.otlp_headers.iter().cloned().collect();
+                    s.headers.iter().cloned().collect();
                 let (client, transport) = http_client(url, s)?;
                 let mut b = <$exporter>::builder()
                     .with_http()
                     .with_http_client(client)
                     .with_endpoint(url)
                     .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-                    .with_timeout(s.otlp_timeout)
+                    .with_timeout(s.timeout)
                     .with_headers(headers);
                 $(b = {
                     let $b = b;
                     $configure
                 };)?
-                if s.otlp_gzip {
+                if s.gzip {
                     b = b.with_compression(opentelemetry_otlp::Compression::Gzip);
                 }
                 b.build()
@@ -322,30 +323,20 @@ macro_rules! build_exporter {
     }};
 }
 
-/// Where another signal goes: the span endpoint for gRPC; for HTTP `…/v1/traces` →
-/// `…/v1/<signal>`, and a custom path gets `/v1/<signal>` beside it.
-#[cfg_attr(not(any(feature = "logs", feature = "metrics")), allow(dead_code))]
-pub(crate) fn signal_url(traces_url: &str, protocol: Protocol, signal: &str) -> String {
-    if protocol != Protocol::HttpProtobuf {
-        return traces_url.to_string();
-    }
-    match traces_url.strip_suffix("/v1/traces") {
-        Some(base) => format!("{base}/v1/{signal}"),
-        None => format!("{}/v1/{signal}", traces_url.trim_end_matches('/')),
-    }
-}
-
-/// The span client for `url` (the exact URL: `/v1/traces` already appended for HTTP), with
-/// the pipeline's resource, and what can explain its failures (the gRPC probe).
+/// The span client for `s` (the exact URL: `/v1/traces` already appended for HTTP), with the
+/// pipeline's resource and up to `connections` gRPC connections, and what can explain its
+/// failures (the gRPC probe).
 pub(crate) fn span_client(
-    url: &str,
-    protocol: Protocol,
-    s: &Settings,
+    s: &OtlpExport,
+    connections: usize,
     resource: &opentelemetry_sdk::Resource,
 ) -> BuildResult<(super::span_client::SpanClient, Diagnosis)> {
+    let url = s.url.as_str();
+    #[cfg(not(feature = "grpc"))]
+    let _ = connections;
     let encoder = super::encode::SpanEncoder::new(resource);
     let err = |e: String| format!("cannot build the OTLP exporter for {url}: {e}");
-    match protocol {
+    match s.protocol {
         #[cfg(feature = "grpc")]
         Protocol::Grpc => {
             #[cfg(feature = "tls")]
@@ -359,8 +350,8 @@ pub(crate) fn span_client(
                 return Err(format!("{url} needs tracewire's `tls` cargo feature"));
             }
             let client = super::span_client::SpanClient::grpc(
-                url,
                 s,
+                connections,
                 encoder,
                 metadata(s)?,
                 #[cfg(feature = "tls")]
@@ -378,8 +369,7 @@ pub(crate) fn span_client(
         Protocol::HttpProtobuf => {
             // The client's own messages carry the transport error: no diagnosis to add.
             let (client, _last) = http_client(url, s)?;
-            let client =
-                super::span_client::SpanClient::http(url, s, encoder, client).map_err(err)?;
+            let client = super::span_client::SpanClient::http(s, encoder, client).map_err(err)?;
             Ok((client, Diagnosis::default()))
         }
         #[allow(unreachable_patterns)]
@@ -387,28 +377,47 @@ pub(crate) fn span_client(
     }
 }
 
-/// The log-record exporter for `url`, with exactly the span exporter's settings.
+/// The log-record exporter for `s`.
 #[cfg(feature = "logs")]
 pub(crate) fn log_exporter(
-    url: &str,
-    protocol: Protocol,
-    s: &Settings,
+    s: &OtlpExport,
 ) -> BuildResult<(opentelemetry_otlp::LogExporter, Diagnosis)> {
-    build_exporter!(opentelemetry_otlp::LogExporter, url, protocol, s)
+    build_exporter!(opentelemetry_otlp::LogExporter, s)
 }
 
-/// The metric exporter for `url` (`/v1/metrics` already in place for HTTP): the span
-/// exporter's settings, with the metric export timeout and temporality.
+/// The metric exporter for `s` (`/v1/metrics` already in place for HTTP) with `temporality`.
 #[cfg(feature = "metrics")]
 pub(crate) fn metric_exporter(
-    url: &str,
-    protocol: Protocol,
-    s: &Settings,
+    s: &OtlpExport,
+    temporality: opentelemetry_sdk::metrics::Temporality,
 ) -> BuildResult<(opentelemetry_otlp::MetricExporter, Diagnosis)> {
-    let temporality = crate::metrics::sdk_temporality(s.metrics_temporality);
-    build_exporter!(opentelemetry_otlp::MetricExporter, url, protocol, s, |b| b
-        .with_temporality(temporality)
-        .with_timeout(s.metric_export_timeout))
+    build_exporter!(opentelemetry_otlp::MetricExporter, s, |b| b
+        .with_temporality(temporality))
+}
+
+/// Whether an export error says the endpoint does not take this signal at all: gRPC
+/// `UNIMPLEMENTED` (a server without the signal's service) or HTTP 404 (no such path), as a
+/// trace-only backend answers metrics and log records. opentelemetry-otlp's metric and log
+/// exporters report failures only as text, so this reads their text; the span client's errors
+/// never come here.
+#[cfg_attr(not(any(feature = "logs", feature = "metrics")), allow(dead_code))]
+pub(crate) fn signal_not_served(error: &str) -> bool {
+    error.contains("Unimplemented") || error.contains("404")
+}
+
+/// The one warning when an endpoint does not take a signal, naming the settings to change.
+#[cfg_attr(not(any(feature = "logs", feature = "metrics")), allow(dead_code))]
+pub(crate) fn warn_signal_off(signal: &str, url: &str, error: &str) {
+    let upper = signal.to_ascii_uppercase();
+    let switch = if signal == "metrics" {
+        "OTEL_METRICS_EXPORTER=none (metrics_enabled = false)"
+    } else {
+        "OTEL_LOGS_EXPORTER=none (logs_enabled = false)"
+    };
+    eprintln!(
+        "tracewire: warning: {url} does not take OTLP {signal} ({}); {signal} export is off for this process. Point OTEL_EXPORTER_OTLP_{upper}_ENDPOINT (otlp_{signal}_endpoint) at an endpoint that takes them, or set {switch}",
+        super::prepare::cut(error, 300).as_deref().unwrap_or(error)
+    );
 }
 
 /// A hint for an export error that means the endpoint speaks the other protocol: which it

@@ -29,7 +29,7 @@ use super::encode::SpanEncoder;
 #[cfg(feature = "grpc")]
 use super::otlp::chain;
 use super::queue::Delivery;
-use crate::settings::Settings;
+use crate::settings::OtlpExport;
 
 /// The gRPC method every OTLP trace receiver serves.
 #[cfg(feature = "grpc")]
@@ -115,16 +115,17 @@ impl SpanClient {
     /// A gRPC client for `url` (`http://` or, with `tls`, `https://`).
     #[cfg(feature = "grpc")]
     pub(crate) fn grpc(
-        url: &str,
-        s: &Settings,
+        s: &OtlpExport,
+        connections: usize,
         encoder: SpanEncoder,
         metadata: tonic::metadata::MetadataMap,
         #[cfg(feature = "tls")] tls: Option<tonic::transport::ClientTlsConfig>,
     ) -> Result<SpanClient, String> {
+        let url = s.url.as_str();
         let endpoint = tonic::transport::Endpoint::from_shared(url.to_string())
             .map_err(|e| format!("invalid endpoint {url}: {}", chain(&e)))?
-            .timeout(s.otlp_timeout)
-            .connect_timeout(s.otlp_timeout)
+            .timeout(s.timeout)
+            .connect_timeout(s.timeout)
             .tcp_nodelay(true)
             .user_agent(USER_AGENT)
             .map_err(|e| format!("user agent: {e}"))?;
@@ -139,7 +140,7 @@ impl SpanClient {
             // `connect_lazy` opens a connection of its own for every call.
             let client = tonic::client::Grpc::new(endpoint.connect_lazy());
             #[cfg(feature = "gzip")]
-            let client = if s.otlp_gzip {
+            let client = if s.gzip {
                 client.send_compressed(tonic::codec::CompressionEncoding::Gzip)
             } else {
                 client
@@ -149,11 +150,9 @@ impl SpanClient {
                 in_flight: Default::default(),
             }
         };
-        let connections = (0..s.batch_max_concurrent_exports.clamp(1, 8))
-            .map(|_| connect())
-            .collect();
+        let connections = (0..connections.clamp(1, 8)).map(|_| connect()).collect();
         #[cfg(not(feature = "gzip"))]
-        if s.otlp_gzip {
+        if s.gzip {
             return Err(
                 "otlp_compression = \"gzip\" needs tracewire's `gzip` cargo feature".into(),
             );
@@ -164,23 +163,23 @@ impl SpanClient {
                 connections,
                 metadata,
             },
-            timeout: s.otlp_timeout,
+            timeout: s.timeout,
         })
     }
 
     /// An HTTP/protobuf client posting to `url` (the exact URL, `/v1/traces` in place).
     #[cfg(feature = "http-proto")]
     pub(crate) fn http(
-        url: &str,
-        s: &Settings,
+        s: &OtlpExport,
         encoder: SpanEncoder,
         client: super::http_client::OtlpHttpClient,
     ) -> Result<SpanClient, String> {
+        let url = s.url.as_str();
         let uri: http::Uri = url
             .parse()
             .map_err(|e| format!("invalid endpoint {url}: {e}"))?;
         let mut headers = http::HeaderMap::new();
-        for (k, v) in &s.otlp_headers {
+        for (k, v) in &s.headers {
             let (Ok(name), Ok(value)) = (
                 http::HeaderName::try_from(k.as_str()),
                 http::HeaderValue::try_from(v.as_str()),
@@ -199,7 +198,7 @@ impl SpanClient {
             http::header::USER_AGENT,
             http::HeaderValue::from_static(USER_AGENT),
         );
-        if s.otlp_gzip {
+        if s.gzip {
             #[cfg(not(feature = "gzip"))]
             return Err(
                 "otlp_compression = \"gzip\" needs tracewire's `gzip` cargo feature".into(),
@@ -216,9 +215,9 @@ impl SpanClient {
                 client,
                 url: uri,
                 headers,
-                gzip: s.otlp_gzip,
+                gzip: s.gzip,
             },
-            timeout: s.otlp_timeout,
+            timeout: s.timeout,
         })
     }
 
@@ -229,24 +228,7 @@ impl SpanClient {
         let mut delay = FIRST_DELAY;
         let mut retries = 0;
         loop {
-            let t0 = Instant::now();
             let sent = self.send(body.clone()).await;
-            if std::env::var_os("DBG_LAT").is_some() {
-                static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-                static T: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-                let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                T.fetch_add(
-                    t0.elapsed().as_micros() as u64,
-                    std::sync::atomic::Ordering::Relaxed,
-                );
-                if n % 100 == 0 {
-                    eprintln!(
-                        "DBG n={n} bytes={} send_us={}",
-                        body.len(),
-                        T.load(std::sync::atomic::Ordering::Relaxed) / (n + 1)
-                    );
-                }
-            }
             let error = match sent {
                 Ok(delivery) => return Ok(delivery),
                 Err(e) => e,

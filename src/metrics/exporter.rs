@@ -33,11 +33,25 @@ pub(super) enum Sink {
 }
 
 impl Sink {
-    /// The sink for where the spans go; `None` when they go nowhere.
+    /// The sink for metrics: their OTLP endpoint, else the metrics file beside the span file;
+    /// `None` when there is neither.
     pub(super) fn for_export(settings: &Settings) -> Result<Option<Sink>> {
         let err = |e: String| Error::new(ErrorKind::Pipeline, e);
+        if let Some(otlp) = &settings.metrics_otlp {
+            #[cfg(any(feature = "grpc", feature = "http-proto"))]
+            {
+                let temporality = super::sdk_temporality(settings.metrics_temporality);
+                let (exporter, _) =
+                    crate::export::otlp::metric_exporter(otlp, temporality).map_err(err)?;
+                return Ok(Some(Sink::Otlp(exporter)));
+            }
+            #[cfg(not(any(feature = "grpc", feature = "http-proto")))]
+            return Err(err(format!(
+                "cannot export metrics to {}: tracewire was built without the `grpc` and `http-proto` features",
+                otlp.url
+            )));
+        }
         match &settings.export {
-            Export::None => Ok(None),
             Export::File { path } => {
                 let path = super::metrics_file(path);
                 MetricsFile::open(&path, settings.file_max_bytes)
@@ -49,17 +63,7 @@ impl Sink {
                         ))
                     })
             }
-            #[cfg(any(feature = "grpc", feature = "http-proto"))]
-            Export::Otlp { url, protocol } => {
-                let url = crate::export::otlp::signal_url(url, *protocol, "metrics");
-                let (exporter, _) =
-                    crate::export::otlp::metric_exporter(&url, *protocol, settings).map_err(err)?;
-                Ok(Some(Sink::Otlp(exporter)))
-            }
-            #[cfg(not(any(feature = "grpc", feature = "http-proto")))]
-            Export::Otlp { url, .. } => Err(err(format!(
-                "cannot export metrics to {url}: tracewire was built without the `grpc` and `http-proto` features"
-            ))),
+            _ => Ok(None),
         }
     }
 }
@@ -129,6 +133,10 @@ pub(super) struct MetricSink {
     deadline: Deadline,
     counters: Arc<Counters>,
     temporality: Temporality,
+    /// The OTLP endpoint, for the warning.
+    url: Option<String>,
+    /// Set once the endpoint answered that it does not take metrics: nothing more is sent.
+    off: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for MetricSink {
@@ -142,6 +150,7 @@ impl std::fmt::Debug for MetricSink {
 impl MetricSink {
     pub(super) fn new(
         sink: Sink,
+        url: Option<String>,
         runtime: tokio::runtime::Handle,
         timeout: Duration,
         deadline: Deadline,
@@ -150,11 +159,13 @@ impl MetricSink {
     ) -> MetricSink {
         MetricSink {
             sink,
+            url,
             runtime,
             timeout,
             deadline,
             counters,
             temporality,
+            off: Default::default(),
         }
     }
 
@@ -207,12 +218,24 @@ impl MetricSink {
 impl PushMetricExporter for MetricSink {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
         use std::sync::atomic::Ordering::Relaxed;
+        if self.off.load(Relaxed) {
+            return Ok(());
+        }
         let outcome = self.send(metrics);
         match &outcome {
             Ok(()) => self.counters.exported_metric_batches.fetch_add(1, Relaxed),
             Err(e) => {
+                let text = e.to_string();
+                // A trace-only backend: one warning and one failed export, not one every interval.
+                #[cfg(any(feature = "grpc", feature = "http-proto"))]
+                if let (Sink::Otlp(_), Some(url)) = (&self.sink, &self.url)
+                    && crate::export::otlp::signal_not_served(&text)
+                    && !self.off.swap(true, Relaxed)
+                {
+                    crate::export::otlp::warn_signal_off("metrics", url, &text);
+                }
                 self.counters
-                    .set_last_error(format!("metric export failed: {e}"));
+                    .set_last_error(format!("metric export failed: {text}"));
                 self.counters.failed_metric_batches.fetch_add(1, Relaxed)
             }
         };

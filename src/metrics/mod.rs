@@ -108,6 +108,7 @@ pub(crate) fn build(
     };
     let exporter = exporter::MetricSink::new(
         sink,
+        settings.metrics_otlp.as_ref().map(|o| o.url.clone()),
         runtime,
         settings.metric_export_timeout,
         deadline.clone(),

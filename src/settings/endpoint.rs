@@ -22,25 +22,62 @@ pub(super) fn implied_protocol(port: u16) -> Protocol {
 pub(super) fn export(endpoint: Endpoint, src: &Source, protocol: Option<Protocol>) -> Export {
     match endpoint.with_rule(src) {
         Endpoint::File(path) => Export::File { path },
-        Endpoint::Url {
-            url,
-            port,
-            path_empty,
-            rule,
-        } => {
-            let protocol = protocol.unwrap_or_else(|| implied_protocol(port));
-            let append = match rule {
-                AppendRule::Always => true,
-                AppendRule::IfNoPath => path_empty,
-                AppendRule::Never => false,
-            };
-            let url = if protocol == Protocol::HttpProtobuf && append {
-                format!("{}/v1/traces", url.trim_end_matches('/'))
-            } else {
-                url
-            };
+        url => {
+            let (url, protocol) = signal_url(url, protocol, "traces");
             Export::Otlp { url, protocol }
         }
+    }
+}
+
+/// The URL and protocol of one signal (`traces`, `metrics`, `logs`) for an endpoint given as a
+/// URL (not `file:`) and set at `src`: the specification's rule for its variables (the generic
+/// endpoint gets `/v1/<signal>`, a signal's own is used as is), tracewire's for its keys (only a
+/// bare host gets the path).
+pub(super) fn url_for(
+    endpoint: Endpoint,
+    src: &Source,
+    protocol: Option<Protocol>,
+    signal: &str,
+) -> Option<(String, Protocol)> {
+    match endpoint.with_rule(src) {
+        Endpoint::File(_) => None,
+        url => Some(signal_url(url, protocol, signal)),
+    }
+}
+
+fn signal_url(endpoint: Endpoint, protocol: Option<Protocol>, signal: &str) -> (String, Protocol) {
+    let Endpoint::Url {
+        url,
+        port,
+        path_empty,
+        rule,
+    } = endpoint
+    else {
+        unreachable!("callers pass URLs only")
+    };
+    let protocol = protocol.unwrap_or_else(|| implied_protocol(port));
+    let append = match rule {
+        AppendRule::Always => true,
+        AppendRule::IfNoPath => path_empty,
+        AppendRule::Never => false,
+    };
+    let url = if protocol == Protocol::HttpProtobuf && append {
+        format!("{}/v1/{signal}", url.trim_end_matches('/'))
+    } else {
+        url
+    };
+    (url, protocol)
+}
+
+/// Another signal's URL beside the span URL: the span endpoint for gRPC; for HTTP `…/v1/traces`
+/// → `…/v1/<signal>`, and a custom path gets `/v1/<signal>` beside it.
+pub(super) fn beside_traces(traces_url: &str, protocol: Protocol, signal: &str) -> String {
+    if protocol != Protocol::HttpProtobuf {
+        return traces_url.to_string();
+    }
+    match traces_url.strip_suffix("/v1/traces") {
+        Some(base) => format!("{base}/v1/{signal}"),
+        None => format!("{}/v1/{signal}", traces_url.trim_end_matches('/')),
     }
 }
 
@@ -50,7 +87,8 @@ pub(super) enum AppendRule {
     Always,
     /// `otlp_endpoint` in a file, `TRACEWIRE_OTLP_ENDPOINT`, code: append only to a bare host.
     IfNoPath,
-    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`: used as is.
+    /// A signal's own variable (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `…_METRICS_…`,
+    /// `…_LOGS_…`): used as is.
     Never,
 }
 
@@ -151,9 +189,7 @@ impl Endpoint {
             Source::Env {
                 var: "OTEL_EXPORTER_OTLP_ENDPOINT",
             } => AppendRule::Always,
-            Source::Env {
-                var: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-            } => AppendRule::Never,
+            Source::Env { var } if var.starts_with("OTEL_EXPORTER_OTLP_") => AppendRule::Never,
             _ => AppendRule::IfNoPath,
         };
         match self {
@@ -170,5 +206,50 @@ impl Endpoint {
             },
             other => other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn other_signals_go_beside_traces() {
+        let http = Protocol::HttpProtobuf;
+        assert_eq!(
+            beside_traces("http://c:4318/v1/traces", http, "logs"),
+            "http://c:4318/v1/logs"
+        );
+        assert_eq!(
+            beside_traces("http://c:4318/custom", http, "logs"),
+            "http://c:4318/custom/v1/logs"
+        );
+        assert_eq!(
+            beside_traces("http://c:4317", Protocol::Grpc, "metrics"),
+            "http://c:4317"
+        );
+    }
+
+    #[test]
+    fn a_signals_own_variable_is_used_as_is_the_generic_one_gets_the_path() {
+        let e = || Endpoint::parse("http://c:4318", false).unwrap();
+        let own = Source::Env {
+            var: "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        };
+        let generic = Source::Env {
+            var: "OTEL_EXPORTER_OTLP_ENDPOINT",
+        };
+        assert_eq!(
+            url_for(e(), &own, None, "metrics").unwrap().0,
+            "http://c:4318"
+        );
+        assert_eq!(
+            url_for(e(), &generic, None, "metrics").unwrap().0,
+            "http://c:4318/v1/metrics"
+        );
+        assert_eq!(
+            url_for(e(), &Source::Code, None, "logs").unwrap().0,
+            "http://c:4318/v1/logs"
+        );
     }
 }

@@ -107,6 +107,36 @@ keys! {
         "PEM private key of the client certificate";
     "otlp_insecure", "TRACEWIRE_OTLP_INSECURE", ["OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE"], D::Bool(false), P::Bool,
         "An endpoint without a scheme is `http://` (else `https://`)";
+    "otlp_metrics_endpoint", "TRACEWIRE_OTLP_METRICS_ENDPOINT", ["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"], D::Unset, P::With(resolve::signal_endpoint_text),
+        "Metrics' own `http(s)://host:port[/path]`; unset: beside the span endpoint";
+    "otlp_metrics_protocol", "TRACEWIRE_OTLP_METRICS_PROTOCOL", ["OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"], D::Unset, P::OneOf(Protocol::NAMES, " (http/json is not supported)"),
+        "`grpc` or `http/protobuf` for metrics; unset: the span endpoint's, or inferred from `otlp_metrics_endpoint`";
+    "otlp_metrics_headers", "TRACEWIRE_OTLP_METRICS_HEADERS", ["OTEL_EXPORTER_OTLP_METRICS_HEADERS"], D::Unset, P::Headers,
+        "Headers of metrics export requests (secrets: never printed); unset: `otlp_headers`";
+    "otlp_metrics_compression", "TRACEWIRE_OTLP_METRICS_COMPRESSION", ["OTEL_EXPORTER_OTLP_METRICS_COMPRESSION"], D::Unset, P::With(resolve::compression),
+        "`none` or `gzip` for metrics; unset: `otlp_compression`";
+    "otlp_metrics_certificate", "TRACEWIRE_OTLP_METRICS_CERTIFICATE", ["OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE"], D::Unset, P::Pem,
+        "CA of the metrics endpoint; unset: `otlp_certificate`";
+    "otlp_metrics_client_certificate", "TRACEWIRE_OTLP_METRICS_CLIENT_CERTIFICATE", ["OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE"], D::Unset, P::Pem,
+        "Client certificate for the metrics endpoint; unset: `otlp_client_certificate`";
+    "otlp_metrics_client_key", "TRACEWIRE_OTLP_METRICS_CLIENT_KEY", ["OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY"], D::Unset, P::Pem,
+        "Its private key; unset: `otlp_client_key`";
+    "otlp_logs_endpoint", "TRACEWIRE_OTLP_LOGS_ENDPOINT", ["OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"], D::Unset, P::With(resolve::signal_endpoint_text),
+        "Log records' own `http(s)://host:port[/path]`; unset: beside the span endpoint";
+    "otlp_logs_protocol", "TRACEWIRE_OTLP_LOGS_PROTOCOL", ["OTEL_EXPORTER_OTLP_LOGS_PROTOCOL"], D::Unset, P::OneOf(Protocol::NAMES, " (http/json is not supported)"),
+        "`grpc` or `http/protobuf` for logs; unset: the span endpoint's, or inferred from `otlp_logs_endpoint`";
+    "otlp_logs_headers", "TRACEWIRE_OTLP_LOGS_HEADERS", ["OTEL_EXPORTER_OTLP_LOGS_HEADERS"], D::Unset, P::Headers,
+        "Headers of logs export requests (secrets: never printed); unset: `otlp_headers`";
+    "otlp_logs_timeout_ms", "TRACEWIRE_OTLP_LOGS_TIMEOUT_MS", ["OTEL_EXPORTER_OTLP_LOGS_TIMEOUT"], D::Unset, P::Uint { min: 1, max: 600_000 },
+        "Timeout of one log export; unset: `otlp_timeout_ms`";
+    "otlp_logs_compression", "TRACEWIRE_OTLP_LOGS_COMPRESSION", ["OTEL_EXPORTER_OTLP_LOGS_COMPRESSION"], D::Unset, P::With(resolve::compression),
+        "`none` or `gzip` for logs; unset: `otlp_compression`";
+    "otlp_logs_certificate", "TRACEWIRE_OTLP_LOGS_CERTIFICATE", ["OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE"], D::Unset, P::Pem,
+        "CA of the logs endpoint; unset: `otlp_certificate`";
+    "otlp_logs_client_certificate", "TRACEWIRE_OTLP_LOGS_CLIENT_CERTIFICATE", ["OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE"], D::Unset, P::Pem,
+        "Client certificate for the logs endpoint; unset: `otlp_client_certificate`";
+    "otlp_logs_client_key", "TRACEWIRE_OTLP_LOGS_CLIENT_KEY", ["OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY"], D::Unset, P::Pem,
+        "Its private key; unset: `otlp_client_key`";
     "sampler", "TRACEWIRE_SAMPLER", ["OTEL_TRACES_SAMPLER"], D::Str("parentbased_traceidratio"), P::OneOf(SamplerKind::NAMES, ""),
         "Head sampler, as `OTEL_TRACES_SAMPLER` names them";
     "sampling_rate", "TRACEWIRE_SAMPLING_RATE", ["OTEL_TRACES_SAMPLER_ARG"], D::Float(1.0), P::Rate,
@@ -163,7 +193,7 @@ keys! {
         "OTLP metrics: HTTP and messaging histograms, span metrics, your own (feature `metrics`)";
     "metric_export_interval_ms", "TRACEWIRE_METRIC_EXPORT_INTERVAL_MS", ["OTEL_METRIC_EXPORT_INTERVAL"], D::Int(60_000), P::Uint { min: 100, max: 86_400_000 },
         "Time between two metric exports (the last interval is exported at shutdown)";
-    "metric_export_timeout_ms", "TRACEWIRE_METRIC_EXPORT_TIMEOUT_MS", ["OTEL_METRIC_EXPORT_TIMEOUT"], D::Int(30_000), P::Uint { min: 1, max: 600_000 },
+    "metric_export_timeout_ms", "TRACEWIRE_METRIC_EXPORT_TIMEOUT_MS", ["OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "OTEL_METRIC_EXPORT_TIMEOUT"], D::Int(30_000), P::Uint { min: 1, max: 600_000 },
         "Timeout of one metric export";
     "metrics_temporality", "TRACEWIRE_METRICS_TEMPORALITY", ["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"], D::Str("cumulative"), P::OneOf(MetricsTemporality::NAMES, ""),
         "`cumulative`, `delta` or `lowmemory`, as the specification defines them";

@@ -294,6 +294,67 @@ pub enum Export {
     None,
 }
 
+/// Where one signal's OTLP requests go and how they are made: the part of the settings each
+/// OTLP transport receives. The span endpoint's is [`Settings::traces_otlp`]; metrics and log
+/// records have their own ([`Settings::metrics_otlp`], [`Settings::logs_otlp`]), each option
+/// from the signal's own key or variable (`otlp_metrics_*`, `OTEL_EXPORTER_OTLP_METRICS_*`)
+/// when set, else the span endpoint's.
+///
+/// ```
+/// let s = tracewire::builder().without_settings_file()
+///     .with_env([
+///         ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+///         ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://metrics:4317"),
+///     ])
+///     .settings()?;
+/// let metrics = s.metrics_otlp.unwrap();
+/// assert_eq!(metrics.url, "http://metrics:4317");
+/// assert_eq!(metrics.protocol, tracewire::Protocol::Grpc);
+/// assert_eq!(s.logs_otlp.unwrap().url, "http://collector:4318/v1/logs");
+/// # Ok::<(), tracewire::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OtlpExport {
+    /// The exact URL: for HTTP with `/v1/<signal>` in place; for gRPC the server's address.
+    pub url: String,
+    /// The transport.
+    pub protocol: Protocol,
+    /// Headers sent with every request (values are secrets: never printed).
+    pub headers: Vec<(String, String)>,
+    /// Timeout of one request.
+    pub timeout: Duration,
+    /// gzip-compress requests.
+    pub gzip: bool,
+    /// PEM file of the CA that signs the server's certificate; unset: the system's roots.
+    pub certificate: Option<PathBuf>,
+    /// PEM client certificate (chain) for mutual TLS.
+    pub client_certificate: Option<PathBuf>,
+    /// PEM private key of the client certificate.
+    pub client_key: Option<PathBuf>,
+}
+
+/// Header values redacted: they carry API keys.
+impl fmt::Debug for OtlpExport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, _)| (k.as_str(), crate::REDACTED))
+            .collect();
+        f.debug_struct("OtlpExport")
+            .field("url", &self.url)
+            .field("protocol", &self.protocol)
+            .field("headers", &headers)
+            .field("timeout", &self.timeout)
+            .field("gzip", &self.gzip)
+            .field("certificate", &self.certificate)
+            .field("client_certificate", &self.client_certificate)
+            .field("client_key", &self.client_key)
+            .finish()
+    }
+}
+
 /// The file sink used when no endpoint is configured anywhere.
 pub const DEFAULT_FILE_SINK: &str = "tracewire-spans.jsonl";
 
@@ -388,11 +449,18 @@ pub struct Settings {
     pub drop_warning_interval: Duration,
     /// Export tracing events as OTLP log records (feature `logs`).
     pub logs_enabled: bool,
+    /// Where OTLP log records go (`otlp_logs_*`, `OTEL_EXPORTER_OTLP_LOGS_*`, else the span
+    /// endpoint's settings); `None` when there is no OTLP endpoint for them.
+    pub logs_otlp: Option<OtlpExport>,
     /// With `logs_enabled`, keep events as span events too (default: only as log records).
     pub span_events_with_logs: bool,
     /// OTLP metrics on (feature `metrics`): the semantic-convention histograms of the HTTP and
     /// messaging integrations, span metrics when asked, and the global meter provider.
     pub metrics_enabled: bool,
+    /// Where OTLP metrics go (`otlp_metrics_*`, `OTEL_EXPORTER_OTLP_METRICS_*`, else the span
+    /// endpoint's settings); `None` when there is no OTLP endpoint for them (with the file
+    /// sink they go to the metrics file beside it).
+    pub metrics_otlp: Option<OtlpExport>,
     /// Time between two metric exports.
     pub metric_export_interval: Duration,
     /// Timeout of one metric export.
@@ -483,8 +551,10 @@ impl fmt::Debug for Settings {
             )
             .field("drop_warning_interval", &self.drop_warning_interval)
             .field("logs_enabled", &self.logs_enabled)
+            .field("logs_otlp", &self.logs_otlp)
             .field("span_events_with_logs", &self.span_events_with_logs)
             .field("metrics_enabled", &self.metrics_enabled)
+            .field("metrics_otlp", &self.metrics_otlp)
             .field("metric_export_interval", &self.metric_export_interval)
             .field("metric_export_timeout", &self.metric_export_timeout)
             .field("metrics_temporality", &self.metrics_temporality)
@@ -524,6 +594,31 @@ impl Settings {
     /// ```
     pub fn explain(&self) -> impl fmt::Display + '_ {
         Explain(self)
+    }
+
+    /// The span endpoint's OTLP settings, `None` when spans do not go to an OTLP endpoint.
+    ///
+    /// ```
+    /// let s = tracewire::builder().without_settings_file()
+    ///     .with_env([("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")])
+    ///     .settings()?;
+    /// assert_eq!(s.traces_otlp().unwrap().url, "http://collector:4318/v1/traces");
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn traces_otlp(&self) -> Option<OtlpExport> {
+        let Export::Otlp { url, protocol } = &self.export else {
+            return None;
+        };
+        Some(OtlpExport {
+            url: url.clone(),
+            protocol: *protocol,
+            headers: self.otlp_headers.clone(),
+            timeout: self.otlp_timeout,
+            gzip: self.otlp_gzip,
+            certificate: self.otlp_certificate.clone(),
+            client_certificate: self.otlp_client_certificate.clone(),
+            client_key: self.otlp_client_key.clone(),
+        })
     }
 
     /// The `OTEL_*` values that were ignored, or partly left out, each with why: the

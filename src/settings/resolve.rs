@@ -184,8 +184,13 @@ pub(crate) fn settings(
     let c = load::collect(env, file, code)?;
     let default_name = c.app_name.clone().unwrap_or_else(executable_name);
     let mut r = Resolved::new(c.values, c.fallbacks, &|_| Raw::Str(default_name.clone()))?;
-    refuse_logs_only_tls(env, &mut r.warnings);
-    mutual_tls(&mut r)?;
+    for (cert, key) in [
+        ("otlp_client_certificate", "otlp_client_key"),
+        ("otlp_metrics_client_certificate", "otlp_metrics_client_key"),
+        ("otlp_logs_client_certificate", "otlp_logs_client_key"),
+    ] {
+        mutual_tls(&mut r, cert, key)?;
+    }
     if matches!(r.source("service_name_override"), Source::Default) {
         let from = if c.app_name.is_some() {
             "app_name"
@@ -195,6 +200,8 @@ pub(crate) fn settings(
         r.note("service_name_override", from);
     }
     let export = export(&mut r, env)?;
+    let metrics_otlp = signal_otlp(&mut r, env, &export, "metrics")?;
+    let logs_otlp = signal_otlp(&mut r, env, &export, "logs")?;
     let queue = r.usize("batch_max_queue_size");
     Ok(Settings {
         enabled: r.bool("enabled"),
@@ -237,9 +244,11 @@ pub(crate) fn settings(
         link_attribute_count_limit: r.u32("link_attribute_count_limit"),
         drop_warning_interval: r.millis("drop_warning_interval_ms"),
         logs_enabled: r.bool("logs_enabled"),
+        logs_otlp,
         span_events_with_logs: r.bool("span_events_with_logs"),
         // On by default where the build can: the default is not an error without the feature.
         metrics_enabled: r.bool("metrics_enabled") && cfg!(feature = "metrics"),
+        metrics_otlp,
         metric_export_interval: r.millis("metric_export_interval_ms"),
         metric_export_timeout: r.millis("metric_export_timeout_ms"),
         metrics_temporality: MetricsTemporality::ALL[r.index("metrics_temporality").unwrap_or(0)],
@@ -431,6 +440,136 @@ pub(super) fn endpoint_text(
     Ok(Value::Str(text))
 }
 
+/// A signal's own endpoint (`otlp_metrics_endpoint`, `otlp_logs_endpoint`): a URL
+/// [`Endpoint::parse`] accepts; not `file:` (metrics go to a file beside the span file).
+pub(super) fn signal_endpoint_text(
+    key: &'static str,
+    raw: &Raw,
+    src: &Source,
+    _warnings: &mut Vec<String>,
+) -> Result<Value> {
+    let text = parse::string(key, raw, src)?;
+    match Endpoint::parse(&text, false) {
+        Ok(Endpoint::Url { .. }) => Ok(Value::Str(text)),
+        Ok(Endpoint::File(_)) => Err(invalid(
+            key,
+            raw,
+            src,
+            "an http:// or https:// URL (a signal's own endpoint cannot be a file)",
+        )),
+        Err(why) => Err(invalid(key, raw, src, &why)),
+    }
+}
+
+/// Where one signal (`metrics`, `logs`) goes over OTLP, option by option: its own key or
+/// variable when set, else the span endpoint's. Without an endpoint of its own it goes beside
+/// the span endpoint (or, when that one came from `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, to the
+/// generic `OTEL_EXPORTER_OTLP_ENDPOINT` when set, as the specification says); `None` when
+/// there is no OTLP endpoint for it at all.
+fn signal_otlp(
+    r: &mut Resolved,
+    env: &HashMap<String, String>,
+    spans: &super::Export,
+    signal: &str,
+) -> Result<Option<super::OtlpExport>> {
+    let key = |option: &str| -> &'static str {
+        super::keys::key(&format!("otlp_{signal}_{option}"))
+            .map(|k| k.name)
+            .unwrap_or_else(|| panic!("otlp_{signal}_{option} is not in the key table"))
+    };
+    let own_protocol = r.index(key("protocol")).map(|i| Protocol::ALL[i]);
+    let generic = env
+        .get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .filter(|v| !v.trim().is_empty());
+    let traces_own = matches!(
+        r.source("otlp_endpoint"),
+        Source::Env {
+            var: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+        }
+    );
+    let (url, protocol) = if let Some(text) = r.string(key("endpoint")) {
+        let src = r.source(key("endpoint")).clone();
+        // A protocol for the spans' endpoint is no guide to another endpoint's; the generic
+        // variable is meant for every signal.
+        let protocol = own_protocol.or_else(|| {
+            env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+                .and_then(|p| {
+                    Protocol::NAMES
+                        .iter()
+                        .position(|n| n.eq_ignore_ascii_case(p.trim()))
+                })
+                .map(|i| Protocol::ALL[i])
+        });
+        match Endpoint::parse(&text, r.bool("otlp_insecure")) {
+            Ok(e) => match endpoint::url_for(e, &src, protocol, signal) {
+                Some(found) => found,
+                None => return Ok(None),
+            },
+            Err(why) => {
+                let e = invalid(key("endpoint"), &Raw::Str(text.clone()), &src, &why);
+                if !parse::is_otel(&src) {
+                    return Err(e);
+                }
+                r.warnings.push(format!("{e}; {signal} are not exported"));
+                return Ok(None);
+            }
+        }
+    } else if let (true, Some(generic)) = (traces_own, generic) {
+        let src = Source::Env {
+            var: "OTEL_EXPORTER_OTLP_ENDPOINT",
+        };
+        let protocol = own_protocol.or(r.index("otlp_protocol").map(|i| Protocol::ALL[i]));
+        match Endpoint::parse(generic.trim(), r.bool("otlp_insecure"))
+            .ok()
+            .and_then(|e| endpoint::url_for(e, &src, protocol, signal))
+        {
+            Some(found) => found,
+            None => return Ok(None),
+        }
+    } else {
+        match spans {
+            super::Export::Otlp { url, protocol } => {
+                let protocol = own_protocol.unwrap_or(*protocol);
+                (endpoint::beside_traces(url, protocol, signal), protocol)
+            }
+            _ => return Ok(None),
+        }
+    };
+    let set = |r: &Resolved, k: &str| !matches!(r.get(k), Value::Unset);
+    let or_shared = |r: &Resolved, own: &'static str, shared: &str| {
+        if set(r, own) {
+            r.path(own)
+        } else {
+            r.path(shared)
+        }
+    };
+    let timeout = if signal == "metrics" {
+        r.millis("metric_export_timeout_ms")
+    } else if set(r, key("timeout_ms")) {
+        r.millis(key("timeout_ms"))
+    } else {
+        r.millis("otlp_timeout_ms")
+    };
+    Ok(Some(super::OtlpExport {
+        url,
+        protocol,
+        headers: if set(r, key("headers")) {
+            r.map(key("headers"))
+        } else {
+            r.map("otlp_headers")
+        },
+        timeout,
+        gzip: if set(r, key("compression")) {
+            r.bool(key("compression"))
+        } else {
+            r.bool("otlp_compression")
+        },
+        certificate: or_shared(r, key("certificate"), "otlp_certificate"),
+        client_certificate: or_shared(r, key("client_certificate"), "otlp_client_certificate"),
+        client_key: or_shared(r, key("client_key"), "otlp_client_key"),
+    }))
+}
+
 /// Where spans go: `traces_exporter`, then the endpoint and protocol resolved together.
 ///
 /// With no endpoint anywhere, spans go to the file sink, so that a newcomer's first run shows
@@ -497,13 +636,16 @@ fn level(src: &Source) -> u8 {
 /// A client certificate without its key, or the reverse, is refused at start: the TLS handshake
 /// would fail on every export. When the half that is set came from an `OTEL_*` variable, it is
 /// ignored with a warning instead (exports then go without a client certificate).
-fn mutual_tls(r: &mut Resolved) -> Result<()> {
-    let (cert, key) = ("otlp_client_certificate", "otlp_client_key");
-    let (have, lacks, var) = match (r.path(cert), r.path(key)) {
-        (Some(_), None) => (cert, key, "OTEL_EXPORTER_OTLP_CLIENT_KEY"),
-        (None, Some(_)) => (key, cert, "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"),
+fn mutual_tls(r: &mut Resolved, cert: &'static str, key: &'static str) -> Result<()> {
+    let (have, lacks) = match (r.path(cert), r.path(key)) {
+        (Some(_), None) => (cert, key),
+        (None, Some(_)) => (key, cert),
         _ => return Ok(()),
     };
+    let var = super::keys::key(lacks)
+        .and_then(|k| k.otel_env.first())
+        .copied()
+        .unwrap_or_default();
     let message = format!(
         "{have} is set ({}) but {lacks} is not: mutual TLS needs both ({var})",
         r.source(have)
@@ -517,24 +659,6 @@ fn mutual_tls(r: &mut Resolved) -> Result<()> {
     }
     r.note(have, "ignored: no matching key or certificate");
     Ok(())
-}
-
-/// tracewire sends log records to the span endpoint with the same TLS settings: a logs-only
-/// TLS variable is ignored, with a warning.
-fn refuse_logs_only_tls(env: &HashMap<String, String>, warnings: &mut Vec<String>) {
-    for what in [
-        "CERTIFICATE",
-        "CLIENT_CERTIFICATE",
-        "CLIENT_KEY",
-        "INSECURE",
-    ] {
-        let var = format!("OTEL_EXPORTER_OTLP_LOGS_{what}");
-        if env.get(&var).is_some_and(|v| !v.trim().is_empty()) {
-            warnings.push(format!(
-                "{var} is not supported: tracewire sends log records to the span endpoint with the same TLS settings; set OTEL_EXPORTER_OTLP_{what} (both signals) instead; ignored"
-            ));
-        }
-    }
 }
 
 /// The default `service.name` when neither a key nor `app_name` gives one (the specification's

@@ -258,8 +258,6 @@ fn span_layer(
             inner.meters = Some(meters);
             *metrics = Some(layer);
         }
-        let processor = Arc::new(processor);
-        shared_processor = Some(processor.clone());
         inner.counters = Some(pipeline.counters.clone());
         #[cfg(feature = "logs")]
         if settings.logs_enabled {
@@ -271,7 +269,11 @@ fn span_layer(
             )?;
         }
         inner.pipeline = Some(pipeline);
-        provider = provider.with_span_processor(crate::export::SharedProcessor(processor));
+        if let Some(processor) = processor {
+            let processor = Arc::new(processor);
+            shared_processor = Some(processor.clone());
+            provider = provider.with_span_processor(crate::export::SharedProcessor(processor));
+        }
     }
     let provider = provider.build();
     let tracer = crate::tracer::Tracer::new(&plan, span_limits(settings), shared_processor);
