@@ -210,8 +210,9 @@ pub use export::Stats;
 pub use panic::install_panic_hook;
 pub use redact::REDACTED;
 pub use settings::{
-    DEFAULT_FILE_SINK, DEFAULT_REDACT, Export, LogFormat, MetricsTemporality, OtlpExport, Protocol,
-    SamplerKind, SettingValue, Settings, Source, TRACEWIRE_ENV, TRACEWIRE_SETTINGS,
+    DEFAULT_FILE_SINK, DEFAULT_REDACT, DETECTORS, Export, LogFormat, MetricsTemporality,
+    OtlpExport, Protocol, SamplerKind, SettingValue, Settings, Source, TRACEWIRE_ENV,
+    TRACEWIRE_SETTINGS,
 };
 pub use stack::{BoxedLayer, Builder, Guard, builder, init};
 

@@ -147,6 +147,8 @@ keys! {
         "`service.version`; unset: `app_version`";
     "resource_attributes", "TRACEWIRE_RESOURCE_ATTRIBUTES", ["OTEL_RESOURCE_ATTRIBUTES"], D::Map, P::Map,
         "Extra resource attributes (`k=v,k2=v2` or a table)";
+    "resource_detectors", "TRACEWIRE_RESOURCE_DETECTORS", ["OTEL_RUST_RESOURCE_DETECTORS"], D::List(super::DETECTORS), P::With(resolve::detectors),
+        "Resource detectors, `all`, or `none`: `service_instance`, `host`, `os`, `process`, `container`, `k8s`";
     "propagators", "TRACEWIRE_PROPAGATORS", ["OTEL_PROPAGATORS"], D::Str("tracecontext,baggage"), P::With(resolve::propagators),
         "Formats read and written, in order: `tracecontext`, `baggage`, `b3`, `b3multi`, `jaeger`, `xray`, or `none`";
     "log_level", "TRACEWIRE_LOG_LEVEL", ["RUST_LOG"], D::Str("info"), P::Filter,

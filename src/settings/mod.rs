@@ -400,8 +400,11 @@ pub struct Settings {
     pub service_version: Option<String>,
     /// `deployment.environment.name`, from `TRACEWIRE_ENV`.
     pub environment: Option<String>,
-    /// Extra resource attributes (`resource_attributes`, `OTEL_RESOURCE_ATTRIBUTES`).
+    /// Extra resource attributes (`resource_attributes`, `OTEL_RESOURCE_ATTRIBUTES`); they
+    /// replace detected ones of the same name.
     pub resource_attributes: Vec<(String, String)>,
+    /// The resource detectors that run ([`DETECTORS`]).
+    pub resource_detectors: Vec<String>,
     /// Propagation formats, in order (`OTEL_PROPAGATORS`): `tracecontext`, `baggage`, `b3`,
     /// `b3multi`, `jaeger`, `xray`; empty for `none`.
     pub propagators: Vec<String>,
@@ -485,6 +488,8 @@ pub struct Settings {
     pub tail_max_buffered_bytes: usize,
     sources: Vec<(&'static str, Source, String)>,
     warnings: Vec<String>,
+    /// `k8s.*` from the environment (read with the rest of it, for the `k8s` detector).
+    pub(crate) kubernetes: Vec<(&'static str, String)>,
 }
 
 /// Every setting, with header values redacted: `otlp_headers` carries API keys.
@@ -512,6 +517,7 @@ impl fmt::Debug for Settings {
             .field("service_version", &self.service_version)
             .field("environment", &self.environment)
             .field("resource_attributes", &self.resource_attributes)
+            .field("resource_detectors", &self.resource_detectors)
             .field("propagators", &self.propagators)
             .field("log_level", &self.log_level)
             .field("log_format", &self.log_format)
@@ -676,6 +682,17 @@ impl Settings {
         keys::Table
     }
 }
+
+/// The resource detectors `resource_detectors` names, all on by default (see README
+/// "Resource").
+pub const DETECTORS: &[&str] = &[
+    "service_instance",
+    "host",
+    "os",
+    "process",
+    "container",
+    "k8s",
+];
 
 /// Names that look like secrets: their values never leave the process by default.
 pub const DEFAULT_REDACT: &[&str] = &[

@@ -223,6 +223,7 @@ pub(crate) fn settings(
         service_version: r.string("service_version").or(c.app_version),
         environment: c.environment,
         resource_attributes: r.map("resource_attributes"),
+        resource_detectors: r.list("resource_detectors"),
         propagators: r.list("propagators"),
         log_level: r.string("log_level").unwrap_or_default(),
         log_format: LogFormat::ALL[r.index("log_format").unwrap_or(0)],
@@ -261,6 +262,7 @@ pub(crate) fn settings(
         tail_max_buffered_bytes: r.usize("tail_max_buffered_bytes"),
         sources: r.sources,
         warnings: r.warnings,
+        kubernetes: kubernetes_env(env),
     })
 }
 
@@ -410,6 +412,43 @@ pub(super) fn propagators(
                 parse::at(key, src, raw),
                 PROPAGATORS.join(", ")
             ));
+        }
+    }
+    Ok(Value::List(out))
+}
+
+/// `resource_detectors`: names from [`super::DETECTORS`], `all` or `none`; an unknown name in
+/// `OTEL_RUST_RESOURCE_DETECTORS` is left out with a warning.
+pub(super) fn detectors(
+    key: &'static str,
+    raw: &Raw,
+    src: &Source,
+    warnings: &mut Vec<String>,
+) -> Result<Value> {
+    let mut out: Vec<String> = Vec::new();
+    for d in parse::list(key, raw, src)? {
+        let d = d.to_ascii_lowercase();
+        match d.as_str() {
+            "all" => out = super::DETECTORS.iter().map(|s| s.to_string()).collect(),
+            "none" => {}
+            known if super::DETECTORS.contains(&known) => {
+                if !out.contains(&d) {
+                    out.push(d);
+                }
+            }
+            _ if parse::is_otel(src) => warnings.push(format!(
+                "{}: detector `{d}` is not one tracewire has ({}); left out",
+                parse::at(key, src, raw),
+                super::DETECTORS.join(", ")
+            )),
+            _ => {
+                return Err(invalid(
+                    key,
+                    raw,
+                    src,
+                    &format!("a list of: {}, all, none", super::DETECTORS.join(", ")),
+                ));
+            }
         }
     }
     Ok(Value::List(out))
@@ -661,6 +700,36 @@ fn mutual_tls(r: &mut Resolved, cert: &'static str, key: &'static str) -> Result
     Ok(())
 }
 
+/// The pod's attributes the downward API puts in the environment (the OpenTelemetry Operator's
+/// `OTEL_RESOURCE_ATTRIBUTES_POD_NAME`/`_POD_UID`/`_NODE_NAME`, or the common `HOSTNAME`,
+/// `NODE_NAME`, `POD_NAMESPACE`), only inside Kubernetes (`KUBERNETES_SERVICE_HOST`).
+fn kubernetes_env(env: &std::collections::HashMap<String, String>) -> Vec<(&'static str, String)> {
+    let get = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| env.get(*n).map(|v| v.trim()).filter(|v| !v.is_empty()))
+            .map(str::to_string)
+    };
+    if get(&["KUBERNETES_SERVICE_HOST"]).is_none() {
+        return Vec::new();
+    }
+    [
+        (
+            "k8s.pod.name",
+            &["OTEL_RESOURCE_ATTRIBUTES_POD_NAME", "HOSTNAME"][..],
+        ),
+        ("k8s.pod.uid", &["OTEL_RESOURCE_ATTRIBUTES_POD_UID"][..]),
+        (
+            "k8s.node.name",
+            &["OTEL_RESOURCE_ATTRIBUTES_NODE_NAME", "NODE_NAME"][..],
+        ),
+        ("k8s.namespace.name", &["POD_NAMESPACE"][..]),
+    ]
+    .into_iter()
+    .filter_map(|(k, names)| get(names).map(|v| (k, v)))
+    .collect()
+}
+
 /// The default `service.name` when neither a key nor `app_name` gives one (the specification's
 /// `unknown_service` when even that is unknown).
 fn executable_name() -> String {
@@ -668,4 +737,33 @@ fn executable_name() -> String {
         .ok()
         .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "unknown_service".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kubernetes_attributes_only_inside_kubernetes() {
+        let env = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert!(kubernetes_env(&env(&[("HOSTNAME", "web-1")])).is_empty());
+        let found = kubernetes_env(&env(&[
+            ("KUBERNETES_SERVICE_HOST", "10.0.0.1"),
+            ("HOSTNAME", "web-1"),
+            ("OTEL_RESOURCE_ATTRIBUTES_POD_NAME", "web-7f9c"),
+            ("OTEL_RESOURCE_ATTRIBUTES_NODE_NAME", "node-3"),
+        ]));
+        assert_eq!(
+            found,
+            [
+                ("k8s.pod.name", "web-7f9c".to_string()),
+                ("k8s.node.name", "node-3".to_string())
+            ]
+        );
+    }
 }

@@ -1,9 +1,10 @@
 //! The stack tracewire installs, one job per file: [`builder`] (settings in code and the
 //! finishers), [`layers`] (the subscriber stack and what the process holds once), [`sdk`] (span
-//! limits and the sampler for the OpenTelemetry SDK), [`resource`], [`guard`] (flush, report,
-//! shutdown).
+//! limits and the sampler for the OpenTelemetry SDK), [`resource`] and its [`detectors`],
+//! [`guard`] (flush, report, shutdown).
 
 mod builder;
+mod detectors;
 mod guard;
 mod layers;
 mod resource;
