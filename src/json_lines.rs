@@ -52,6 +52,11 @@ impl fmt::Debug for LogWriter {
 }
 
 impl LogWriter {
+    /// Whether lines go to the process's stdout (which may be a terminal).
+    pub(crate) fn is_stdout(&self) -> bool {
+        matches!(self, LogWriter::Stdout)
+    }
+
     /// Writes one whole line with one call, so that concurrent lines never mix.
     fn write_line(&self, line: &[u8]) {
         // A log line that cannot be written is not worth failing the request for.

@@ -159,6 +159,7 @@ pub mod grpc;
 #[cfg(any(feature = "http-server", feature = "reqwest"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "http-server", feature = "reqwest"))))]
 pub mod http;
+mod human_lines;
 mod ids;
 mod json_lines;
 pub mod messaging;

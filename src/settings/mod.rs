@@ -490,6 +490,8 @@ pub struct Settings {
     warnings: Vec<String>,
     /// `k8s.*` from the environment (read with the rest of it, for the `k8s` detector).
     pub(crate) kubernetes: Vec<(&'static str, String)>,
+    /// `NO_COLOR` is set (no-color.org): no colour in `pretty`/`compact` lines.
+    pub(crate) no_color: bool,
 }
 
 /// Every setting, with header values redacted: `otlp_headers` carries API keys.

@@ -263,6 +263,7 @@ pub(crate) fn settings(
         sources: r.sources,
         warnings: r.warnings,
         kubernetes: kubernetes_env(env),
+        no_color: env.get("NO_COLOR").is_some_and(|v| !v.is_empty()),
     })
 }
 

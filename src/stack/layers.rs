@@ -333,13 +333,27 @@ pub(super) fn build_parts(
         )
     });
 
+    let ansi = crate::human_lines::colours(writer.is_stdout(), settings.no_color);
+    let fields = || {
+        crate::human_lines::RedactedFields::new(crate::redact::Redactor::new(
+            &settings.redact_fields,
+        ))
+    };
     let log_layer = match settings.log_format {
         LogFormat::Pretty => tracing_subscriber::fmt::layer()
-            .pretty()
+            .with_ansi(ansi)
+            .fmt_fields(fields())
+            .event_format(crate::human_lines::WithIds(crate::human_lines::Pretty {
+                ansi,
+            }))
             .with_writer(writer)
             .boxed(),
         LogFormat::Compact => tracing_subscriber::fmt::layer()
-            .compact()
+            .with_ansi(ansi)
+            .fmt_fields(fields())
+            .event_format(crate::human_lines::WithIds(
+                tracing_subscriber::fmt::format().compact().with_ansi(ansi),
+            ))
             .with_writer(writer)
             .boxed(),
         _ => JsonLayer::new(
