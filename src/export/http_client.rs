@@ -20,9 +20,13 @@ use opentelemetry_http::{HttpClient, HttpError, Request, Response};
 const MAX_RESPONSE_BYTES: usize = 4 << 20;
 
 #[cfg(feature = "tls")]
-type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+type Connector = hyper_rustls::HttpsConnector<ProxyConnector>;
 #[cfg(not(feature = "tls"))]
-type Connector = HttpConnector;
+type Connector = ProxyConnector;
+
+use super::proxy::ProxyConnector;
+use hyper_util::client::proxy::matcher::Matcher;
+use std::sync::Arc;
 
 use super::otlp::{LastTransportError, chain};
 
@@ -42,10 +46,15 @@ impl std::fmt::Debug for OtlpHttpClient {
     }
 }
 
-fn connector(http2: bool, #[cfg(feature = "tls")] tls: rustls::ClientConfig) -> Connector {
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_nodelay(true);
+fn connector(
+    http2: bool,
+    proxy: Option<Arc<Matcher>>,
+    #[cfg(feature = "tls")] tls: rustls::ClientConfig,
+) -> Connector {
+    let mut direct = HttpConnector::new();
+    direct.enforce_http(false);
+    direct.set_nodelay(true);
+    let http = ProxyConnector::new(direct, proxy);
     #[cfg(feature = "tls")]
     {
         let b = hyper_rustls::HttpsConnectorBuilder::new()
@@ -68,12 +77,14 @@ impl OtlpHttpClient {
     /// A client for plain `http://` and, with `tls`, `https://` with this configuration.
     pub(crate) fn new(
         timeout: Duration,
+        proxy: Option<Arc<Matcher>>,
         #[cfg(feature = "tls")] tls: rustls::ClientConfig,
     ) -> (OtlpHttpClient, LastTransportError) {
         let last_error = LastTransportError::default();
         let client = OtlpHttpClient {
             inner: Client::builder(TokioExecutor::new()).build(connector(
                 false,
+                proxy,
                 #[cfg(feature = "tls")]
                 tls,
             )),
@@ -109,12 +120,17 @@ impl std::fmt::Debug for GrpcProbe {
 impl GrpcProbe {
     // Only a gRPC exporter asks for a probe.
     #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
-    pub(crate) fn new(url: &str, #[cfg(feature = "tls")] tls: rustls::ClientConfig) -> GrpcProbe {
+    pub(crate) fn new(
+        url: &str,
+        proxy: Option<Arc<Matcher>>,
+        #[cfg(feature = "tls")] tls: rustls::ClientConfig,
+    ) -> GrpcProbe {
         GrpcProbe {
             client: Client::builder(TokioExecutor::new())
                 .http2_only(true)
                 .build(connector(
                     true,
+                    proxy,
                     #[cfg(feature = "tls")]
                     tls,
                 )),

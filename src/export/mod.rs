@@ -16,6 +16,8 @@ pub(crate) mod log_records;
 pub(crate) mod otlp;
 mod prepare;
 mod processor;
+#[cfg(any(feature = "grpc", feature = "http-proto"))]
+mod proxy;
 mod queue;
 #[cfg(any(feature = "grpc", feature = "http-proto"))]
 mod span_client;

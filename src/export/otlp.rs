@@ -165,6 +165,33 @@ fn check_key(
     })
 }
 
+/// A tonic channel through the egress proxy, when the proxy rules apply to `s.url` (`None`:
+/// connect directly): the exporter's own channel has no proxy support.
+#[cfg(feature = "grpc")]
+#[cfg_attr(not(any(feature = "logs", feature = "metrics")), allow(dead_code))]
+fn proxied_channel(s: &OtlpExport) -> BuildResult<Option<tonic::transport::Channel>> {
+    let Some(rules) =
+        super::proxy::matcher(&s.proxy).filter(|m| super::proxy::applies(Some(m), &s.url))
+    else {
+        return Ok(None);
+    };
+    let endpoint = tonic::transport::Endpoint::from_shared(s.url.clone())
+        .map_err(|e| format!("invalid endpoint {}: {}", s.url, chain(&e)))?
+        .timeout(s.timeout)
+        .connect_timeout(s.timeout);
+    #[cfg(feature = "tls")]
+    let endpoint = if is_https(&s.url) {
+        endpoint
+            .tls_config(tonic_tls(s)?)
+            .map_err(|e| format!("TLS for {}: {}", s.url, chain(&e)))?
+    } else {
+        endpoint
+    };
+    Ok(Some(endpoint.connect_with_connector_lazy(
+        super::proxy::connector(&rules),
+    )))
+}
+
 /// The rustls configuration of the HTTP client: roots and client certificate.
 #[cfg(all(feature = "http-proto", feature = "tls"))]
 fn rustls_config(url: &str, s: &OtlpExport) -> BuildResult<rustls::ClientConfig> {
@@ -218,9 +245,11 @@ fn http_client(
     url: &str,
     s: &OtlpExport,
 ) -> BuildResult<(super::http_client::OtlpHttpClient, LastTransportError)> {
+    let proxy = super::proxy::matcher(&s.proxy);
     #[cfg(feature = "tls")]
     return Ok(super::http_client::OtlpHttpClient::new(
         s.timeout,
+        proxy,
         rustls_config(url, s)?,
     ));
     #[cfg(not(feature = "tls"))]
@@ -228,7 +257,7 @@ fn http_client(
         if is_https(url) {
             return Err(format!("{url} needs tracewire's `tls` cargo feature"));
         }
-        Ok(super::http_client::OtlpHttpClient::new(s.timeout))
+        Ok(super::http_client::OtlpHttpClient::new(s.timeout, proxy))
     }
 }
 
@@ -236,15 +265,13 @@ fn http_client(
 /// own build reports that).
 #[cfg(all(feature = "http-proto", feature = "grpc"))]
 fn grpc_probe(url: &str, s: &OtlpExport) -> Option<super::http_client::GrpcProbe> {
+    let proxy = super::proxy::matcher(&s.proxy);
     #[cfg(feature = "tls")]
     return rustls_config(url, s)
         .ok()
-        .map(|tls| super::http_client::GrpcProbe::new(url, tls));
+        .map(|tls| super::http_client::GrpcProbe::new(url, proxy, tls));
     #[cfg(not(feature = "tls"))]
-    {
-        let _ = s;
-        Some(super::http_client::GrpcProbe::new(url))
-    }
+    Some(super::http_client::GrpcProbe::new(url, proxy))
 }
 
 #[cfg_attr(not(any(feature = "logs", feature = "metrics")), allow(unused_macros))]
@@ -269,9 +296,13 @@ macro_rules! build_exporter {
                     let $b = b;
                     $configure
                 };)?
-                #[cfg(feature = "tls")]
-                if is_https(url) {
-                    b = b.with_tls_config(tonic_tls(s)?);
+                if let Some(channel) = proxied_channel(s)? {
+                    b = b.with_channel(channel);
+                } else {
+                    #[cfg(feature = "tls")]
+                    if is_https(url) {
+                        b = b.with_tls_config(tonic_tls(s)?);
+                    }
                 }
                 if s.gzip {
                     b = b.with_compression(opentelemetry_otlp::Compression::Gzip);

@@ -136,9 +136,14 @@ impl SpanClient {
                 .map_err(|e| format!("TLS for {url}: {}", chain(&e)))?,
             None => endpoint,
         };
+        let proxy = super::proxy::matcher(&s.proxy).filter(|m| super::proxy::applies(Some(m), url));
         let connect = || {
             // `connect_lazy` opens a connection of its own for every call.
-            let client = tonic::client::Grpc::new(endpoint.connect_lazy());
+            let channel = match &proxy {
+                Some(rules) => endpoint.connect_with_connector_lazy(super::proxy::connector(rules)),
+                None => endpoint.connect_lazy(),
+            };
+            let client = tonic::client::Grpc::new(channel);
             #[cfg(feature = "gzip")]
             let client = if s.gzip {
                 client.send_compressed(tonic::codec::CompressionEncoding::Gzip)

@@ -332,6 +332,8 @@ pub struct OtlpExport {
     pub client_certificate: Option<PathBuf>,
     /// PEM private key of the client certificate.
     pub client_key: Option<PathBuf>,
+    /// The egress proxy rules of the environment.
+    pub(crate) proxy: ProxyEnv,
 }
 
 /// Header values redacted: they carry API keys.
@@ -352,6 +354,66 @@ impl fmt::Debug for OtlpExport {
             .field("client_certificate", &self.client_certificate)
             .field("client_key", &self.client_key)
             .finish()
+    }
+}
+
+/// The egress proxy variables (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, upper or
+/// lower case; empty means unset), as the OTLP transports match them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ProxyEnv {
+    pub(crate) https: String,
+    pub(crate) http: String,
+    pub(crate) all: String,
+    pub(crate) no: String,
+}
+
+impl ProxyEnv {
+    pub(crate) fn from_env(env: &HashMap<String, String>) -> ProxyEnv {
+        let first = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|n| env.get(*n).map(|v| v.trim()).filter(|v| !v.is_empty()))
+                .unwrap_or_default()
+                .to_string()
+        };
+        // Under CGI, `HTTP_PROXY` is the client's `Proxy:` request header ("httpoxy").
+        let cgi = env.contains_key("REQUEST_METHOD");
+        ProxyEnv {
+            https: first(&["HTTPS_PROXY", "https_proxy"]),
+            http: if cgi {
+                first(&["http_proxy"])
+            } else {
+                first(&["HTTP_PROXY", "http_proxy"])
+            },
+            all: first(&["ALL_PROXY", "all_proxy"]),
+            no: first(&["NO_PROXY", "no_proxy"]),
+        }
+    }
+
+    /// The proxies as `explain()` shows them: host and port only, never credentials.
+    fn shown(&self) -> Option<String> {
+        let host = |url: &str| {
+            let rest = url.split_once("://").map_or(url, |(_, r)| r);
+            let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+            rest.split('/').next().unwrap_or_default().to_string()
+        };
+        let mut parts = Vec::new();
+        for (name, v) in [
+            ("https", &self.https),
+            ("http", &self.http),
+            ("all", &self.all),
+        ] {
+            if !v.is_empty() {
+                parts.push(format!("{name} via {}", host(v)));
+            }
+        }
+        if parts.is_empty() {
+            return None;
+        }
+        if !self.no.is_empty() {
+            parts.push(format!("not for {}", self.no));
+        }
+        Some(parts.join("; "))
     }
 }
 
@@ -492,6 +554,8 @@ pub struct Settings {
     pub(crate) kubernetes: Vec<(&'static str, String)>,
     /// `NO_COLOR` is set (no-color.org): no colour in `pretty`/`compact` lines.
     pub(crate) no_color: bool,
+    /// The egress proxy variables.
+    pub(crate) proxy: ProxyEnv,
 }
 
 /// Every setting, with header values redacted: `otlp_headers` carries API keys.
@@ -626,6 +690,7 @@ impl Settings {
             certificate: self.otlp_certificate.clone(),
             client_certificate: self.otlp_client_certificate.clone(),
             client_key: self.otlp_client_key.clone(),
+            proxy: self.proxy.clone(),
         })
     }
 
@@ -745,6 +810,12 @@ impl fmt::Display for Explain<'_> {
             writeln!(f, "# ignored: {w}")?;
         }
         writeln!(f, "# spans go to: {export}")?;
+        if let Some(p) = s.proxy.shown() {
+            writeln!(
+                f,
+                "# proxy (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY): {p}"
+            )?;
+        }
         write!(f, "# service.name = {:?}", s.service_name)
     }
 }

@@ -264,6 +264,7 @@ pub(crate) fn settings(
         warnings: r.warnings,
         kubernetes: kubernetes_env(env),
         no_color: env.get("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        proxy: super::ProxyEnv::from_env(env),
     })
 }
 
@@ -607,6 +608,7 @@ fn signal_otlp(
         certificate: or_shared(r, key("certificate"), "otlp_certificate"),
         client_certificate: or_shared(r, key("client_certificate"), "otlp_client_certificate"),
         client_key: or_shared(r, key("client_key"), "otlp_client_key"),
+        proxy: super::ProxyEnv::from_env(env),
     }))
 }
 

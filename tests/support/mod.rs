@@ -741,3 +741,63 @@ impl Drop for PythonOtelPeer {
         let _ = self.child.wait();
     }
 }
+
+/// A forward proxy (Debian's tinyproxy, scripts/install-tinyproxy.sh) on a free loopback port,
+/// in a temp dir, asking for Basic credentials `user`/`proxy-secret`, allowing CONNECT to any
+/// port, logging each connection; killed on Drop.
+pub struct ForwardProxy {
+    child: Child,
+    pub port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl ForwardProxy {
+    pub const USER: &'static str = "user";
+    pub const PASSWORD: &'static str = "proxy-secret";
+
+    pub fn start() -> ForwardProxy {
+        let bin = install("install-tinyproxy.sh", "TINYPROXY");
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_path_buf();
+        let (child, port) = spawn_listening("tinyproxy", Duration::from_secs(10), |port| {
+            let conf = d.join("tinyproxy.conf");
+            std::fs::write(
+                &conf,
+                format!(
+                    "Port {port}\nListen 127.0.0.1\nTimeout 30\nLogFile \"{log}\"\nLogLevel Info\nPidFile \"{pid}\"\nMaxClients 50\nAllow 127.0.0.1\nBasicAuth {} {}\nDisableViaHeader Yes\n",
+                    Self::USER,
+                    Self::PASSWORD,
+                    log = d.join("tinyproxy.log").display(),
+                    pid = d.join("tinyproxy.pid").display(),
+                ),
+            )
+            .unwrap();
+            let mut c = Command::new(&bin);
+            c.arg("-d").arg("-c").arg(&conf);
+            c
+        });
+        ForwardProxy { child, port, dir }
+    }
+
+    /// `http://user:proxy-secret@127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!(
+            "http://{}:{}@127.0.0.1:{}",
+            Self::USER,
+            Self::PASSWORD,
+            self.port
+        )
+    }
+
+    /// The proxy's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("tinyproxy.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for ForwardProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
