@@ -41,6 +41,11 @@ struct Shared {
     scope: InstrumentationScope,
     /// `None` when nothing is exported (`traces_exporter = none`): spans still get ids.
     processor: Option<Arc<BatchProcessor>>,
+    /// The user's processors (`Builder::with_span_processor`): each gets a copy of every span
+    /// that ends recorded, before tracewire's queue takes it.
+    user: Vec<crate::stack::UserProcessor>,
+    /// The user's id generator (`Builder::with_id_generator`).
+    ids: Option<Arc<dyn opentelemetry_sdk::trace::IdGenerator>>,
 }
 
 /// tracewire's tracer for tracing-opentelemetry's layer.
@@ -54,6 +59,8 @@ impl Tracer {
         plan: &Plan,
         limits: SpanLimits,
         processor: Option<Arc<BatchProcessor>>,
+        user: Vec<crate::stack::UserProcessor>,
+        ids: Option<Arc<dyn opentelemetry_sdk::trace::IdGenerator>>,
     ) -> Tracer {
         Tracer(Arc::new(Shared {
             sampler: plan.sdk_sampler(),
@@ -62,6 +69,8 @@ impl Tracer {
             limits,
             scope: InstrumentationScope::builder("tracewire").build(),
             processor,
+            user,
+            ids,
         }))
     }
 }
@@ -123,8 +132,16 @@ impl opentelemetry::trace::Tracer for Tracer {
         let parent = parent_cx.span();
         let psc = parent.span_context();
         let psc = psc.is_valid().then_some(psc);
-        let trace_id = psc.map_or_else(new_trace_id, |p| p.trace_id());
-        let span_id = new_span_id();
+        let (trace_id, span_id) = match &shared.ids {
+            None => (
+                psc.map_or_else(new_trace_id, |p| p.trace_id()),
+                new_span_id(),
+            ),
+            Some(ids) => (
+                psc.map_or_else(|| ids.new_trace_id(), |p| p.trace_id()),
+                ids.new_span_id(),
+            ),
+        };
         let kind = builder.span_kind.take().unwrap_or(SpanKind::Internal);
         let (decision, extra, state) = match psc {
             Some(p) if shared.parent_based && p.is_sampled() => (
@@ -150,8 +167,14 @@ impl opentelemetry::trace::Tracer for Tracer {
                 (r.decision, r.attributes, r.trace_state)
             }
         };
-        // A continued trace keeps its caller's random flag; a new one has a random id.
-        let flags = psc.map_or(RANDOM, |p| p.trace_flags());
+        // A continued trace keeps its caller's random flag; a new one has a random id (unless
+        // the user's generator makes them: X-Ray's ids start with the time).
+        let new_flags = if shared.ids.is_some() {
+            opentelemetry::trace::TraceFlags::default()
+        } else {
+            RANDOM
+        };
+        let flags = psc.map_or(new_flags, |p| p.trace_flags());
         let sampled = match decision {
             SamplingDecision::Drop => {
                 return Span {
@@ -226,12 +249,12 @@ impl Span {
     fn finish(&mut self, end: Option<SystemTime>) {
         let Some(rec) = self.rec.take() else { return };
         let shared = &self.tracer.0;
-        let Some(processor) = &shared.processor else {
+        if shared.processor.is_none() && shared.user.is_empty() {
             return;
-        };
+        }
         let rec = *rec;
         let end_time = end.unwrap_or_else(opentelemetry::time::now);
-        processor.on_end(SpanData {
+        let data = SpanData {
             span_context: self.cx.clone(),
             parent_span_id: rec.parent_span_id,
             parent_span_is_remote: rec.parent_span_is_remote,
@@ -245,7 +268,13 @@ impl Span {
             links: rec.links,
             status: rec.status,
             instrumentation_scope: shared.scope.clone(),
-        });
+        };
+        for p in &shared.user {
+            p.on_end(data.clone());
+        }
+        if let Some(processor) = &shared.processor {
+            processor.on_end(data);
+        }
     }
 }
 

@@ -138,9 +138,16 @@ impl Formats {
     }
 }
 
-/// The current stack's formats.
-fn formats() -> Formats {
-    crate::stack::with_stack_info(|s| s.propagators).unwrap_or(Formats::OUTSIDE)
+/// Propagators plugged in with `Builder::with_propagator`.
+type Plugged = std::sync::Arc<[std::sync::Arc<dyn TextMapPropagator + Send + Sync>]>;
+
+/// The current stack's formats, and its plugged-in propagators when it has any.
+fn formats() -> (Formats, Option<Plugged>) {
+    crate::stack::with_stack_info(|s| {
+        let plugged = (!s.extra_propagators.is_empty()).then(|| s.extra_propagators.clone());
+        (s.propagators, plugged)
+    })
+    .unwrap_or((Formats::OUTSIDE, None))
 }
 
 /// What a format said about sampling.
@@ -214,7 +221,7 @@ pub fn extract<C: Extract + ?Sized>(carrier: &C) -> Context {
 }
 
 fn extract_into<C: Extract + ?Sized>(mut cx: Context, carrier: &C) -> Context {
-    let formats = formats();
+    let (formats, plugged) = formats();
     let defer = |sc: &SpanContext| formats.decide(sc);
     let mut b3_read = false;
     for format in formats.iter() {
@@ -251,7 +258,39 @@ fn extract_into<C: Extract + ?Sized>(mut cx: Context, carrier: &C) -> Context {
             cx = cx.with_remote_span_context(sc);
         }
     }
+    // The user's propagators run last: a parent one of them finds wins, as in a composite.
+    for p in plugged.iter().flat_map(|p| p.iter()) {
+        cx = p.extract_with_context(&cx, &CarrierExtractor(carrier));
+    }
     cx
+}
+
+/// A carrier as the OpenTelemetry API's `Extractor` (for plugged-in propagators): `keys()` is
+/// empty, since a carrier is only asked for names.
+struct CarrierExtractor<'a, C: ?Sized>(&'a C);
+
+impl<C: Extract + ?Sized> Extractor for CarrierExtractor<'_, C> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get_all(key).first().copied()
+    }
+
+    fn get_all(&self, key: &str) -> Option<Vec<&str>> {
+        let all = self.0.get_all(key);
+        (!all.is_empty()).then_some(all)
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        Vec::new()
+    }
+}
+
+/// A carrier as the OpenTelemetry API's `Injector`.
+struct CarrierInjector<'a, C: ?Sized>(&'a mut C);
+
+impl<C: Inject + ?Sized> Injector for CarrierInjector<'_, C> {
+    fn set(&mut self, key: &str, value: String) {
+        self.0.set(key, value);
+    }
 }
 
 /// Whether an extracted context holds a remote span or baggage: something to continue.
@@ -270,7 +309,8 @@ pub(crate) fn carries_anything(cx: &Context) -> bool {
 pub fn inject_context<C: Inject + ?Sized>(cx: &Context, carrier: &mut C) {
     let span = cx.span();
     let sc = span.span_context();
-    for format in formats().iter() {
+    let (formats, plugged) = formats();
+    for format in formats.iter() {
         match format {
             Format::TraceContext if sc.is_valid() => {
                 carrier.set(trace_context::TRACEPARENT, trace_context::traceparent(sc));
@@ -300,6 +340,9 @@ pub fn inject_context<C: Inject + ?Sized>(cx: &Context, carrier: &mut C) {
             Format::XRay if sc.is_valid() => xray::inject(sc, carrier),
             _ => {}
         }
+    }
+    for p in plugged.iter().flat_map(|p| p.iter()) {
+        p.inject_context(cx, &mut CarrierInjector(carrier));
     }
 }
 

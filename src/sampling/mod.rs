@@ -46,6 +46,10 @@ pub(crate) struct Plan {
     kind: SamplerKind,
     rate: f64,
     tail: Option<Rule>,
+    /// A sampler of the user's (`Builder::with_sampler`), in place of `kind`.
+    custom: Option<Box<dyn ShouldSample>>,
+    /// Ids come from the user's generator: the gate, which makes ids of its own, stands aside.
+    own_ids: bool,
 }
 
 impl Plan {
@@ -54,7 +58,24 @@ impl Plan {
             kind: s.sampler,
             rate: s.sampling_rate,
             tail: Rule::from_settings(s),
+            custom: None,
+            own_ids: false,
         }
+    }
+
+    /// The user's sampler decides instead of `sampler`/`sampling_rate`: for every span that
+    /// tracing-opentelemetry builds (the gate stands aside, so the sampler sees every span with
+    /// its name, kind and the attributes known at creation), told about nothing else; with the
+    /// tail rule, what it drops is still recorded for the rule.
+    pub(crate) fn with_sampler(mut self, sampler: Option<Box<dyn ShouldSample>>) -> Plan {
+        self.custom = sampler;
+        self
+    }
+
+    /// Ids come from a generator of the user's.
+    pub(crate) fn with_own_ids(mut self, own: bool) -> Plan {
+        self.own_ids = own;
+        self
     }
 
     /// The ratio at which a trace is sampled when its caller left the decision to this
@@ -75,7 +96,7 @@ impl Plan {
     /// The gate, or `None` when skipping work is impossible: `always_on` and `traceidratio`
     /// may sample any span whatever its parent says, and the tail rule needs every span recorded.
     pub(crate) fn gate(&self) -> Option<gate::Gate> {
-        if self.tail.is_some() {
+        if self.tail.is_some() || self.custom.is_some() || self.own_ids {
             return None;
         }
         let ratio = || {
@@ -100,18 +121,20 @@ impl Plan {
     /// A valid parent's sampled flag decides (the parent-based samplers): the tracer skips
     /// the sampler call for the common case.
     pub(crate) fn follows_sampled_parent(&self) -> bool {
-        matches!(
-            self.kind,
-            SamplerKind::ParentBasedAlwaysOn
-                | SamplerKind::ParentBasedAlwaysOff
-                | SamplerKind::ParentBasedTraceIdRatio
-        )
+        self.custom.is_none()
+            && matches!(
+                self.kind,
+                SamplerKind::ParentBasedAlwaysOn
+                    | SamplerKind::ParentBasedAlwaysOff
+                    | SamplerKind::ParentBasedTraceIdRatio
+            )
     }
 
     /// Every root is sampled (the default, `sampling_rate = 1.0`) and nothing waits for the tail
     /// rule: the tracer skips the sampler call for roots.
     pub(crate) fn keeps_every_root(&self) -> bool {
         self.tail.is_none()
+            && self.custom.is_none()
             && match self.kind {
                 SamplerKind::AlwaysOn | SamplerKind::ParentBasedAlwaysOn => true,
                 SamplerKind::ParentBasedTraceIdRatio => self.rate >= 1.0,
@@ -122,6 +145,12 @@ impl Plan {
     /// The sampler for the SDK provider and tracewire's tracer: the configured one, told about
     /// roots the gate sampled, recording what it drops when the tail rule is on.
     pub(crate) fn sdk_sampler(&self) -> Box<dyn ShouldSample> {
+        if let Some(custom) = &self.custom {
+            return Box::new(HeadSampler {
+                inner: Inner::Custom(custom.clone()),
+                record_dropped: self.tail.is_some(),
+            });
+        }
         let ratio = || Sampler::TraceIdRatioBased(self.rate);
         let inner = match self.kind {
             SamplerKind::AlwaysOn => Sampler::AlwaysOn,
@@ -132,10 +161,17 @@ impl Plan {
             _ => Sampler::ParentBased(Box::new(ratio())),
         };
         Box::new(HeadSampler {
-            inner,
+            inner: Inner::Sdk(inner),
             record_dropped: self.tail.is_some(),
         })
     }
+}
+
+/// The SDK's samplers by value (the default path: no second dynamic call), or the user's.
+#[derive(Debug, Clone)]
+enum Inner {
+    Sdk(Sampler),
+    Custom(Box<dyn ShouldSample>),
 }
 
 /// A context value: the gate sampled this root already, with another trace id than the one the
@@ -147,7 +183,7 @@ pub(crate) struct HeadSampled;
 /// rule (`record_dropped`), what it drops is recorded for the rule (see `export/tail.rs`).
 #[derive(Debug, Clone)]
 struct HeadSampler {
-    inner: Sampler,
+    inner: Inner,
     record_dropped: bool,
 }
 
@@ -171,9 +207,14 @@ impl ShouldSample for HeadSampler {
                 trace_state: TraceState::NONE,
             };
         }
-        let mut r =
-            self.inner
-                .should_sample(parent_context, trace_id, name, span_kind, attributes, links);
+        let mut r = match &self.inner {
+            Inner::Sdk(s) => {
+                s.should_sample(parent_context, trace_id, name, span_kind, attributes, links)
+            }
+            Inner::Custom(s) => {
+                s.should_sample(parent_context, trace_id, name, span_kind, attributes, links)
+            }
+        };
         if self.record_dropped && r.decision == SamplingDecision::Drop {
             r.decision = SamplingDecision::RecordOnly;
         }

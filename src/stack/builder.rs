@@ -65,6 +65,8 @@ pub struct Builder {
     memory: Option<crate::export::Memory>,
     /// The user's layers, installed beside tracewire's by `init()` / `set_default()`.
     extra: Vec<BoxedLayer>,
+    /// A sampler, processors, propagators, detectors, an id generator of the user's.
+    plugins: super::plugins::Plugins,
     /// A key `with_setting` did not know: reported by `settings()`.
     unknown: Option<Error>,
 }
@@ -95,6 +97,7 @@ impl std::fmt::Debug for Builder {
             .field("file", &file)
             .field("writer", &self.writer)
             .field("extra_layers", &self.extra.len())
+            .field("plugins", &self.plugins)
             .finish_non_exhaustive()
     }
 }
@@ -374,7 +377,7 @@ impl Builder {
             return Err(already_initialized());
         }
         let settings = self.settings()?;
-        let (dispatch, mut inner) = build(&settings, self.writer, None, self.extra)?;
+        let (dispatch, mut inner) = build(&settings, self.writer, None, self.extra, self.plugins)?;
         if INSTALLED.swap(true, Ordering::SeqCst) {
             inner.abandon();
             return Err(already_initialized());
@@ -417,7 +420,7 @@ impl Builder {
     /// ```
     pub fn layer(self) -> Result<(BoxedLayer, Guard)> {
         let settings = self.settings()?;
-        let (parts, inner) = build_parts(&settings, self.writer, self.memory)?;
+        let (parts, inner) = build_parts(&settings, self.writer, self.memory, self.plugins)?;
         set_process_state(&settings, &inner);
         Ok((filtered(parts), Guard { inner: Some(inner) }))
     }
@@ -477,6 +480,210 @@ impl Builder {
         self
     }
 
+    /// Decides sampling with a sampler of your own instead of `sampler` / `sampling_rate`: drop
+    /// health checks by name or attribute, ask a remote sampling service. It is asked for every
+    /// span with the span's parent context, name, kind and the attributes known when the span is
+    /// created (tracewire's head-sampling shortcut stands aside, so an unsampled span costs what
+    /// a sampled one costs to create); a valid parent does not short-cut it. The tail rule still
+    /// applies on top (what it drops is recorded for the rule). A trace a caller left undecided
+    /// (B3 without a sampling state, X-Ray `Sampled=?`) is decided by `sampling_rate`.
+    ///
+    /// ```
+    /// use opentelemetry_sdk::trace::{Sampler, SamplingDecision, SamplingResult, ShouldSample};
+    ///
+    /// /// Drops `health` spans, samples the rest.
+    /// #[derive(Debug, Clone)]
+    /// struct NoHealthChecks;
+    ///
+    /// impl ShouldSample for NoHealthChecks {
+    ///     fn should_sample(&self, parent: Option<&opentelemetry::Context>, trace_id: opentelemetry::trace::TraceId,
+    ///         name: &str, kind: &opentelemetry::trace::SpanKind, attributes: &[opentelemetry::KeyValue],
+    ///         links: &[opentelemetry::trace::Link]) -> SamplingResult {
+    ///         if name == "health" {
+    ///             return SamplingResult { decision: SamplingDecision::Drop, attributes: vec![],
+    ///                 trace_state: Default::default() };
+    ///         }
+    ///         Sampler::AlwaysOn.should_sample(parent, trace_id, name, kind, attributes, links)
+    ///     }
+    /// }
+    ///
+    /// let guard = tracewire::builder().without_settings_file()
+    ///     .with_env([("OTEL_TRACES_EXPORTER", "none")])
+    ///     .with_sampler(NoHealthChecks)
+    ///     .with_log_writer(std::io::sink())
+    ///     .set_default()?;
+    /// # guard.shutdown()?;
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn with_sampler(
+        mut self,
+        sampler: impl opentelemetry_sdk::trace::ShouldSample + 'static,
+    ) -> Self {
+        self.plugins.sampler = Some(Box::new(sampler));
+        self
+    }
+
+    /// Adds a span processor of your own beside tracewire's export pipeline. It gets a copy of
+    /// every span that ends recorded (`on_end`), sampled or recorded only for the tail rule,
+    /// before tracewire's queue takes it, `set_resource` with the stack's resource, and
+    /// `force_flush` / `shutdown` from the guard. `on_start` is called only for spans made
+    /// through the OpenTelemetry API: spans of `tracing` are written once, when they end.
+    /// tracewire's [`Stats`](crate::Stats) do not count what your processor does.
+    ///
+    /// ```
+    /// use opentelemetry_sdk::trace::{SpanData, SpanProcessor};
+    ///
+    /// #[derive(Debug)]
+    /// struct CountSlow;
+    ///
+    /// impl SpanProcessor for CountSlow {
+    ///     fn on_start(&self, _: &mut opentelemetry_sdk::trace::Span, _: &opentelemetry::Context) {}
+    ///     fn on_end(&self, span: SpanData) { let _ = span.end_time; }
+    ///     fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult { Ok(()) }
+    ///     fn shutdown_with_timeout(&self, _: std::time::Duration) -> opentelemetry_sdk::error::OTelSdkResult { Ok(()) }
+    /// }
+    ///
+    /// let guard = tracewire::builder().without_settings_file()
+    ///     .with_env([("OTEL_TRACES_EXPORTER", "none")])
+    ///     .with_span_processor(CountSlow)
+    ///     .with_log_writer(std::io::sink())
+    ///     .set_default()?;
+    /// # guard.shutdown()?;
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn with_span_processor(
+        mut self,
+        processor: impl opentelemetry_sdk::trace::SpanProcessor + 'static,
+    ) -> Self {
+        self.plugins.processors.push(Box::new(processor));
+        self
+    }
+
+    /// Sends spans to an exporter of your own as well (a second backend, a vendor exporter),
+    /// through the OpenTelemetry SDK's batch processor with its defaults: a thread of its own,
+    /// its own queue and limits, not counted in tracewire's [`Stats`](crate::Stats). It sees
+    /// what [`with_span_processor`](Self::with_span_processor) sees, at the end of each span.
+    ///
+    /// ```
+    /// use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+    ///
+    /// #[derive(Debug)]
+    /// struct Discard;
+    ///
+    /// impl SpanExporter for Discard {
+    ///     async fn export(&self, _batch: Vec<SpanData>) -> opentelemetry_sdk::error::OTelSdkResult {
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let guard = tracewire::builder().without_settings_file()
+    ///     .with_env([("OTEL_TRACES_EXPORTER", "none")])
+    ///     .with_span_exporter(Discard)
+    ///     .with_log_writer(std::io::sink())
+    ///     .set_default()?;
+    /// # guard.shutdown()?;
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn with_span_exporter(
+        self,
+        exporter: impl opentelemetry_sdk::trace::SpanExporter + 'static,
+    ) -> Self {
+        self.with_span_processor(
+            opentelemetry_sdk::trace::BatchSpanProcessor::builder(exporter).build(),
+        )
+    }
+
+    /// Adds a propagator of your own after the formats `propagators` names, on every path
+    /// tracewire propagates (HTTP server and client, gRPC, messaging, `propagation::inject` /
+    /// `extract`): it writes its headers after theirs, and a parent it extracts wins, as in
+    /// OpenTelemetry's composite propagator. (Its `fields()` are not asked: tracewire's carriers
+    /// are read by name.)
+    ///
+    /// ```
+    /// let guard = tracewire::builder().without_settings_file()
+    ///     .with_env([("OTEL_TRACES_EXPORTER", "none")])
+    ///     .with_propagator(opentelemetry_sdk::propagation::TraceContextPropagator::new())
+    ///     .with_log_writer(std::io::sink())
+    ///     .set_default()?;
+    /// # guard.shutdown()?;
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn with_propagator(
+        mut self,
+        propagator: impl opentelemetry::propagation::TextMapPropagator + Send + Sync + 'static,
+    ) -> Self {
+        self.plugins
+            .propagators
+            .push(std::sync::Arc::new(propagator));
+        self
+    }
+
+    /// Adds a resource detector of your own (a cloud's metadata, a build id), run once when the
+    /// stack is built: its attributes go over tracewire's detectors and under
+    /// `resource_attributes` / `OTEL_RESOURCE_ATTRIBUTES`.
+    ///
+    /// ```
+    /// #[derive(Debug)]
+    /// struct Region;
+    ///
+    /// impl opentelemetry_sdk::resource::ResourceDetector for Region {
+    ///     fn detect(&self) -> opentelemetry_sdk::Resource {
+    ///         opentelemetry_sdk::Resource::builder_empty()
+    ///             .with_attribute(opentelemetry::KeyValue::new("cloud.region", "eu-west-1"))
+    ///             .build()
+    ///     }
+    /// }
+    ///
+    /// let guard = tracewire::builder().without_settings_file()
+    ///     .with_env([("OTEL_TRACES_EXPORTER", "none")])
+    ///     .with_resource_detector(Region)
+    ///     .with_log_writer(std::io::sink())
+    ///     .set_default()?;
+    /// # guard.shutdown()?;
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn with_resource_detector(
+        mut self,
+        detector: impl opentelemetry_sdk::resource::ResourceDetector + 'static,
+    ) -> Self {
+        self.plugins.detectors.push(Box::new(detector));
+        self
+    }
+
+    /// Makes trace and span ids with a generator of your own (AWS X-Ray's time-prefixed trace
+    /// ids, say), for spans of `tracing` and of the OpenTelemetry API alike. New traces then do
+    /// not claim W3C Level 2's random flag, and the head-sampling shortcut stands aside (it makes
+    /// ids of its own), so an unsampled span costs what a sampled one costs to create.
+    ///
+    /// ```
+    /// #[derive(Debug)]
+    /// struct Sequential(std::sync::atomic::AtomicU64);
+    ///
+    /// impl opentelemetry_sdk::trace::IdGenerator for Sequential {
+    ///     fn new_trace_id(&self) -> opentelemetry::trace::TraceId {
+    ///         opentelemetry::trace::TraceId::from(u128::from(self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1))
+    ///     }
+    ///     fn new_span_id(&self) -> opentelemetry::trace::SpanId {
+    ///         opentelemetry::trace::SpanId::from(self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1)
+    ///     }
+    /// }
+    ///
+    /// let guard = tracewire::builder().without_settings_file()
+    ///     .with_env([("OTEL_TRACES_EXPORTER", "none")])
+    ///     .with_id_generator(Sequential(Default::default()))
+    ///     .with_log_writer(std::io::sink())
+    ///     .set_default()?;
+    /// # guard.shutdown()?;
+    /// # Ok::<(), tracewire::Error>(())
+    /// ```
+    pub fn with_id_generator(
+        mut self,
+        generator: impl opentelemetry_sdk::trace::IdGenerator + 'static,
+    ) -> Self {
+        self.plugins.ids = Some(std::sync::Arc::new(generator));
+        self
+    }
+
     /// Installs the stack for the current thread only, until the guard is dropped: what tests
     /// use, since a global subscriber can be set once per process. Global OpenTelemetry state
     /// (propagator, tracer provider) is left alone.
@@ -502,7 +709,13 @@ impl Builder {
     #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub(crate) fn build_stack(self) -> Result<(tracing::Dispatch, Guard)> {
         let settings = self.settings()?;
-        let (dispatch, inner) = build(&settings, self.writer, self.memory, self.extra)?;
+        let (dispatch, inner) = build(
+            &settings,
+            self.writer,
+            self.memory,
+            self.extra,
+            self.plugins,
+        )?;
         Ok((dispatch, Guard { inner: Some(inner) }))
     }
 

@@ -130,6 +130,9 @@ pub(crate) struct StackInfo {
     warn_to: Arc<std::sync::OnceLock<tracing::dispatcher::WeakDispatch>>,
     /// The configured propagation formats, in order.
     pub(crate) propagators: crate::propagation::Formats,
+    /// Propagators plugged in with `Builder::with_propagator`, run after the formats.
+    pub(crate) extra_propagators:
+        Arc<[Arc<dyn opentelemetry::propagation::TextMapPropagator + Send + Sync>]>,
     #[cfg_attr(not(feature = "http-server"), allow(dead_code))]
     pub(crate) exclude_paths: Arc<[String]>,
 }
@@ -172,11 +175,12 @@ pub(super) fn build(
     writer: LogWriter,
     memory: Option<crate::export::Memory>,
     extra: Vec<BoxedLayer>,
+    plugins: super::plugins::Plugins,
 ) -> Result<(Stack, Inner)> {
     if settings.log_bridge {
         install_log_bridge();
     }
-    let (parts, inner) = build_parts(settings, writer, memory)?;
+    let (parts, inner) = build_parts(settings, writer, memory, plugins)?;
     if extra.is_empty() {
         use tracing_subscriber::Layer as _;
         // The filter is the stack's only filter here: global, as cheap as filtering gets.
@@ -231,15 +235,34 @@ fn span_layer(
     warn_to: &Arc<std::sync::OnceLock<tracing::dispatcher::WeakDispatch>>,
     inner: &mut Inner,
     metrics: &mut MetricsPart,
+    plugins: super::plugins::Plugins,
 ) -> Result<crate::typed_fields::SpanLayer<Registry>> {
     #[cfg(not(feature = "metrics"))]
     let _ = &metrics;
-    let plan = crate::sampling::Plan::new(settings);
-    let resource = resource(settings);
+    let plan = crate::sampling::Plan::new(settings)
+        .with_sampler(plugins.sampler)
+        .with_own_ids(plugins.ids.is_some());
+    let resource = resource(settings, &plugins.detectors);
     let mut provider = SdkTracerProvider::builder()
         .with_span_limits(span_limits(settings))
         .with_sampler(plan.sdk_sampler())
         .with_resource(resource.clone());
+    if let Some(ids) = &plugins.ids {
+        provider = provider.with_id_generator(super::plugins::SharedIds(ids.clone()));
+    }
+    // A user's processor sees every span that ends recorded: through the provider for spans
+    // of the OpenTelemetry API, through tracewire's tracer for `tracing` spans.
+    let user: Vec<super::plugins::UserProcessor> = plugins
+        .processors
+        .into_iter()
+        .map(|mut p| {
+            p.set_resource(&resource);
+            super::plugins::UserProcessor(Arc::from(p))
+        })
+        .collect();
+    for p in &user {
+        provider = provider.with_span_processor(p.clone());
+    }
     let mut shared_processor = None;
     if let Some((pipeline, processor)) = Pipeline::build(
         settings,
@@ -276,7 +299,13 @@ fn span_layer(
         }
     }
     let provider = provider.build();
-    let tracer = crate::tracer::Tracer::new(&plan, span_limits(settings), shared_processor);
+    let tracer = crate::tracer::Tracer::new(
+        &plan,
+        span_limits(settings),
+        shared_processor,
+        user,
+        plugins.ids,
+    );
     inner.provider = Some(provider);
     Ok(crate::typed_fields::span_layer(
         tracer,
@@ -290,7 +319,9 @@ pub(super) fn build_parts(
     settings: &Settings,
     writer: LogWriter,
     memory: Option<crate::export::Memory>,
+    mut plugins: super::plugins::Plugins,
 ) -> Result<(Parts, Inner)> {
+    let extra_propagators: Arc<[_]> = std::mem::take(&mut plugins.propagators).into();
     let filter = EnvFilter::builder()
         .parse(with_integration_spans(&settings.log_level))
         .map_err(|e| {
@@ -320,6 +351,7 @@ pub(super) fn build_parts(
             &warn_to,
             &mut inner,
             &mut metrics,
+            plugins,
         )?)
     } else {
         None
@@ -376,6 +408,7 @@ pub(super) fn build_parts(
                     &settings.propagators,
                     crate::sampling::Plan::new(settings).defer_rate(),
                 ),
+                extra_propagators,
                 exclude_paths: settings.exclude_paths.clone().into(),
             },
         },

@@ -7,6 +7,7 @@ mod builder;
 mod detectors;
 mod guard;
 mod layers;
+mod plugins;
 mod resource;
 mod sdk;
 
@@ -16,6 +17,7 @@ pub use layers::BoxedLayer;
 #[cfg(any(feature = "http-server", feature = "tonic"))]
 pub(crate) use layers::excluded;
 pub(crate) use layers::with_stack_info;
+pub(crate) use plugins::UserProcessor;
 
 use guard::*;
 use layers::*;

@@ -13,8 +13,18 @@ const OTEL_SDK_VERSION: &str = "0.33.1";
 /// then the user's attributes (which replace anything detected), then `service.name`: from
 /// settings it wins over one in `OTEL_RESOURCE_ATTRIBUTES` only when it was set explicitly, as
 /// the specification orders.
-pub(crate) fn resource(settings: &Settings) -> Resource {
+pub(crate) fn resource(
+    settings: &Settings,
+    plugged: &[Box<dyn opentelemetry_sdk::resource::ResourceDetector>],
+) -> Resource {
     let mut attrs = super::detectors::detect(settings);
+    // Detectors plugged in by the user: over tracewire's, under the user's attributes.
+    for d in plugged {
+        for (k, v) in d.detect().iter() {
+            attrs.retain(|kv| kv.key != *k);
+            attrs.push(KeyValue::new(k.clone(), v.clone()));
+        }
+    }
     attrs.extend([
         KeyValue::new("telemetry.sdk.name", "opentelemetry"),
         KeyValue::new("telemetry.sdk.language", "rust"),
