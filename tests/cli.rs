@@ -248,6 +248,27 @@ fn config_explains_or_fails_with_the_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("TRACEWIRE_SAMPLING_RATE"));
+
+    // An OTEL_* value tracewire cannot use is shown as ignored, with why, not an error.
+    let out = Command::new(BIN)
+        .arg("config")
+        .current_dir(dir.path())
+        .env("OTEL_PROPAGATORS", "tracecontext,ottrace")
+        .env("OTEL_TRACES_SAMPLER_ARG", "abc")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("# ignored:")
+            && l.contains("OTEL_PROPAGATORS")
+            && l.contains("ottrace")),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.starts_with("sampling_rate = 1.0 (ignored OTEL_TRACES_SAMPLER_ARG=\"abc\")")),
+        "{text}"
+    );
 }
 
 #[test]

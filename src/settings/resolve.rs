@@ -684,8 +684,9 @@ fn mutual_tls(r: &mut Resolved, cert: &'static str, key: &'static str) -> Result
         (None, Some(_)) => (key, cert),
         _ => return Ok(()),
     };
+    // The generic variable, the one an operator sets for every signal.
     let var = super::keys::key(lacks)
-        .and_then(|k| k.otel_env.first())
+        .and_then(|k| k.otel_env.last())
         .copied()
         .unwrap_or_default();
     let message = format!(
