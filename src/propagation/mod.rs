@@ -492,9 +492,10 @@ pub fn set_parent_context(span: &tracing::Span, cx: Context) -> Result<bool> {
     Ok(has_parent)
 }
 
-/// tracewire's conformant W3C propagator as an OpenTelemetry [`TextMapPropagator`], installed
-/// globally by `init()`, so code that uses `opentelemetry::global::get_text_map_propagator`
-/// gets the same behaviour.
+/// tracewire's propagator as an OpenTelemetry [`TextMapPropagator`], installed globally by
+/// `init()`, so code that uses `opentelemetry::global::get_text_map_propagator` gets the same
+/// behaviour: conformant W3C Trace Context and Baggage, and the other formats `propagators`
+/// names (B3, Jaeger, X-Ray) of the stack current where it is called.
 ///
 /// ```
 /// use opentelemetry::propagation::TextMapPropagator as _;
