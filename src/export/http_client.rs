@@ -28,6 +28,7 @@ use super::proxy::ProxyConnector;
 use hyper_util::client::proxy::matcher::Matcher;
 use std::sync::Arc;
 
+use super::failure::{ExportError, Kind};
 use super::otlp::{LastTransportError, chain};
 
 /// An OTLP/HTTP client: one connection pool, a timeout per request.
@@ -209,22 +210,37 @@ pub(crate) fn answered(status: http::StatusCode, body: &[u8]) -> String {
     )
 }
 
-#[async_trait::async_trait]
-impl HttpClient for OtlpHttpClient {
-    async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
+impl OtlpHttpClient {
+    /// Sends `request` and reads the answer (at most 4 MiB), within the timeout; a failure is
+    /// classified here, where hyper's error still says what it was. A success whose body cannot
+    /// be read whole counts as a success with an empty body: the collector said OK, and sending
+    /// the batch again would only duplicate it.
+    pub(crate) async fn post(
+        &self,
+        request: Request<Bytes>,
+    ) -> Result<Response<Bytes>, ExportError> {
         let request = request.map(Full::new);
         let exchange = async {
-            let response = self
-                .inner
-                .request(request)
-                .await
-                .map_err(|e| self.remember(chain(&e)))?;
+            let response = self.inner.request(request).await.map_err(|e| {
+                let kind = if e.is_connect() {
+                    Kind::Connect
+                } else {
+                    hyper_kind(&e)
+                };
+                let text = chain(&e);
+                self.remember(text.clone());
+                ExportError::new(kind, text)
+            })?;
             let (parts, body) = response.into_parts();
-            let body = Limited::new(body, MAX_RESPONSE_BYTES)
-                .collect()
-                .await
-                .map_err(|e| self.remember(format!("reading the response: {e}")))?
-                .to_bytes();
+            let body = match Limited::new(body, MAX_RESPONSE_BYTES).collect().await {
+                Ok(b) => b.to_bytes(),
+                Err(_) if parts.status.is_success() => Bytes::new(),
+                Err(e) => {
+                    let text = format!("reading the response: {e}");
+                    self.remember(text.clone());
+                    return Err(ExportError::new(Kind::Transport, text));
+                }
+            };
             if !parts.status.is_success() {
                 // The exporter keeps the status only; a proxy's page says why.
                 self.remember(answered(parts.status, &body));
@@ -233,7 +249,38 @@ impl HttpClient for OtlpHttpClient {
         };
         match tokio::time::timeout(self.timeout, exchange).await {
             Ok(result) => result,
-            Err(_) => Err(self.remember(format!("no answer within {:?}", self.timeout))),
+            Err(_) => {
+                let text = format!("no answer within {:?}", self.timeout);
+                self.remember(text.clone());
+                Err(ExportError::new(Kind::Timeout, text))
+            }
         }
+    }
+}
+
+/// What hyper's error in `e`'s chain says: bytes that are not HTTP/1 (an HTTP/2-only gRPC port
+/// answering), a timeout, or a transport failure.
+fn hyper_kind(e: &(dyn std::error::Error + 'static)) -> Kind {
+    let mut source = Some(e);
+    while let Some(e) = source {
+        if let Some(h) = e.downcast_ref::<hyper::Error>() {
+            return if h.is_parse() {
+                Kind::WrongProtocol
+            } else if h.is_timeout() {
+                Kind::Timeout
+            } else {
+                Kind::Transport
+            };
+        }
+        source = e.source();
+    }
+    Kind::Transport
+}
+
+/// For opentelemetry-otlp's log and metric exporters, which keep only the text.
+#[async_trait::async_trait]
+impl HttpClient for OtlpHttpClient {
+    async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
+        self.post(request).await.map_err(|e| e.to_string().into())
     }
 }

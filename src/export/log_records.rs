@@ -69,7 +69,7 @@ impl Signal for Logs {
     async fn export(
         sink: &LogSink,
         batch: Vec<Self::Item>,
-    ) -> std::result::Result<Delivery, String> {
+    ) -> std::result::Result<Delivery, super::failure::ExportError> {
         let refs: Vec<(&SdkLogRecord, &InstrumentationScope)> =
             batch.iter().map(|(r, s)| (r, s)).collect();
         let outcome = sink.exporter.export(LogBatch::new(&refs)).await;
@@ -78,7 +78,7 @@ impl Signal for Logs {
             if super::otlp::signal_not_served(&text) && !sink.off.swap(true, Ordering::Relaxed) {
                 super::otlp::warn_signal_off("logs", &sink.url, &text);
             }
-            text
+            super::failure::ExportError::from_dependency(text)
         })
     }
 

@@ -7,6 +7,7 @@
 
 #[cfg(any(feature = "grpc", feature = "http-proto"))]
 mod encode;
+mod failure;
 mod file;
 #[cfg(feature = "http-proto")]
 mod http_client;
@@ -60,7 +61,11 @@ pub(crate) struct Diagnosis;
 
 #[cfg(not(any(feature = "grpc", feature = "http-proto")))]
 impl Diagnosis {
-    async fn explain(&self, _error: &str, _within: std::time::Duration) -> Option<String> {
+    async fn explain(
+        &self,
+        _error: &failure::ExportError,
+        _within: std::time::Duration,
+    ) -> Option<String> {
         None
     }
 }

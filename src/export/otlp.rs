@@ -25,20 +25,24 @@ pub(crate) struct Diagnosis {
 }
 
 impl Diagnosis {
-    /// The reason behind `error`, found within `within`.
-    pub(crate) async fn explain(&self, error: &str, within: std::time::Duration) -> Option<String> {
+    /// The reason behind `error`, found within `within`: the HTTP transport's last error for a
+    /// dependency's exporter that kept only "network error", or the gRPC endpoint's own answer
+    /// when the failure says only a code.
+    pub(crate) async fn explain(
+        &self,
+        error: &super::failure::ExportError,
+        within: std::time::Duration,
+    ) -> Option<String> {
+        use super::failure::Kind;
         if let Some(last) = &self.last_error
-            && (error.contains("network error") || error.contains("status code"))
+            && matches!(error.kind(), Kind::Transport | Kind::Http(_))
         {
             return last.lock().unwrap_or_else(|p| p.into_inner()).clone();
         }
-        // Only when the exporter said nothing but the code ("gRPC code: Internal"); tonic's
-        // transport errors carry their reason already.
+        // tonic's transport errors carry their reason already.
         #[cfg(feature = "http-proto")]
         if let Some(probe) = &self.probe
-            && error
-                .rsplit_once("gRPC code: ")
-                .is_some_and(|(_, code)| !code.trim().contains([' ', ':']))
+            && error.says_only_a_code()
         {
             return probe.ask(within).await;
         }
@@ -449,40 +453,4 @@ pub(crate) fn warn_signal_off(signal: &str, url: &str, error: &str) {
         "tracewire: warning: {url} does not take OTLP {signal} ({}); {signal} export is off for this process. Point OTEL_EXPORTER_OTLP_{upper}_ENDPOINT (otlp_{signal}_endpoint) at an endpoint that takes them, or set {switch}",
         super::prepare::cut(error, 300).as_deref().unwrap_or(error)
     );
-}
-
-/// A hint for an export error that means the endpoint speaks the other protocol: which it
-/// seems to speak, and which setting to change.
-pub(crate) fn protocol_hint(protocol: Protocol, error: &str) -> Option<&'static str> {
-    let e = error.to_ascii_lowercase();
-    match protocol {
-        Protocol::Grpc
-            if e.contains("unimplemented")
-                || e.contains("http2")
-                || e.contains("h2 protocol")
-                || e.contains("frame")
-                || e.contains("invalid http version")
-                || e.contains("content-type")
-                || e.contains("404")
-                || e.contains("415") =>
-        {
-            Some(
-                "the endpoint does not seem to speak OTLP/gRPC (an OTLP/HTTP port, usually 4318?): set otlp_protocol = \"http/protobuf\" (OTEL_EXPORTER_OTLP_PROTOCOL) or point otlp_endpoint at the gRPC port (usually 4317)",
-            )
-        }
-        // hyper reading HTTP/2 frames where it expected an HTTP/1.1 answer.
-        Protocol::HttpProtobuf
-            if e.contains("unexpected message from connection")
-                || e.contains("404")
-                || e.contains("415")
-                || e.contains("http2")
-                || e.contains("frame")
-                || e.contains("invalid http version") =>
-        {
-            Some(
-                "the endpoint may not speak OTLP/HTTP (a gRPC port, usually 4317?): set otlp_protocol = \"grpc\" (OTEL_EXPORTER_OTLP_PROTOCOL) or point otlp_endpoint at the HTTP port (usually 4318)",
-            )
-        }
-        _ => None,
-    }
 }

@@ -9,6 +9,7 @@ use opentelemetry::Context;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
+use super::failure::{ExportError, Kind};
 use super::file::FileSink;
 use super::queue::{Delivery, Handle, Prep, Signal};
 use super::stats::{Counters, Tally};
@@ -48,17 +49,20 @@ impl Signal for Spans {
     async fn export(
         sink: &SpanSink,
         batch: Vec<SpanData>,
-    ) -> std::result::Result<Delivery, String> {
+    ) -> std::result::Result<Delivery, ExportError> {
         match sink {
             #[cfg(any(feature = "grpc", feature = "http-proto"))]
             SpanSink::Otlp(c) => c.export(&batch).await,
-            SpanSink::File(f) => f.write(batch).map(|written| {
-                if written {
-                    Delivery::Sent
-                } else {
-                    Delivery::SinkFull
-                }
-            }),
+            SpanSink::File(f) => f
+                .write(batch)
+                .map(|written| {
+                    if written {
+                        Delivery::Sent
+                    } else {
+                        Delivery::SinkFull
+                    }
+                })
+                .map_err(|e| ExportError::new(Kind::Local, e)),
             SpanSink::Memory(m) => {
                 m.lock().unwrap_or_else(|p| p.into_inner()).extend(batch);
                 Ok(Delivery::Sent)

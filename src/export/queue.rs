@@ -31,7 +31,7 @@ pub(crate) trait Signal: Send + Sync + 'static {
     fn export(
         sink: &Self::Sink,
         batch: Vec<Self::Item>,
-    ) -> impl Future<Output = std::result::Result<Delivery, String>> + Send;
+    ) -> impl Future<Output = std::result::Result<Delivery, super::failure::ExportError>> + Send;
     fn shutdown(sink: &mut Self::Sink);
     /// Whether several export requests may be in flight at once (network sinks: a collector's
     /// round trip, not our CPU, bounds one request at a time).
@@ -161,7 +161,7 @@ impl<S: Signal> Shared<S> {
             Err(Failure::Failed(e)) => {
                 tally.failed.fetch_add(n, Ordering::Relaxed);
                 c.failed_exports.fetch_add(1, Ordering::Relaxed);
-                c.set_last_error(with_hint(e, self.prep.protocol));
+                c.set_last_error(with_hint(&e, self.prep.protocol));
             }
             Err(Failure::TimedOut(e)) => {
                 tally.timed_out.fetch_add(n, Ordering::Relaxed);
@@ -263,16 +263,17 @@ pub(crate) const SHUTDOWN_MARGIN: Duration = Duration::from_millis(200);
 
 /// Why an export did not deliver: an answer that said no, or no answer in time.
 pub(super) enum Failure {
-    Failed(String),
+    Failed(super::failure::ExportError),
     TimedOut(String),
 }
 
-/// An export error, with what it suggests when it looks like the wrong protocol for the port.
-fn with_hint(error: String, protocol: Option<crate::settings::Protocol>) -> String {
-    #[cfg(any(feature = "grpc", feature = "http-proto"))]
-    if let Some(hint) = protocol.and_then(|p| super::otlp::protocol_hint(p, &error)) {
-        return format!("{error} ({hint})");
+/// An export error, with what it suggests when it means the wrong protocol for the port.
+fn with_hint(
+    error: &super::failure::ExportError,
+    protocol: Option<crate::settings::Protocol>,
+) -> String {
+    match protocol.and_then(|p| error.protocol_hint(p)) {
+        Some(hint) => format!("{error} ({hint})"),
+        None => error.to_string(),
     }
-    let _ = protocol;
-    error
 }

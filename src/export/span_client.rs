@@ -26,6 +26,7 @@ use bytes::Bytes;
 use opentelemetry_sdk::trace::SpanData;
 
 use super::encode::SpanEncoder;
+use super::failure::{ExportError, Kind};
 #[cfg(feature = "grpc")]
 use super::otlp::chain;
 use super::queue::Delivery;
@@ -98,9 +99,9 @@ impl Drop for InFlight {
     }
 }
 
-/// One attempt's failure: what to report, and whether (and when) to try again.
+/// One attempt's failure: what happened, and whether (and when) to try again.
 struct Attempt {
-    error: String,
+    error: ExportError,
     retry: Retry,
 }
 
@@ -227,7 +228,7 @@ impl SpanClient {
     }
 
     /// Encodes `batch` once and sends it, retrying within the export timeout.
-    pub(crate) async fn export(&self, batch: &[SpanData]) -> Result<Delivery, String> {
+    pub(crate) async fn export(&self, batch: &[SpanData]) -> Result<Delivery, ExportError> {
         let body = self.body(batch)?;
         let started = Instant::now();
         let mut delay = FIRST_DELAY;
@@ -257,7 +258,7 @@ impl SpanClient {
         }
     }
 
-    fn body(&self, batch: &[SpanData]) -> Result<Bytes, String> {
+    fn body(&self, batch: &[SpanData]) -> Result<Bytes, ExportError> {
         let encoded = self.encoder.encode(batch);
         match &self.transport {
             #[cfg(all(feature = "http-proto", feature = "gzip"))]
@@ -270,7 +271,7 @@ impl SpanClient {
                 z.write_all(&encoded)
                     .and_then(|()| z.finish())
                     .map(Bytes::from)
-                    .map_err(|e| format!("gzip: {e}"))
+                    .map_err(|e| ExportError::new(Kind::Local, format!("gzip: {e}")))
             }
             _ => Ok(Bytes::from(encoded)),
         }
@@ -292,7 +293,10 @@ impl SpanClient {
                 let _counted = InFlight(least_busy.in_flight.clone());
                 let mut client = least_busy.client.clone();
                 client.ready().await.map_err(|e| Attempt {
-                    error: format!("export failed with gRPC code: Unavailable: {}", chain(&e)),
+                    error: ExportError::new(
+                        Kind::Connect,
+                        format!("export failed with gRPC code: Unavailable: {}", chain(&e)),
+                    ),
                     retry: Retry::Backoff,
                 })?;
                 let mut request = tonic::Request::new(body);
@@ -310,14 +314,16 @@ impl SpanClient {
                 headers,
                 ..
             } => {
-                use opentelemetry_http::HttpClient as _;
                 let mut request = http::Request::new(body);
                 *request.method_mut() = http::Method::POST;
                 *request.uri_mut() = url.clone();
                 *request.headers_mut() = headers.clone();
-                let response = client.send_bytes(request).await.map_err(|e| Attempt {
-                    error: format!("HTTP export failed: {e}"),
-                    retry: Retry::Backoff,
+                let response = client.post(request).await.map_err(|error| {
+                    let retry = match error.kind() {
+                        Kind::Connect | Kind::Transport => Retry::Backoff,
+                        _ => Retry::No,
+                    };
+                    Attempt { error, retry }
                 })?;
                 let status = response.status();
                 if status.is_success() {
@@ -336,9 +342,12 @@ impl SpanClient {
                 };
                 Err(Attempt {
                     // "the endpoint answered HTTP 401: <the page's title>"
-                    error: format!(
-                        "HTTP export failed: {}",
-                        super::http_client::answered(status, response.body())
+                    error: ExportError::new(
+                        Kind::Http(status.as_u16()),
+                        format!(
+                            "HTTP export failed: {}",
+                            super::http_client::answered(status, response.body())
+                        ),
                     ),
                     retry,
                 })
@@ -347,9 +356,9 @@ impl SpanClient {
     }
 }
 
-/// tonic's status as a report line: the code, and for errors tonic made itself (connect,
-/// TLS, DNS) their cause. The server's message is left out, as opentelemetry-otlp does: a
-/// server may echo credentials in it.
+/// tonic's status, classified: the code, and for errors tonic made itself (connect, TLS, DNS,
+/// a broken connection) their cause. The server's message is left out, as opentelemetry-otlp
+/// does: a server may echo credentials in it.
 #[cfg(feature = "grpc")]
 fn grpc_failure(status: &tonic::Status) -> Attempt {
     use tonic::Code;
@@ -358,22 +367,92 @@ fn grpc_failure(status: &tonic::Status) -> Attempt {
         .get_details_retry_info()
         .and_then(|r| r.retry_delay)
         .filter(|d| !d.is_zero());
-    let retry = match status.code() {
-        Code::ResourceExhausted => delay.map_or(Retry::No, Retry::After),
-        Code::Unavailable => delay.map_or(Retry::Backoff, Retry::After),
-        Code::Cancelled
-        | Code::DeadlineExceeded
-        | Code::Aborted
-        | Code::OutOfRange
-        | Code::DataLoss => Retry::Backoff,
+    let kind = grpc_kind(status);
+    let retry = match kind {
+        // A connection lost after it was made (tonic says `Unknown`), a GOAWAY or a refused
+        // stream: the request was not processed, or may be sent again (OTLP is idempotent
+        // enough: a duplicate is better than a loss).
+        Kind::Connect | Kind::Transport => Retry::Backoff,
+        Kind::Http(429 | 502 | 503 | 504) => Retry::Backoff,
+        Kind::Timeout => Retry::Backoff,
+        Kind::Grpc(_) => match status.code() {
+            Code::ResourceExhausted => delay.map_or(Retry::No, Retry::After),
+            Code::Unavailable => delay.map_or(Retry::Backoff, Retry::After),
+            Code::Cancelled | Code::Aborted | Code::OutOfRange | Code::DataLoss => Retry::Backoff,
+            _ => Retry::No,
+        },
         _ => Retry::No,
     };
     let mut error = format!("export failed with gRPC code: {:?}", status.code());
+    let mut only_code = false;
     if let Some(source) = std::error::Error::source(status) {
         error.push_str(": ");
         error.push_str(&chain(source));
+    } else if let Kind::Http(code) = kind {
+        error.push_str(&format!(": the endpoint answered HTTP {code}, not gRPC"));
+    } else {
+        only_code = true;
     }
-    Attempt { error, retry }
+    let error = ExportError::new(kind, error);
+    Attempt {
+        error: if only_code {
+            error.only_a_code()
+        } else {
+            error
+        },
+        retry,
+    }
+}
+
+/// What a gRPC failure was, from the errors tonic keeps as its source (typed: tonic's timeout
+/// and connect errors, hyper's and HTTP/2's), and from tonic's one way of saying the answer was
+/// plain HTTP (no `grpc-status`, mapped from the HTTP status).
+#[cfg(feature = "grpc")]
+fn grpc_kind(status: &tonic::Status) -> Kind {
+    let mut source = std::error::Error::source(status);
+    while let Some(e) = source {
+        if e.downcast_ref::<tonic::TimeoutExpired>().is_some() {
+            return Kind::Timeout;
+        }
+        if e.downcast_ref::<tonic::ConnectError>().is_some() {
+            return Kind::Connect;
+        }
+        if let Some(h2) = e.downcast_ref::<h2::Error>() {
+            // Detected here, in what the peer sent: not HTTP/2 at all (an HTTP/1 server's
+            // answer read as frames). A GOAWAY, a reset or an I/O error is a real HTTP/2 peer.
+            let garbage = h2.is_library()
+                && matches!(
+                    h2.reason(),
+                    Some(h2::Reason::PROTOCOL_ERROR | h2::Reason::FRAME_SIZE_ERROR)
+                );
+            return if garbage {
+                Kind::WrongProtocol
+            } else {
+                Kind::Transport
+            };
+        }
+        if let Some(hyper) = e.downcast_ref::<hyper::Error>() {
+            return if hyper.is_parse() {
+                Kind::WrongProtocol
+            } else if hyper.is_timeout() {
+                Kind::Timeout
+            } else {
+                Kind::Transport
+            };
+        }
+        source = e.source();
+    }
+    if let Some(code) = status
+        .message()
+        .strip_prefix("grpc-status header missing, mapped from HTTP status code ")
+        .and_then(|c| c.trim().parse::<u16>().ok())
+    {
+        return Kind::Http(code);
+    }
+    match status.code() {
+        tonic::Code::DeadlineExceeded => Kind::Timeout,
+        code => Kind::Grpc(code as i32),
+    }
 }
 
 /// An `ExportTraceServiceResponse`: `partial_success` (1) { `rejected_spans` (1),

@@ -184,20 +184,11 @@ async fn export_batch<S: Signal>(
         Ok(Err(e)) => {
             let left = limit.saturating_sub(started.elapsed());
             let e = match diagnosis.explain(&e, left).await {
-                Some(why) => format!("{e}: {why}"),
+                Some(why) => e.with_reason(&why),
                 None => e,
             };
-            // The exporter's own timeout, or the client's: no answer, not a no.
-            let lower = e.to_ascii_lowercase();
-            if [
-                "no answer within",
-                "deadline",
-                "timed out",
-                "timeout expired",
-            ]
-            .iter()
-            .any(|t| lower.contains(t))
-            {
+            if e.is_timeout() {
+                // No answer, not a no.
                 Err(Failure::TimedOut(format!(
                     "{e} (the collector may still have received it)"
                 )))
