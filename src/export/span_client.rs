@@ -462,8 +462,9 @@ fn partial_success(response: &[u8]) -> Delivery {
         return Delivery::Sent;
     };
     let rejected = varint_field(inner, 1).unwrap_or(0);
+    // A collector's message can be megabytes: it goes into the warning and the report, cut.
     let message = field(inner, 2)
-        .map(|m| String::from_utf8_lossy(m).into_owned())
+        .map(|m| String::from_utf8_lossy(&m[..m.len().min(512)]).into_owned())
         .unwrap_or_default();
     if rejected == 0 && message.is_empty() {
         Delivery::Sent

@@ -32,14 +32,15 @@ pub(super) async fn export_loop<S: Signal>(
             _ = tokio::time::sleep(delay) => None,
             msg = control.recv() => Some(msg),
         };
+        let warning = warn.then_some(&mut warned);
         match msg {
-            None => drain(&shared, &exporter, timeout).await,
+            None => drain(&shared, &exporter, timeout, warning).await,
             Some(Some(Control::Flush(reply))) => {
-                drain(&shared, &exporter, timeout).await;
+                drain(&shared, &exporter, timeout, warning).await;
                 let _ = reply.send(());
             }
             Some(Some(Control::Shutdown(reply))) => {
-                drain(&shared, &exporter, timeout).await;
+                drain(&shared, &exporter, timeout, warning).await;
                 S::shutdown(&mut exporter);
                 let _ = reply.send(());
                 return;
@@ -48,7 +49,7 @@ pub(super) async fn export_loop<S: Signal>(
             Some(None) => {
                 *shared.deadline.lock().unwrap_or_else(|p| p.into_inner()) =
                     Some(Instant::now() + timeout);
-                drain(&shared, &exporter, timeout).await;
+                drain(&shared, &exporter, timeout, warning).await;
                 S::shutdown(&mut exporter);
                 return;
             }
@@ -103,7 +104,15 @@ type Outcome = (u64, std::result::Result<Delivery, Failure>);
 /// Once a shutdown deadline is set (also while this runs), each request is bounded by it; at the
 /// deadline, requests in flight are abandoned (counted as timed out: the collector may have
 /// them) and what is still queued is counted as dropped at shutdown.
-async fn drain<S: Signal>(shared: &Shared<S>, exporter: &S::Sink, timeout: Duration) {
+///
+/// `warning`: this task's drop warning, checked as requests finish and on its interval while
+/// they hang: during an outage the queue never empties, so a drain can last as long as it does.
+async fn drain<S: Signal>(
+    shared: &Shared<S>,
+    exporter: &S::Sink,
+    timeout: Duration,
+    mut warning: Option<&mut DropWarning>,
+) {
     let max = if S::concurrent(exporter) {
         shared.concurrency
     } else {
@@ -113,6 +122,9 @@ async fn drain<S: Signal>(shared: &Shared<S>, exporter: &S::Sink, timeout: Durat
         Vec::with_capacity(max);
     let mut sizes: Vec<u64> = Vec::with_capacity(max);
     loop {
+        if let Some(w) = warning.as_deref_mut() {
+            w.maybe_warn(shared);
+        }
         let deadline = shared.deadline();
         if deadline.is_some_and(|d| Instant::now() >= d) {
             abandon(shared, &sizes);
@@ -156,9 +168,18 @@ async fn drain<S: Signal>(shared: &Shared<S>, exporter: &S::Sink, timeout: Durat
             }
             None
         };
+        // A hanging collector must not hold the warning back: wake on its interval.
+        let next_warning = async {
+            match warning {
+                Some(_) => tokio::time::sleep(shared.warn_interval).await,
+                None => std::future::pending().await,
+            }
+            None
+        };
         let finished = tokio::select! {
             r = done => r,
             r = until_deadline => r,
+            r = next_warning => r,
         };
         let Some((i, (n, outcome))) = finished else {
             continue;
