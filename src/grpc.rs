@@ -1,5 +1,11 @@
 //! gRPC (feature `tonic`): tower layers for tonic servers and channels, SERVER and CLIENT spans
-//! named `{package.Service}/{Method}` with the RPC semantic conventions.
+//! named `{package.Service}/{Method}` with the RPC semantic conventions as the model has them
+//! today: `rpc.system.name = "grpc"`, `rpc.method` fully qualified
+//! (`shop.v1.OrderService/GetOrder`), `rpc.status_code` as the code's name (`NOT_FOUND`),
+//! `error.type`, `server.address`/`server.port`. With `OTEL_SEMCONV_STABILITY_OPT_IN=rpc/dup`
+//! (`semconv_stability_opt_in`) the spans also carry the names the conventions deprecated, for
+//! backends that still read them: `rpc.system`, `rpc.service`, `rpc.grpc.status_code` (the
+//! number); `rpc.method` keeps its new, fully qualified value (one attribute cannot hold both).
 //!
 //! They work on the HTTP/2 requests tonic is made of, so they need no generated code and no
 //! tonic version of their own. The gRPC status arrives in the response headers (an error
@@ -124,7 +130,14 @@ enum Side {
 
 /// Records a status on the span, once; the server marks only its own failures as errors.
 fn record_status(span: &tracing::Span, side: Side, code: u16) {
-    span.record("rpc.grpc.status_code", i64::from(code));
+    let name = CODES.get(usize::from(code)).copied();
+    match name {
+        Some(name) => span.record("rpc.status_code", name),
+        None => span.record("rpc.status_code", code.to_string().as_str()),
+    };
+    if previous_names() {
+        span.record("rpc.grpc.status_code", i64::from(code));
+    }
     if code == 0 {
         return;
     }
@@ -133,45 +146,101 @@ fn record_status(span: &tracing::Span, side: Side, code: u16) {
         Side::Server => matches!(code, 2 | 4 | 12 | 13 | 14 | 15),
     };
     if error {
-        let name = CODES.get(usize::from(code)).copied().unwrap_or("_OTHER");
-        span.record("error.type", name);
+        span.record("error.type", name.unwrap_or("_OTHER"));
         span.record("otel.status_code", "error");
     }
+}
+
+/// `OTEL_SEMCONV_STABILITY_OPT_IN=rpc/dup` in the current stack: the deprecated names too.
+fn previous_names() -> bool {
+    crate::stack::with_stack_info(|s| s.rpc_dup).unwrap_or(false)
 }
 
 /// The span of a call: the name and kind are literals per side, so that each side is its own
 /// callsite (the metrics layer tells the server's histogram from the client's by it).
 macro_rules! rpc_span {
-    ($req:expr, $name:literal, $kind:literal) => {{
+    ($req:expr, $server:expr, $name:literal, $kind:literal) => {{
         let req = $req;
-        let (service, method) = service_method(req.uri().path());
-        let (address, port) = match req.uri().authority() {
-            Some(a) => (Some(a.host()), a.port_u16().map(i64::from)),
-            None => (None, None),
+        let (service, _) = service_method(req.uri().path());
+        let (address, port): (Option<&str>, Option<i64>) = match ($server, req.uri().authority()) {
+            (Some(Target { address, port }), _) => (Some(address), port.map(i64::from)),
+            (None, Some(a)) => (Some(a.host()), a.port_u16().map(i64::from)),
+            (None, None) => (None, None),
         };
-        tracing::info_span!(
+        let full = req.uri().path().strip_prefix('/').unwrap_or(req.uri().path());
+        let span = tracing::info_span!(
             target: "tracewire::grpc",
             $name,
-            otel.name = %format_args!("{service}/{method}"),
+            otel.name = full,
             otel.kind = $kind,
             otel.status_code = Empty,
-            rpc.system = "grpc",
-            rpc.service = service,
-            rpc.method = method,
-            rpc.grpc.status_code = Empty,
+            rpc.system.name = "grpc",
+            rpc.method = full,
+            rpc.status_code = Empty,
             server.address = address,
             server.port = port,
             error.type = Empty,
-        )
+            rpc.system = Empty,
+            rpc.service = Empty,
+            rpc.grpc.status_code = Empty,
+        );
+        if previous_names() {
+            span.record("rpc.system", "grpc");
+            span.record("rpc.service", service);
+        }
+        span
     }};
 }
 
 fn server_span<B>(req: &Request<B>) -> tracing::Span {
-    rpc_span!(req, "gRPC request", "server")
+    rpc_span!(req, None::<&Target>, "gRPC request", "server")
 }
 
-fn client_span<B>(req: &Request<B>) -> tracing::Span {
-    rpc_span!(req, "gRPC client request", "client")
+fn client_span<B>(req: &Request<B>, server: Option<&Target>) -> tracing::Span {
+    rpc_span!(req, server, "gRPC client request", "client")
+}
+
+/// `server.address` / `server.port` of a client, from the target its channel was made for.
+#[derive(Debug, Clone, PartialEq)]
+struct Target {
+    address: String,
+    port: Option<u16>,
+}
+
+impl Target {
+    /// The conventions' reading of a gRPC target string: `host:port`, a URL
+    /// (`http://host:port`), `dns://authority/host:port` give host and port; `unix:///path`
+    /// gives the path; anything else is the whole string, without a port.
+    fn parse(target: &str) -> Target {
+        let host_port = |s: &str| -> Option<Target> {
+            let (host, port) = match s.rsplit_once(':') {
+                Some((h, p)) if !h.contains(':') || h.starts_with('[') => {
+                    (h.trim_matches(['[', ']']), Some(p.parse::<u16>().ok()?))
+                }
+                _ => (s, None),
+            };
+            (!host.is_empty() && !host.contains(['/', ','])).then(|| Target {
+                address: host.to_string(),
+                port,
+            })
+        };
+        if let Some(path) = target.strip_prefix("unix://") {
+            return Target {
+                address: path.to_string(),
+                port: None,
+            };
+        }
+        let rest = match target.split_once("://") {
+            Some(("http" | "https", rest)) => rest.trim_end_matches('/'),
+            Some(("dns", rest)) => rest.rsplit_once('/').map_or(rest, |(_, r)| r),
+            Some(_) => target,
+            None => target,
+        };
+        host_port(rest).unwrap_or_else(|| Target {
+            address: target.to_string(),
+            port: None,
+        })
+    }
 }
 
 /// A tower layer for tonic servers (`Server::builder().layer(GrpcServerLayer::new())`): a
@@ -225,6 +294,7 @@ impl<S> tower::Layer<S> for GrpcServerLayer {
             side: Side::Server,
             exclude: self.exclude.clone(),
             hooks: self.hooks.clone(),
+            server: None,
         }
     }
 }
@@ -240,12 +310,29 @@ impl<S> tower::Layer<S> for GrpcServerLayer {
 #[derive(Debug, Clone, Default)]
 pub struct GrpcClientLayer {
     hooks: Hooks,
+    server: Option<Arc<Target>>,
 }
 
 impl GrpcClientLayer {
     /// The layer.
     pub fn new() -> Self {
         GrpcClientLayer::default()
+    }
+
+    /// The target the channel was made for (`"orders.internal:50051"`,
+    /// `"http://orders:50051"`, `"unix:///run/app.sock"`): the spans' `server.address` and
+    /// `server.port`, which the conventions require of a gRPC client. Without it they come from
+    /// the request's URI, which has no host when the tonic client was made with
+    /// `Client::new(channel)` (tonic fills the host in below this layer unless the client was
+    /// made `with_origin`).
+    ///
+    /// ```
+    /// let layer = tracewire::grpc::GrpcClientLayer::new().with_server("orders.internal:50051");
+    /// # let _ = layer;
+    /// ```
+    pub fn with_server(mut self, target: &str) -> Self {
+        self.server = Some(Arc::new(Target::parse(target)));
+        self
     }
 
     /// Calls `hook` with each call's span and request head, metadata injected (see
@@ -270,6 +357,7 @@ impl<S> tower::Layer<S> for GrpcClientLayer {
             side: Side::Client,
             exclude: None,
             hooks: self.hooks.clone(),
+            server: self.server.clone(),
         }
     }
 }
@@ -281,6 +369,8 @@ pub struct GrpcService<S> {
     side: Side,
     exclude: Option<Arc<[String]>>,
     hooks: Hooks,
+    /// The client's configured target.
+    server: Option<Arc<Target>>,
 }
 
 impl std::fmt::Debug for Side {
@@ -340,7 +430,7 @@ where
                 }
             }
             Side::Client => {
-                let span = client_span(&req);
+                let span = client_span(&req, self.server.as_deref());
                 // Not `span.context()`: empty for an unsampled span, whose context goes on.
                 propagation::inject_context(&propagation::span_context(&span), req.headers_mut());
                 let req = with_request_hook(&self.hooks, &span, req);
@@ -503,5 +593,40 @@ impl<B: http_body::Body> http_body::Body for GrpcBody<B> {
 
     fn size_hint(&self) -> http_body::SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod target_tests {
+    use super::Target;
+
+    #[test]
+    fn targets_read_as_the_conventions_say() {
+        let t = |s: &str| {
+            let t = Target::parse(s);
+            (t.address, t.port)
+        };
+        assert_eq!(t("grpc.io:50051"), ("grpc.io".into(), Some(50051)));
+        assert_eq!(t("http://orders:50051"), ("orders".into(), Some(50051)));
+        assert_eq!(
+            t("dns://1.2.3.4/grpc.io:50051"),
+            ("grpc.io".into(), Some(50051))
+        );
+        assert_eq!(
+            t("unix:///run/containerd/containerd.sock"),
+            ("/run/containerd/containerd.sock".into(), None)
+        );
+        assert_eq!(
+            t("zk://zookeeper:2181/my-server"),
+            ("zk://zookeeper:2181/my-server".into(), None)
+        );
+        assert_eq!(
+            t("ipv4:198.51.100.123:50051,198.51.100.124:50051"),
+            (
+                "ipv4:198.51.100.123:50051,198.51.100.124:50051".into(),
+                None
+            )
+        );
+        assert_eq!(t("orders"), ("orders".into(), None));
     }
 }

@@ -212,8 +212,8 @@ fn one_trace_from_http_through_grpc_to_the_databases() {
     assert_eq!(server["parent_span_id"], client["span_id"]);
     assert_eq!(select["parent_span_id"], server["span_id"]);
     assert_eq!(set["parent_span_id"], server["span_id"]);
-    assert_eq!(server["attributes"]["rpc.system"], "grpc");
-    assert_eq!(server["attributes"]["rpc.grpc.status_code"], 0);
+    assert_eq!(server["attributes"]["rpc.system.name"], "grpc");
+    assert_eq!(server["attributes"]["rpc.status_code"], "OK");
     assert_eq!(select["attributes"]["db.system.name"], "postgresql");
     assert_eq!(set["attributes"]["db.system.name"], "redis");
     assert_eq!(set["attributes"]["db.query.text"], "SET ? ?");

@@ -106,7 +106,7 @@ fn calls_statuses_and_streams_are_spans_of_one_trace() {
         .enable_all()
         .build()
         .unwrap();
-    let (codes, streamed) = rt.block_on(async {
+    let (codes, streamed, port) = rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let incoming = support::incoming(listener);
@@ -121,8 +121,9 @@ fn calls_statuses_and_streams_are_spans_of_one_trace() {
             .connect()
             .await
             .unwrap();
+        // `Grpc::new(channel)`: no origin in the request URI, so the layer is told the target.
         let traced = tower::ServiceBuilder::new()
-            .layer(GrpcClientLayer::new())
+            .layer(GrpcClientLayer::new().with_server(&format!("http://{addr}")))
             .service(channel);
         let mut client = tonic::client::Grpc::new(traced);
         let mut codes = Vec::new();
@@ -157,7 +158,7 @@ fn calls_statuses_and_streams_are_spans_of_one_trace() {
             let _ = item;
             streamed += 1;
         }
-        (codes, streamed)
+        (codes, streamed, addr.port())
     });
     drop(rt);
     assert_eq!(
@@ -186,16 +187,28 @@ fn calls_statuses_and_streams_are_spans_of_one_trace() {
         assert_eq!(s.trace_id, c.trace_id, "one trace through the metadata");
         assert_eq!(s.parent_span_id.as_deref(), Some(c.span_id.as_str()));
         for span in [c, s] {
-            assert_eq!(str_attr(span.attr("rpc.system")), Some("grpc"));
-            assert_eq!(str_attr(span.attr("rpc.service")), Some("echo.Echo"));
-            assert_eq!(str_attr(span.attr("rpc.method")), Some("Say"));
+            // The RPC conventions as the model has them today; no deprecated name by default.
+            assert_eq!(str_attr(span.attr("rpc.system.name")), Some("grpc"));
+            assert_eq!(str_attr(span.attr("rpc.method")), Some("echo.Echo/Say"));
+            for deprecated in ["rpc.system", "rpc.service", "rpc.grpc.status_code"] {
+                assert!(span.attr(deprecated).is_none(), "{deprecated}");
+            }
         }
+        // Required on the client whatever the tonic client was built with.
+        assert_eq!(str_attr(c.attr("server.address")), Some("127.0.0.1"));
+        assert_eq!(
+            c.attr("server.port"),
+            Some(&AttrValue::I64(i64::from(port)))
+        );
     }
-    let code = |s: &tracewire::testing::CapturedSpan| s.attr("rpc.grpc.status_code").cloned();
+    let code = |s: &tracewire::testing::CapturedSpan| {
+        str_attr(s.attr("rpc.status_code")).map(str::to_string)
+    };
+    let named = |n: &str| Some(n.to_string());
     // Ok, NOT_FOUND, INTERNAL in call order (servers end in the same order here).
-    assert_eq!(code(&clients[0]), Some(AttrValue::I64(0)));
+    assert_eq!(code(&clients[0]), named("OK"));
     assert!(!clients[0].is_error() && !servers[0].is_error());
-    assert_eq!(code(&clients[1]), Some(AttrValue::I64(5)));
+    assert_eq!(code(&clients[1]), named("NOT_FOUND"));
     assert!(clients[1].is_error(), "NOT_FOUND is the client's error");
     assert!(!servers[1].is_error(), "and not the server's");
     assert_eq!(str_attr(clients[1].attr("error.type")), Some("NOT_FOUND"));
@@ -207,10 +220,10 @@ fn calls_statuses_and_streams_are_spans_of_one_trace() {
     let unknown = of("server", "echo.Echo/Nope");
     assert_eq!(unknown.len(), 1);
     assert!(unknown[0].is_error(), "UNIMPLEMENTED is a server error");
-    assert_eq!(code(&unknown[0]), Some(AttrValue::I64(12)));
+    assert_eq!(code(&unknown[0]), named("UNIMPLEMENTED"));
     let stream = of("server", "echo.Echo/Count");
     assert_eq!(stream.len(), 1, "the stream's span ended with the stream");
-    assert_eq!(code(&stream[0]), Some(AttrValue::I64(0)));
+    assert_eq!(code(&stream[0]), named("OK"));
     let saying = capture
         .logs()
         .into_iter()
@@ -351,4 +364,60 @@ fn hooks_see_the_metadata_and_rename_the_span() {
     let server = capture.span("echo.Echo/Say");
     assert_eq!(str_attr(server.attr("tenant.id")), Some("acme"));
     assert_eq!(server.attr("http.status_seen"), Some(&AttrValue::I64(200)));
+}
+
+/// `OTEL_SEMCONV_STABILITY_OPT_IN=rpc/dup`: the deprecated names beside the current ones, for
+/// backends that still read them.
+#[test]
+fn rpc_dup_adds_the_previous_names() {
+    let capture = Capture::with_builder(
+        tracewire::builder()
+            .without_settings_file()
+            .with_env([("OTEL_SEMCONV_STABILITY_OPT_IN", "http,rpc/dup")]),
+    )
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .layer(GrpcServerLayer::new())
+                .add_service(EchoServer)
+                .serve_with_incoming(support::incoming(listener)),
+        );
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let mut client = tonic::client::Grpc::new(
+            tower::ServiceBuilder::new()
+                .layer(GrpcClientLayer::new())
+                .service(channel),
+        );
+        client.ready().await.unwrap();
+        let r = client
+            .unary::<EchoRequest, EchoReply, _>(
+                tonic::Request::new(EchoRequest {
+                    text: "missing".into(),
+                }),
+                http::uri::PathAndQuery::from_static("/echo.Echo/Say"),
+                tonic_prost::ProstCodec::default(),
+            )
+            .await;
+        assert_eq!(r.unwrap_err().code(), tonic::Code::NotFound);
+    });
+    drop(rt);
+    for span in capture.spans() {
+        assert_eq!(str_attr(span.attr("rpc.system.name")), Some("grpc"));
+        assert_eq!(str_attr(span.attr("rpc.status_code")), Some("NOT_FOUND"));
+        assert_eq!(str_attr(span.attr("rpc.method")), Some("echo.Echo/Say"));
+        assert_eq!(str_attr(span.attr("rpc.system")), Some("grpc"));
+        assert_eq!(str_attr(span.attr("rpc.service")), Some("echo.Echo"));
+        assert_eq!(span.attr("rpc.grpc.status_code"), Some(&AttrValue::I64(5)));
+    }
 }

@@ -60,11 +60,17 @@ const HTTP_CLIENT_KEYS: &[&str] = &[
     "http.response.status_code",
     "error.type",
 ];
-const RPC_KEYS: &[&str] = &[
-    "rpc.system",
-    "rpc.service",
+/// `rpc.server.call.duration`: `server.address`/`server.port` are opt-in for servers.
+const RPC_SERVER_KEYS: &[&str] = &[
+    "rpc.system.name",
     "rpc.method",
-    "rpc.grpc.status_code",
+    "rpc.status_code",
+    "error.type",
+];
+const RPC_CLIENT_KEYS: &[&str] = &[
+    "rpc.system.name",
+    "rpc.method",
+    "rpc.status_code",
     "error.type",
     "server.address",
     "server.port",
@@ -172,7 +178,8 @@ impl What {
         match self {
             What::HttpServer => HTTP_SERVER_KEYS,
             What::HttpClient => HTTP_CLIENT_KEYS,
-            What::RpcServer | What::RpcClient => RPC_KEYS,
+            What::RpcServer => RPC_SERVER_KEYS,
+            What::RpcClient => RPC_CLIENT_KEYS,
             What::Messaging => MESSAGING_KEYS,
             What::Other => &[],
         }
@@ -269,6 +276,9 @@ fn known(value: &str) -> Option<&'static str> {
         "GET" "POST" "PUT" "DELETE" "PATCH" "HEAD" "OPTIONS" "CONNECT" "TRACE" "_OTHER"
         "http" "https" "1.0" "1.1" "2" "3" "server" "client" "producer" "consumer"
         "internal" "error" "ok" "send" "process" "receive" "publish" "create" "settle"
+        "grpc" "OK" "CANCELLED" "UNKNOWN" "INVALID_ARGUMENT" "DEADLINE_EXCEEDED" "NOT_FOUND"
+        "ALREADY_EXISTS" "PERMISSION_DENIED" "RESOURCE_EXHAUSTED" "FAILED_PRECONDITION" "ABORTED"
+        "OUT_OF_RANGE" "UNIMPLEMENTED" "INTERNAL" "UNAVAILABLE" "DATA_LOSS" "UNAUTHENTICATED"
     )
 }
 

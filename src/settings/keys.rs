@@ -151,6 +151,8 @@ keys! {
         "Resource detectors, `all`, or `none`: `service_instance`, `host`, `os`, `process`, `container`, `k8s`";
     "propagators", "TRACEWIRE_PROPAGATORS", ["OTEL_PROPAGATORS"], D::Str("tracecontext,baggage"), P::With(resolve::propagators),
         "Formats read and written, in order: `tracecontext`, `baggage`, `b3`, `b3multi`, `jaeger`, `xray`, or `none`";
+    "semconv_stability_opt_in", "TRACEWIRE_SEMCONV_STABILITY_OPT_IN", ["OTEL_SEMCONV_STABILITY_OPT_IN"], D::List(&[]), P::With(resolve::semconv_opt_in),
+        "Convention domains: `rpc/dup` adds the deprecated RPC names to gRPC spans (the others are the stable sets tracewire emits already)";
     "log_level", "TRACEWIRE_LOG_LEVEL", ["RUST_LOG"], D::Str("info"), P::Filter,
         "Env-filter directives for log lines";
     "log_format", "TRACEWIRE_LOG_FORMAT", [], D::Str("json"), P::OneOf(LogFormat::NAMES, ""),

@@ -470,6 +470,9 @@ pub struct Settings {
     /// Propagation formats, in order (`OTEL_PROPAGATORS`): `tracecontext`, `baggage`, `b3`,
     /// `b3multi`, `jaeger`, `xray`; empty for `none`.
     pub propagators: Vec<String>,
+    /// `OTEL_SEMCONV_STABILITY_OPT_IN`: convention domains, plain or `/dup` (`rpc/dup`: gRPC spans
+    /// carry the deprecated RPC names too).
+    pub semconv_stability_opt_in: Vec<String>,
     /// Env-filter directives.
     pub log_level: String,
     /// Log line format.
@@ -585,6 +588,7 @@ impl fmt::Debug for Settings {
             .field("resource_attributes", &self.resource_attributes)
             .field("resource_detectors", &self.resource_detectors)
             .field("propagators", &self.propagators)
+            .field("semconv_stability_opt_in", &self.semconv_stability_opt_in)
             .field("log_level", &self.log_level)
             .field("log_format", &self.log_format)
             .field("log_bridge", &self.log_bridge)

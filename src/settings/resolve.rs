@@ -225,6 +225,7 @@ pub(crate) fn settings(
         resource_attributes: r.map("resource_attributes"),
         resource_detectors: r.list("resource_detectors"),
         propagators: r.list("propagators"),
+        semconv_stability_opt_in: r.list("semconv_stability_opt_in"),
         log_level: r.string("log_level").unwrap_or_default(),
         log_format: LogFormat::ALL[r.index("log_format").unwrap_or(0)],
         log_bridge: r.bool("log_bridge"),
@@ -451,6 +452,44 @@ pub(super) fn detectors(
                     &format!("a list of: {}, all, none", super::DETECTORS.join(", ")),
                 ));
             }
+        }
+    }
+    Ok(Value::List(out))
+}
+
+/// The domains `OTEL_SEMCONV_STABILITY_OPT_IN` names, plain (the new conventions only) or
+/// `/dup` (both).
+const SEMCONV_DOMAINS: &[&str] = &["http", "database", "messaging", "rpc", "k8s", "code"];
+
+/// `semconv_stability_opt_in`: a list of [`SEMCONV_DOMAINS`], each plain or `/dup`; for a
+/// domain given both ways `/dup` wins, as the conventions say. An unknown entry in the variable
+/// is left out with a warning.
+pub(super) fn semconv_opt_in(
+    key: &'static str,
+    raw: &Raw,
+    src: &Source,
+    warnings: &mut Vec<String>,
+) -> Result<Value> {
+    let mut out: Vec<String> = Vec::new();
+    for d in parse::list(key, raw, src)? {
+        let d = d.to_ascii_lowercase();
+        let domain = d.strip_suffix("/dup").unwrap_or(&d);
+        if !SEMCONV_DOMAINS.contains(&domain) {
+            let allowed = format!(
+                "a list of: {}, each optionally with /dup",
+                SEMCONV_DOMAINS.join(", ")
+            );
+            if !parse::is_otel(src) {
+                return Err(invalid(key, raw, src, &allowed));
+            }
+            warnings.push(format!(
+                "{}: `{d}` is not a domain tracewire knows ({allowed}); left out",
+                parse::at(key, src, raw)
+            ));
+            continue;
+        }
+        if !out.contains(&d) {
+            out.push(d);
         }
     }
     Ok(Value::List(out))

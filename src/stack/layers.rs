@@ -135,6 +135,9 @@ pub(crate) struct StackInfo {
         Arc<[Arc<dyn opentelemetry::propagation::TextMapPropagator + Send + Sync>]>,
     #[cfg_attr(not(feature = "http-server"), allow(dead_code))]
     pub(crate) exclude_paths: Arc<[String]>,
+    /// `OTEL_SEMCONV_STABILITY_OPT_IN` holds `rpc/dup`: gRPC spans carry the previous names too.
+    #[cfg_attr(not(feature = "tonic"), allow(dead_code))]
+    pub(crate) rpc_dup: bool,
 }
 
 impl<S: tracing::Subscriber> Layer<S> for StackInfo {
@@ -410,6 +413,10 @@ pub(super) fn build_parts(
                 ),
                 extra_propagators,
                 exclude_paths: settings.exclude_paths.clone().into(),
+                rpc_dup: settings
+                    .semconv_stability_opt_in
+                    .iter()
+                    .any(|d| d == "rpc/dup"),
             },
         },
         inner,
