@@ -1,6 +1,6 @@
 //! Redis client spans against a real redis-server (Debian's, on a free loopback port): a CLIENT
 //! span per command with the database conventions, no key or value in `db.query.text` unless
-//! asked, a pipeline as one `BATCH` span with its size, a `WRONGTYPE` answer marked Error with
+//! asked, a pipeline as one `PIPELINE` span with its size (`MULTI` for a transaction), a `WRONGTYPE` answer marked Error with
 //! its code; at `sampling_rate = 0` nothing is exported and the calls still work.
 #![cfg(feature = "redis")]
 
@@ -42,6 +42,20 @@ fn commands_pipelines_and_errors_are_client_spans() {
             .await
             .unwrap();
         assert_eq!((a, b), (1, 3));
+        let (c, d): (i64, String) = redis::pipe()
+            .atomic()
+            .incr("hits", 1)
+            .get("session:ann")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!((c, d.as_str()), (4, "s3cr3t-token"));
+        let (only,): (i64,) = redis::pipe()
+            .incr("solo", 1)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(only, 1);
         let err = conn
             .lpush::<_, _, i64>("session:ann", "x")
             .await
@@ -63,7 +77,22 @@ fn commands_pipelines_and_errors_are_client_spans() {
     );
     assert!(set.error.is_none());
     assert_eq!(s(by_name("GET").attr("db.query.text")), Some("GET ?"));
-    let batch = by_name("BATCH INCRBY");
+    // The Redis conventions: `PIPELINE` (+ the command when all are the same), `MULTI` for a
+    // transaction, one command alone a single operation.
+    let transaction = by_name("MULTI");
+    assert_eq!(s(transaction.attr("db.operation.name")), Some("MULTI"));
+    assert_eq!(
+        transaction.attr("db.operation.batch.size"),
+        Some(&AttrValue::I64(2))
+    );
+    let single = spans
+        .iter()
+        .filter(|sp| sp.name == "INCRBY")
+        .find(|sp| s(sp.attr("db.query.text")) == Some("INCRBY ? ?"))
+        .expect("a pipeline of one command is that command");
+    assert!(single.attr("db.operation.batch.size").is_none());
+    let batch = by_name("PIPELINE INCRBY");
+    assert_eq!(s(batch.attr("db.operation.name")), Some("PIPELINE INCRBY"));
     assert_eq!(
         batch.attr("db.operation.batch.size"),
         Some(&AttrValue::I64(2))

@@ -1,8 +1,9 @@
 //! [`TracedRedis`]: a `redis::aio::ConnectionLike` that makes a CLIENT span per command.
 //!
 //! The span is `GET`, `SET`, ... (the command, as the conventions name a Redis operation), a
-//! pipeline's `BATCH` (or `BATCH GET` when every command is the same) with
-//! `db.operation.batch.size`. `db.query.text` is the command with `?` for every argument: keys
+//! pipeline's `PIPELINE` (a transaction's `MULTI`; `PIPELINE GET` when every command is the
+//! same; a pipeline of one command is that command) with `db.operation.batch.size`, as the
+//! Redis conventions name them. `db.query.text` is the command with `?` for every argument: keys
 //! and values are data, and may be personal or secret (`with_query_values(true)` shows them,
 //! redaction rules still apply). An error answer (`WRONGTYPE`, `NOSCRIPT`, ...) sets status Error,
 //! `error.type` and `db.response.status_code` to the server's code; a transport error sets
@@ -159,11 +160,21 @@ impl<C: ConnectionLike + Send> ConnectionLike for TracedRedis<C> {
             names.push(name);
             texts.push(text);
         }
-        let operation = match names.first() {
-            Some(first) if names.iter().all(|n| n == first) => format!("BATCH {first}"),
-            _ => "BATCH".to_string(),
+        // The Redis conventions: `PIPELINE` or `MULTI` (a transaction), followed by the
+        // command when every one is the same; one command alone is a single operation.
+        let kind = if pipeline.is_transaction() {
+            "MULTI"
+        } else {
+            "PIPELINE"
         };
-        let span = self.span(&operation, &texts.join("; "), Some(names.len()));
+        let (operation, batch) = match names.first() {
+            Some(only) if names.len() == 1 && !pipeline.is_transaction() => (only.clone(), None),
+            Some(first) if names.iter().all(|n| n == first) => {
+                (format!("{kind} {first}"), Some(names.len()))
+            }
+            _ => (kind.to_string(), Some(names.len())),
+        };
+        let span = self.span(&operation, &texts.join("; "), batch);
         let fut = self.inner.req_packed_commands(pipeline, offset, count);
         Box::pin(async move {
             let r = fut.instrument(span.clone()).await;
