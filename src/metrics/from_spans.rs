@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use opentelemetry::KeyValue;
-use opentelemetry::metrics::{Counter, Histogram, Meter};
+use opentelemetry::metrics::{Counter, Histogram, Meter, UpDownCounter};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Subscriber};
@@ -29,6 +29,8 @@ pub(crate) struct MetricsLayer {
     rpc_client: Histogram<f64>,
     messaging_process: Histogram<f64>,
     messaging_client: Histogram<f64>,
+    db_client: Histogram<f64>,
+    http_active: UpDownCounter<i64>,
     span_calls: Option<Counter<u64>>,
     span_duration: Option<Histogram<f64>>,
     /// Measured spans open now: with none open, a closing span is not even looked up.
@@ -75,6 +77,20 @@ const RPC_CLIENT_KEYS: &[&str] = &[
     "server.address",
     "server.port",
 ];
+/// `db.client.operation.duration` (`db.query.text` is opt-in; `db.operation.batch.size` is not
+/// one of its attributes).
+const DB_KEYS: &[&str] = &[
+    "db.system.name",
+    "db.namespace",
+    "db.operation.name",
+    "db.collection.name",
+    "db.response.status_code",
+    "error.type",
+    "server.address",
+    "server.port",
+];
+/// `http.server.active_requests`: the required attributes, known when the request starts.
+const HTTP_ACTIVE_KEYS: &[&str] = &["http.request.method", "url.scheme"];
 const MESSAGING_KEYS: &[&str] = &[
     "messaging.system",
     "messaging.destination.name",
@@ -114,6 +130,17 @@ impl MetricsLayer {
                 names::MESSAGING_CLIENT,
                 "Duration of messaging operation initiated by a producer or consumer client.",
             ),
+            db_client: meter
+                .f64_histogram(names::DB_CLIENT)
+                .with_unit("s")
+                .with_description("Duration of database client operations.")
+                .with_boundaries(super::DB_DURATION_BUCKETS_S.to_vec())
+                .build(),
+            http_active: meter
+                .i64_up_down_counter(names::HTTP_SERVER_ACTIVE)
+                .with_unit("{request}")
+                .with_description("Number of active HTTP server requests.")
+                .build(),
             span_calls: span_metrics.then(|| {
                 meter
                     .u64_counter(names::SPAN_CALLS)
@@ -147,6 +174,9 @@ struct Measured {
     /// An `error` level event inside it (status Error for span metrics, as tracing-opentelemetry
     /// sets it).
     error_event: bool,
+    /// An HTTP server request counted in `http.server.active_requests`, with the attributes it
+    /// was counted with (the same ones take it off).
+    active: Option<Vec<KeyValue>>,
 }
 
 /// Which histogram a span feeds, known from its callsite: tracewire's own integration spans
@@ -158,6 +188,7 @@ enum What {
     RpcServer,
     RpcClient,
     Messaging,
+    Db,
     /// Only span metrics.
     Other,
 }
@@ -169,6 +200,7 @@ impl What {
             ("tracewire::http", "HTTP client request") => Some(What::HttpClient),
             ("tracewire::grpc", "gRPC request") => Some(What::RpcServer),
             ("tracewire::grpc", "gRPC client request") => Some(What::RpcClient),
+            ("tracewire::db", "postgresql query" | "redis command") => Some(What::Db),
             (t, _) if t.starts_with("tracewire::messaging") => Some(What::Messaging),
             _ => None,
         }
@@ -181,6 +213,7 @@ impl What {
             What::RpcServer => RPC_SERVER_KEYS,
             What::RpcClient => RPC_CLIENT_KEYS,
             What::Messaging => MESSAGING_KEYS,
+            What::Db => DB_KEYS,
             What::Other => &[],
         }
     }
@@ -348,9 +381,20 @@ where
             name: None,
             status: None,
             error_event: false,
+            active: None,
         };
         let mask = mask(meta, what, self.span_calls.is_some());
         attrs.record(&mut Fields { m: &mut m, mask });
+        if what == What::HttpServer {
+            let active: Vec<KeyValue> = m
+                .attrs
+                .iter()
+                .filter(|kv| HTTP_ACTIVE_KEYS.contains(&kv.key.as_str()))
+                .cloned()
+                .collect();
+            self.http_active.add(1, &active);
+            m.active = Some(active);
+        }
         span.extensions_mut().insert(m);
         self.open.fetch_add(1, Ordering::Relaxed);
     }
@@ -388,6 +432,9 @@ where
         };
         self.open.fetch_sub(1, Ordering::Relaxed);
         let seconds = m.start.elapsed().as_secs_f64();
+        if let Some(active) = &m.active {
+            self.http_active.add(-1, active);
+        }
         match m.what {
             What::HttpServer => self.http_server.record(seconds, &m.attrs),
             What::HttpClient => self.http_client.record(seconds, &m.attrs),
@@ -403,6 +450,7 @@ where
                 };
                 histogram.record(seconds, &m.attrs);
             }
+            What::Db => self.db_client.record(seconds, &m.attrs),
             What::Other => {}
         }
         if let (Some(calls), Some(duration)) = (&self.span_calls, &self.span_duration) {

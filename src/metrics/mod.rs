@@ -77,6 +77,8 @@ pub(crate) mod names {
     pub(crate) const RPC_CLIENT: &str = "rpc.client.call.duration";
     pub(crate) const MESSAGING_PROCESS: &str = "messaging.process.duration";
     pub(crate) const MESSAGING_CLIENT: &str = "messaging.client.operation.duration";
+    pub(crate) const DB_CLIENT: &str = "db.client.operation.duration";
+    pub(crate) const HTTP_SERVER_ACTIVE: &str = "http.server.active_requests";
     pub(crate) const SPAN_CALLS: &str = "traces.span.metrics.calls";
     pub(crate) const SPAN_DURATION: &str = "traces.span.metrics.duration";
 }
@@ -164,6 +166,10 @@ pub(crate) fn metrics_file(spans: &std::path::Path) -> std::path::PathBuf {
 pub(crate) const DURATION_BUCKETS_S: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 ];
+
+/// The database conventions' bucket boundaries for `db.client.operation.duration`, seconds.
+pub(crate) const DB_DURATION_BUCKETS_S: &[f64] =
+    &[0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0];
 
 /// The collector's span-metrics connector's default boundaries, milliseconds: dashboards built
 /// for it read these series as they are.
