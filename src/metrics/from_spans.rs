@@ -33,6 +33,8 @@ pub(crate) struct MetricsLayer {
     http_active: UpDownCounter<i64>,
     span_calls: Option<Counter<u64>>,
     span_duration: Option<Histogram<f64>>,
+    /// `monotonic_counter.*`, `counter.*`, `histogram.*` event fields.
+    events: super::from_events::EventMetrics,
     /// Measured spans open now: with none open, a closing span is not even looked up.
     open: AtomicUsize,
 }
@@ -155,6 +157,7 @@ impl MetricsLayer {
                     .with_boundaries(super::SPAN_BUCKETS_MS.to_vec())
                     .build()
             }),
+            events: super::from_events::EventMetrics::new(meter),
             open: AtomicUsize::new(0),
         }
     }
@@ -412,6 +415,7 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        self.events.on_event(event);
         if self.span_calls.is_none() || *event.metadata().level() != Level::ERROR {
             return;
         }

@@ -15,6 +15,7 @@
 //! trace.
 
 mod exporter;
+mod from_events;
 mod from_spans;
 
 use std::time::Instant;
