@@ -28,49 +28,7 @@ use tracing::field::Empty;
 
 use crate::propagation;
 
-/// Called when a call's span is made (server and client layers), with the request head: the
-/// metadata are its headers.
-///
-/// ```
-/// use tracing_opentelemetry::OpenTelemetrySpanExt as _;
-/// let layer = tracewire::grpc::GrpcServerLayer::new().with_request_hook(
-///     |span: &tracing::Span, req: &http::request::Parts| {
-///         if let Some(t) = req.headers.get("x-tenant").and_then(|v| v.to_str().ok()) {
-///             span.set_attribute("tenant.id", t.to_string());
-///         }
-///     },
-/// );
-/// # let _ = layer;
-/// ```
-pub trait RequestHook: Send + Sync + 'static {
-    /// Sees the span and the request head.
-    fn on_request(&self, span: &tracing::Span, request: &http::request::Parts);
-}
-
-impl<F> RequestHook for F
-where
-    F: Fn(&tracing::Span, &http::request::Parts) + Send + Sync + 'static,
-{
-    fn on_request(&self, span: &tracing::Span, request: &http::request::Parts) {
-        self(span, request)
-    }
-}
-
-/// Called with the response head when it arrives (the status of most calls comes later, in the
-/// trailers, and is recorded on the span by the layer).
-pub trait ResponseHook: Send + Sync + 'static {
-    /// Sees the span and the response head.
-    fn on_response(&self, span: &tracing::Span, response: &http::response::Parts);
-}
-
-impl<F> ResponseHook for F
-where
-    F: Fn(&tracing::Span, &http::response::Parts) + Send + Sync + 'static,
-{
-    fn on_response(&self, span: &tracing::Span, response: &http::response::Parts) {
-        self(span, response)
-    }
-}
+pub use crate::hooks::{RequestHook, ResponseHook};
 
 /// The hooks of a layer; cloned into each service.
 #[derive(Clone, Default)]

@@ -156,8 +156,13 @@ mod export;
 #[cfg(feature = "tonic")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
 pub mod grpc;
-#[cfg(any(feature = "http-server", feature = "reqwest"))]
-#[cfg_attr(docsrs, doc(cfg(any(feature = "http-server", feature = "reqwest"))))]
+#[cfg(any(feature = "http-server", feature = "http-client", feature = "tonic"))]
+mod hooks;
+#[cfg(any(feature = "http-server", feature = "http-client", feature = "reqwest"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "http-server", feature = "http-client", feature = "reqwest")))
+)]
 pub mod http;
 mod human_lines;
 mod ids;

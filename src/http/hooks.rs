@@ -8,62 +8,14 @@
 //! renames it.
 //! Without a hook nothing is called and nothing is copied.
 
-/// Called when the server span is made, with the request's head.
-///
-/// ```
-/// use tracing_opentelemetry::OpenTelemetrySpanExt as _;
-/// let layer = tracewire::http::ServerLayer::new().with_request_hook(
-///     |span: &tracing::Span, req: &http::request::Parts| {
-///         if let Some(tenant) = req.headers.get("x-tenant").and_then(|v| v.to_str().ok()) {
-///             span.set_attribute("tenant.id", tenant.to_string());
-///         }
-///     },
-/// );
-/// # let _ = layer;
-/// ```
+/// The request hook of [`ServerLayer`](super::ServerLayer): the one [`RequestHook`] trait.
 #[cfg(feature = "http-server")]
-pub trait ServerRequestHook: Send + Sync + 'static {
-    /// Sees the span and the request head.
-    fn on_request(&self, span: &tracing::Span, request: &http::request::Parts);
-}
-
+pub use crate::hooks::RequestHook as ServerRequestHook;
+/// The response hook of [`ServerLayer`](super::ServerLayer): the one [`ResponseHook`] trait.
 #[cfg(feature = "http-server")]
-impl<F> ServerRequestHook for F
-where
-    F: Fn(&tracing::Span, &http::request::Parts) + Send + Sync + 'static,
-{
-    fn on_request(&self, span: &tracing::Span, request: &http::request::Parts) {
-        self(span, request)
-    }
-}
-
-/// Called when the handler's response is ready, with its head, before the span ends.
-///
-/// ```
-/// let layer = tracewire::http::ServerLayer::new().with_response_hook(
-///     |span: &tracing::Span, res: &http::response::Parts| {
-///         if res.status == http::StatusCode::TOO_MANY_REQUESTS {
-///             span.record("otel.status_code", "error");
-///         }
-///     },
-/// );
-/// # let _ = layer;
-/// ```
-#[cfg(feature = "http-server")]
-pub trait ServerResponseHook: Send + Sync + 'static {
-    /// Sees the span and the response head.
-    fn on_response(&self, span: &tracing::Span, response: &http::response::Parts);
-}
-
-#[cfg(feature = "http-server")]
-impl<F> ServerResponseHook for F
-where
-    F: Fn(&tracing::Span, &http::response::Parts) + Send + Sync + 'static,
-{
-    fn on_response(&self, span: &tracing::Span, response: &http::response::Parts) {
-        self(span, response)
-    }
-}
+pub use crate::hooks::ResponseHook as ServerResponseHook;
+#[cfg(any(feature = "http-server", feature = "http-client"))]
+pub use crate::hooks::{RequestHook, ResponseHook};
 
 /// Called when the client span is made, with the request about to be sent (headers injected).
 ///

@@ -3,7 +3,9 @@
 
 #[cfg(feature = "reqwest")]
 mod client;
-#[cfg(any(feature = "reqwest", feature = "http-server"))]
+#[cfg(feature = "http-client")]
+mod client_layer;
+#[cfg(any(feature = "reqwest", feature = "http-server", feature = "http-client"))]
 mod hooks;
 #[cfg(feature = "http-server")]
 mod server;
@@ -12,8 +14,12 @@ use std::borrow::Cow;
 
 #[cfg(feature = "reqwest")]
 pub use client::{ClientMiddleware, DisableTracing};
+#[cfg(feature = "http-client")]
+pub use client_layer::{ClientLayer, ClientResponseFuture, ClientService};
 #[cfg(feature = "reqwest")]
 pub use hooks::{ClientRequestHook, ClientResponseHook};
+#[cfg(any(feature = "http-server", feature = "http-client"))]
+pub use hooks::{RequestHook, ResponseHook};
 #[cfg(feature = "http-server")]
 pub use hooks::{ServerRequestHook, ServerResponseHook};
 #[cfg(feature = "http-server")]
@@ -50,7 +56,7 @@ const KNOWN_METHODS: &[&str] = &[
 
 /// `(http.request.method, the method for the span name, http.request.method_original)`.
 #[cfg_attr(
-    not(any(feature = "reqwest", feature = "http-server")),
+    not(any(feature = "reqwest", feature = "http-server", feature = "http-client")),
     allow(dead_code)
 )]
 pub(crate) fn method_attributes(method: &str) -> (&str, &str, Option<&str>) {
@@ -125,7 +131,10 @@ pub(crate) fn redact_query(q: &str) -> Cow<'_, str> {
 }
 
 /// A URL without user info, and with credentials in the query redacted.
-#[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "reqwest", feature = "http-client")),
+    allow(dead_code)
+)]
 pub(crate) fn redact_url(url: &str) -> String {
     let (before_query, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
