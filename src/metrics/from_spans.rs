@@ -447,12 +447,19 @@ where
             What::Messaging => {
                 let process = get(&m.attrs, "messaging.operation.type")
                     .is_some_and(|v| v.as_str() == "process");
-                let histogram = if process {
-                    &self.messaging_process
+                if process {
+                    // `messaging.process.duration` does not take the operation type (it is
+                    // always `process`): the conventions leave it out of that metric.
+                    let attrs: Vec<KeyValue> = m
+                        .attrs
+                        .iter()
+                        .filter(|kv| kv.key.as_str() != "messaging.operation.type")
+                        .cloned()
+                        .collect();
+                    self.messaging_process.record(seconds, &attrs);
                 } else {
-                    &self.messaging_client
-                };
-                histogram.record(seconds, &m.attrs);
+                    self.messaging_client.record(seconds, &m.attrs);
+                }
             }
             What::Db => self.db_client.record(seconds, &m.attrs),
             What::Other => {}

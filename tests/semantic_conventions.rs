@@ -1,0 +1,305 @@
+//! Every span and metric tracewire's integrations make, checked against the semantic
+//! conventions' model: `tests/data/semconv.tsv`, derived from the model's YAML by
+//! `scripts/semconv-table.py` (its first row names the model's commit). For each span and metric
+//! point: every attribute in a convention namespace exists in the model, is not deprecated, has
+//! the model's type, and belongs to the span's or metric's group (and is not opt-in, which
+//! tracewire only emits when asked); every attribute the group requires is there; a metric has
+//! the model's unit. When the model moves, re-derive the table: this test says where tracewire
+//! drifted.
+//!
+//! The integrations run against real parts where they need one (redis-server); the HTTP and gRPC
+//! layers wrap in-process services (the conventions are about what the layers record).
+#![cfg(all(
+    feature = "testing",
+    feature = "http-server",
+    feature = "http-client",
+    feature = "tonic",
+    feature = "redis",
+    feature = "metrics"
+))]
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::convert::Infallible;
+
+use redis::AsyncCommands as _;
+use tower::ServiceExt as _;
+use tracewire::testing::{AttrValue, Capture};
+
+/// The model's facts tracewire is checked against.
+#[derive(Default)]
+struct Model {
+    version: String,
+    /// name → (type, deprecated)
+    attrs: BTreeMap<String, (String, String)>,
+    /// group → attribute → requirement level
+    refs: BTreeMap<String, BTreeMap<String, String>>,
+    /// metric name → (group, unit)
+    metrics: BTreeMap<String, (String, String)>,
+}
+
+fn model() -> Model {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/semconv.tsv"
+    ))
+    .expect("tests/data/semconv.tsv (scripts/semconv-table.py makes it)");
+    let mut m = Model::default();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let f: Vec<&str> = line.split('\t').collect();
+        match f[0] {
+            "version" => m.version = f[1].to_string(),
+            "attr" => {
+                m.attrs
+                    .insert(f[1].to_string(), (f[2].to_string(), f[4].to_string()));
+            }
+            "metric" => {
+                m.metrics
+                    .insert(f[2].to_string(), (f[1].to_string(), f[4].to_string()));
+            }
+            "ref" => {
+                m.refs
+                    .entry(f[1].to_string())
+                    .or_default()
+                    .insert(f[2].to_string(), f[3].to_string());
+            }
+            _ => {}
+        }
+    }
+    m
+}
+
+const NAMESPACES: &[&str] = &[
+    "http.",
+    "url.",
+    "server.",
+    "client.",
+    "network.",
+    "rpc.",
+    "db.",
+    "messaging.",
+    "error.",
+    "exception.",
+    "user_agent.",
+];
+
+fn type_of(v: &AttrValue) -> &'static str {
+    match v {
+        AttrValue::Bool(_) => "boolean",
+        AttrValue::I64(_) => "int",
+        AttrValue::F64(_) => "double",
+        AttrValue::Str(_) => "string",
+        AttrValue::Array(_) => "array",
+        _ => "other",
+    }
+}
+
+/// Checks one span's or point's attributes against `groups`; returns the problems found.
+fn check(
+    model: &Model,
+    what: &str,
+    attrs: &BTreeMap<String, AttrValue>,
+    groups: &[&str],
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let refs: BTreeMap<&str, &str> = groups
+        .iter()
+        .flat_map(|g| {
+            model
+                .refs
+                .get(*g)
+                .unwrap_or_else(|| panic!("group {g} is not in the table"))
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+        })
+        .collect();
+    for (key, value) in attrs {
+        if !NAMESPACES.iter().any(|n| key.starts_with(n)) {
+            continue;
+        }
+        let Some((ty, deprecated)) = model.attrs.get(key) else {
+            problems.push(format!("{what}: `{key}` is not in the model"));
+            continue;
+        };
+        if deprecated != "-" {
+            problems.push(format!("{what}: `{key}` is deprecated ({deprecated})"));
+        }
+        let got = type_of(value);
+        let ok = match ty.as_str() {
+            t if t.ends_with("[]") => got == "array",
+            t => t == got,
+        };
+        if !ok {
+            problems.push(format!("{what}: `{key}` is {got}, the model says {ty}"));
+        }
+        // The database span groups say in their note that `db.system.name` MUST be set, but do
+        // not list it (a weaver limitation the model's own TODO names).
+        let noted = key == "db.system.name" && groups.iter().any(|g| g.starts_with("span.db."));
+        match refs.get(key.as_str()) {
+            None if !groups.is_empty() && !noted => {
+                problems.push(format!("{what}: `{key}` is not an attribute of {groups:?}"))
+            }
+            Some(&"opt_in") => problems.push(format!(
+                "{what}: `{key}` is opt-in in {groups:?}, and was not asked for"
+            )),
+            _ => {}
+        }
+    }
+    for (key, level) in &refs {
+        if *level == "required" && !attrs.contains_key(*key) {
+            problems.push(format!("{what}: required `{key}` is missing"));
+        }
+    }
+    problems
+}
+
+fn s(v: &str) -> AttrValue {
+    AttrValue::Str(v.into())
+}
+
+#[test]
+fn every_span_and_metric_follows_the_model() {
+    let model = model();
+    assert!(!model.version.is_empty());
+    let redis_server = support::RedisServer::start();
+    let capture = Capture::start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        // HTTP server: a request through ServerLayer.
+        let server = tower::ServiceBuilder::new()
+            .layer(tracewire::http::ServerLayer::new())
+            .service_fn(|_req: http::Request<String>| async {
+                Ok::<_, Infallible>(http::Response::new(String::new()))
+            });
+        let req = http::Request::get("http://shop.local:8080/orders?page=2")
+            .body(String::new())
+            .unwrap();
+        server.oneshot(req).await.unwrap();
+
+        // HTTP client: the tower layer around a service that answers 503.
+        let client = tower::ServiceBuilder::new()
+            .layer(tracewire::http::ClientLayer::new())
+            .service_fn(|_req: http::Request<String>| async {
+                let mut r = http::Response::new(String::new());
+                *r.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+                Ok::<_, Infallible>(r)
+            });
+        let req = http::Request::get("https://payments.local/charge")
+            .body(String::new())
+            .unwrap();
+        client.oneshot(req).await.unwrap();
+
+        // gRPC: both layers around services answering with a status in the headers.
+        let grpc = |code: &'static str| {
+            move |_req: http::Request<String>| async move {
+                let mut r = http::Response::new(String::new());
+                r.headers_mut().insert("grpc-status", code.parse().unwrap());
+                Ok::<_, Infallible>(r)
+            }
+        };
+        let server = tower::ServiceBuilder::new()
+            .layer(tracewire::grpc::GrpcServerLayer::new())
+            .service_fn(grpc("0"));
+        let req = http::Request::post("http://orders.local:50051/shop.v1.Orders/Get")
+            .body(String::new())
+            .unwrap();
+        let _ = server.oneshot(req).await.unwrap();
+        let client = tower::ServiceBuilder::new()
+            .layer(tracewire::grpc::GrpcClientLayer::new().with_server("orders.local:50051"))
+            .service_fn(grpc("5"));
+        let req = http::Request::post("/shop.v1.Orders/Get")
+            .body(String::new())
+            .unwrap();
+        let _ = client.oneshot(req).await.unwrap();
+
+        // Redis, against a real server: a command, a pipeline, a failing command.
+        let c = redis::Client::open(format!("redis://127.0.0.1:{}/1", redis_server.port)).unwrap();
+        let conn = c.get_multiplexed_async_connection().await.unwrap();
+        let mut conn =
+            tracewire::db::TracedRedis::new(conn).with_server("127.0.0.1", redis_server.port);
+        let _: () = conn.set("k", "v").await.unwrap();
+        let _: (i64, i64) = redis::pipe()
+            .incr("n", 1)
+            .incr("n", 1)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let _ = conn.lpush::<_, _, i64>("k", "x").await;
+
+        // Messaging, the broker-independent helpers.
+        let m = tracewire::messaging::Messaging::new("rabbitmq");
+        m.send_span("orders").in_scope(|| {});
+        let headers: Vec<(String, Vec<u8>)> = Vec::new();
+        m.process_span_from("orders", &headers).in_scope(|| {});
+    });
+    drop(rt);
+
+    let mut problems = Vec::new();
+    let spans = capture.spans();
+    let mut seen = BTreeSet::new();
+    for span in &spans {
+        let a = &span.attributes;
+        let groups: Vec<&str> = if a.get("rpc.system.name") == Some(&s("grpc")) {
+            if span.kind == "server" {
+                vec!["span.rpc.call.server", "span.rpc.grpc.call.server"]
+            } else {
+                vec!["span.rpc.call.client", "span.rpc.grpc.call.client"]
+            }
+        } else if a.contains_key("http.request.method") {
+            vec![if span.kind == "server" {
+                "span.http.server"
+            } else {
+                "span.http.client"
+            }]
+        } else if a.get("db.system.name") == Some(&s("redis")) {
+            vec!["span.db.redis.client"]
+        } else if a.get("messaging.operation.type") == Some(&s("send")) {
+            vec!["span.messaging.send.producer"]
+        } else if a.get("messaging.operation.type") == Some(&s("process")) {
+            vec!["span.messaging.process.consumer"]
+        } else {
+            panic!("a span of no known kind: {span:?}")
+        };
+        seen.insert(groups[0]);
+        problems.extend(check(&model, &format!("span {}", span.name), a, &groups));
+    }
+    assert_eq!(
+        seen.len(),
+        7,
+        "every kind of span was made: {seen:?} from {:?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
+    let mut metrics_seen = 0;
+    for metric in capture.metrics() {
+        let Some((group, unit)) = model.metrics.get(&metric.name) else {
+            problems.push(format!("metric {} is not in the model", metric.name));
+            continue;
+        };
+        metrics_seen += 1;
+        if &metric.unit != unit {
+            problems.push(format!(
+                "metric {}: unit {}, the model says {unit}",
+                metric.name, metric.unit
+            ));
+        }
+        for p in &metric.points {
+            problems.extend(check(
+                &model,
+                &format!("metric {}", metric.name),
+                &p.attributes,
+                &[group.as_str()],
+            ));
+        }
+    }
+    assert!(metrics_seen >= 6, "{metrics_seen} metrics checked");
+    assert!(
+        problems.is_empty(),
+        "against the model @{}:\n{}",
+        model.version,
+        problems.join("\n")
+    );
+}
