@@ -158,10 +158,20 @@ mod export;
 pub mod grpc;
 #[cfg(any(feature = "http-server", feature = "http-client", feature = "tonic"))]
 mod hooks;
-#[cfg(any(feature = "http-server", feature = "http-client", feature = "reqwest"))]
+#[cfg(any(
+    feature = "http-server",
+    feature = "http-client",
+    feature = "reqwest",
+    feature = "actix-web"
+))]
 #[cfg_attr(
     docsrs,
-    doc(cfg(any(feature = "http-server", feature = "http-client", feature = "reqwest")))
+    doc(cfg(any(
+        feature = "http-server",
+        feature = "http-client",
+        feature = "reqwest",
+        feature = "actix-web"
+    )))
 )]
 pub mod http;
 mod human_lines;

@@ -1,6 +1,8 @@
 //! HTTP: a tower layer for servers (`http-server`, `axum` features) and a reqwest middleware
 //! for clients (`reqwest` feature), both following the stable HTTP semantic conventions.
 
+#[cfg(feature = "actix-web")]
+mod actix;
 #[cfg(feature = "reqwest")]
 mod client;
 #[cfg(feature = "http-client")]
@@ -12,6 +14,8 @@ mod server;
 
 use std::borrow::Cow;
 
+#[cfg(feature = "actix-web")]
+pub use actix::{ActixMiddleware, ActixRequestHook, ActixService};
 #[cfg(feature = "reqwest")]
 pub use client::{ClientMiddleware, DisableTracing};
 #[cfg(feature = "http-client")]

@@ -133,7 +133,10 @@ pub(crate) struct StackInfo {
     /// Propagators plugged in with `Builder::with_propagator`, run after the formats.
     pub(crate) extra_propagators:
         Arc<[Arc<dyn opentelemetry::propagation::TextMapPropagator + Send + Sync>]>,
-    #[cfg_attr(not(feature = "http-server"), allow(dead_code))]
+    #[cfg_attr(
+        not(any(feature = "http-server", feature = "tonic", feature = "actix-web")),
+        allow(dead_code)
+    )]
     pub(crate) exclude_paths: Arc<[String]>,
     /// `OTEL_SEMCONV_STABILITY_OPT_IN` holds `rpc/dup`: gRPC spans carry the previous names too.
     #[cfg_attr(not(feature = "tonic"), allow(dead_code))]
@@ -148,7 +151,10 @@ impl<S: tracing::Subscriber> Layer<S> for StackInfo {
 
 /// Whether `path` is excluded: by `list` (an exact path, or a prefix ending in `*`) when the
 /// integration was given one, else by the current stack's `exclude_paths`.
-#[cfg_attr(not(any(feature = "http-server", feature = "tonic")), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "http-server", feature = "tonic", feature = "actix-web")),
+    allow(dead_code)
+)]
 pub(crate) fn excluded(list: Option<&[String]>, path: &str) -> bool {
     let matches = |list: &[String]| {
         list.iter().any(|p| match p.strip_suffix('*') {

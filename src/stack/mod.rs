@@ -14,7 +14,7 @@ mod sdk;
 pub use builder::{Builder, builder, init};
 pub use guard::Guard;
 pub use layers::BoxedLayer;
-#[cfg(any(feature = "http-server", feature = "tonic"))]
+#[cfg(any(feature = "http-server", feature = "tonic", feature = "actix-web"))]
 pub(crate) use layers::excluded;
 pub(crate) use layers::with_stack_info;
 pub(crate) use plugins::UserProcessor;
