@@ -7,10 +7,10 @@
 //! [`Settings::keys`](crate::Settings::keys) (`tracewire config --keys`); `tests/every_key.rs`
 //! checks that `settings.toml` and the README list exactly these keys. Adding a key is one row
 //! here, a field on `Settings` and its line in `resolve::settings`; a key with a rule of its own
-//! names a function in `resolve.rs`.
+//! names a function in `rules.rs`.
 
 use super::parse::Parse;
-use super::resolve;
+use super::rules;
 use super::{LogFormat, MetricsTemporality, Protocol, Raw, SamplerKind};
 use crate::error::{Error, Result};
 
@@ -83,13 +83,13 @@ use Parse as P;
 
 #[rustfmt::skip]
 keys! {
-    "enabled", "TRACEWIRE_ENABLED", ["OTEL_SDK_DISABLED"], D::Bool(true), P::With(resolve::enabled),
+    "enabled", "TRACEWIRE_ENABLED", ["OTEL_SDK_DISABLED"], D::Bool(true), P::With(rules::enabled),
         "Master switch: false builds no OpenTelemetry pipeline (no thread, no network); logs are still written";
     "tracing_enabled", "TRACEWIRE_TRACING_ENABLED", [], D::Bool(true), P::Bool,
         "Span export on/off; off keeps logs, without trace ids";
     "traces_exporter", "TRACEWIRE_TRACES_EXPORTER", ["OTEL_TRACES_EXPORTER"], D::Str("otlp"), P::OneOf(EXPORTERS, ""),
         "`none` exports nothing (ids are still made and propagated)";
-    "otlp_endpoint", "TRACEWIRE_OTLP_ENDPOINT", ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"], D::Unset, P::With(resolve::endpoint_text),
+    "otlp_endpoint", "TRACEWIRE_OTLP_ENDPOINT", ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"], D::Unset, P::With(rules::endpoint_text),
         "`http(s)://host:port[/path]` or `file:PATH`; unset: the file sink";
     "otlp_protocol", "TRACEWIRE_OTLP_PROTOCOL", ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"], D::Unset, P::OneOf(Protocol::NAMES, " (http/json is not supported)"),
         "`grpc` or `http/protobuf`; unset: gRPC for port 4317, else HTTP";
@@ -97,7 +97,7 @@ keys! {
         "Headers sent with every export request (values are secrets: never printed)";
     "otlp_timeout_ms", "TRACEWIRE_OTLP_TIMEOUT_MS", ["OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"], D::Int(10_000), P::Uint { min: 1, max: 600_000 },
         "Timeout of one export request";
-    "otlp_compression", "TRACEWIRE_OTLP_COMPRESSION", ["OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"], D::Str("none"), P::With(resolve::compression),
+    "otlp_compression", "TRACEWIRE_OTLP_COMPRESSION", ["OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"], D::Str("none"), P::With(rules::compression),
         "`none` or `gzip`";
     "otlp_certificate", "TRACEWIRE_OTLP_CERTIFICATE", ["OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE"], D::Unset, P::Pem,
         "PEM file of the CA that signs the collector's certificate; unset: the system's roots";
@@ -107,13 +107,13 @@ keys! {
         "PEM private key of the client certificate";
     "otlp_insecure", "TRACEWIRE_OTLP_INSECURE", ["OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE"], D::Bool(false), P::Bool,
         "An endpoint without a scheme is `http://` (else `https://`)";
-    "otlp_metrics_endpoint", "TRACEWIRE_OTLP_METRICS_ENDPOINT", ["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"], D::Unset, P::With(resolve::signal_endpoint_text),
+    "otlp_metrics_endpoint", "TRACEWIRE_OTLP_METRICS_ENDPOINT", ["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"], D::Unset, P::With(rules::signal_endpoint_text),
         "Metrics' own `http(s)://host:port[/path]`; unset: beside the span endpoint";
     "otlp_metrics_protocol", "TRACEWIRE_OTLP_METRICS_PROTOCOL", ["OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"], D::Unset, P::OneOf(Protocol::NAMES, " (http/json is not supported)"),
         "`grpc` or `http/protobuf` for metrics; unset: the span endpoint's, or inferred from `otlp_metrics_endpoint`";
     "otlp_metrics_headers", "TRACEWIRE_OTLP_METRICS_HEADERS", ["OTEL_EXPORTER_OTLP_METRICS_HEADERS"], D::Unset, P::Headers,
         "Headers of metrics export requests (secrets: never printed); unset: `otlp_headers`";
-    "otlp_metrics_compression", "TRACEWIRE_OTLP_METRICS_COMPRESSION", ["OTEL_EXPORTER_OTLP_METRICS_COMPRESSION"], D::Unset, P::With(resolve::compression),
+    "otlp_metrics_compression", "TRACEWIRE_OTLP_METRICS_COMPRESSION", ["OTEL_EXPORTER_OTLP_METRICS_COMPRESSION"], D::Unset, P::With(rules::compression),
         "`none` or `gzip` for metrics; unset: `otlp_compression`";
     "otlp_metrics_certificate", "TRACEWIRE_OTLP_METRICS_CERTIFICATE", ["OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE"], D::Unset, P::Pem,
         "CA of the metrics endpoint; unset: `otlp_certificate`";
@@ -121,7 +121,7 @@ keys! {
         "Client certificate for the metrics endpoint; unset: `otlp_client_certificate`";
     "otlp_metrics_client_key", "TRACEWIRE_OTLP_METRICS_CLIENT_KEY", ["OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY"], D::Unset, P::Pem,
         "Its private key; unset: `otlp_client_key`";
-    "otlp_logs_endpoint", "TRACEWIRE_OTLP_LOGS_ENDPOINT", ["OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"], D::Unset, P::With(resolve::signal_endpoint_text),
+    "otlp_logs_endpoint", "TRACEWIRE_OTLP_LOGS_ENDPOINT", ["OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"], D::Unset, P::With(rules::signal_endpoint_text),
         "Log records' own `http(s)://host:port[/path]`; unset: beside the span endpoint";
     "otlp_logs_protocol", "TRACEWIRE_OTLP_LOGS_PROTOCOL", ["OTEL_EXPORTER_OTLP_LOGS_PROTOCOL"], D::Unset, P::OneOf(Protocol::NAMES, " (http/json is not supported)"),
         "`grpc` or `http/protobuf` for logs; unset: the span endpoint's, or inferred from `otlp_logs_endpoint`";
@@ -129,7 +129,7 @@ keys! {
         "Headers of logs export requests (secrets: never printed); unset: `otlp_headers`";
     "otlp_logs_timeout_ms", "TRACEWIRE_OTLP_LOGS_TIMEOUT_MS", ["OTEL_EXPORTER_OTLP_LOGS_TIMEOUT"], D::Unset, P::Uint { min: 1, max: 600_000 },
         "Timeout of one log export; unset: `otlp_timeout_ms`";
-    "otlp_logs_compression", "TRACEWIRE_OTLP_LOGS_COMPRESSION", ["OTEL_EXPORTER_OTLP_LOGS_COMPRESSION"], D::Unset, P::With(resolve::compression),
+    "otlp_logs_compression", "TRACEWIRE_OTLP_LOGS_COMPRESSION", ["OTEL_EXPORTER_OTLP_LOGS_COMPRESSION"], D::Unset, P::With(rules::compression),
         "`none` or `gzip` for logs; unset: `otlp_compression`";
     "otlp_logs_certificate", "TRACEWIRE_OTLP_LOGS_CERTIFICATE", ["OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE"], D::Unset, P::Pem,
         "CA of the logs endpoint; unset: `otlp_certificate`";
@@ -147,11 +147,11 @@ keys! {
         "`service.version`; unset: `app_version`";
     "resource_attributes", "TRACEWIRE_RESOURCE_ATTRIBUTES", ["OTEL_RESOURCE_ATTRIBUTES"], D::Map, P::Map,
         "Extra resource attributes (`k=v,k2=v2` or a table)";
-    "resource_detectors", "TRACEWIRE_RESOURCE_DETECTORS", ["OTEL_RUST_RESOURCE_DETECTORS"], D::List(super::DETECTORS), P::With(resolve::detectors),
+    "resource_detectors", "TRACEWIRE_RESOURCE_DETECTORS", ["OTEL_RUST_RESOURCE_DETECTORS"], D::List(super::DETECTORS), P::With(rules::detectors),
         "Resource detectors, `all`, or `none`: `service_instance`, `host`, `os`, `process`, `container`, `k8s`";
-    "propagators", "TRACEWIRE_PROPAGATORS", ["OTEL_PROPAGATORS"], D::Str("tracecontext,baggage"), P::With(resolve::propagators),
+    "propagators", "TRACEWIRE_PROPAGATORS", ["OTEL_PROPAGATORS"], D::Str("tracecontext,baggage"), P::With(rules::propagators),
         "Formats read and written, in order: `tracecontext`, `baggage`, `b3`, `b3multi`, `jaeger`, `xray`, or `none`";
-    "semconv_stability_opt_in", "TRACEWIRE_SEMCONV_STABILITY_OPT_IN", ["OTEL_SEMCONV_STABILITY_OPT_IN"], D::List(&[]), P::With(resolve::semconv_opt_in),
+    "semconv_stability_opt_in", "TRACEWIRE_SEMCONV_STABILITY_OPT_IN", ["OTEL_SEMCONV_STABILITY_OPT_IN"], D::List(&[]), P::With(rules::semconv_opt_in),
         "Convention domains: `rpc/dup` adds the deprecated RPC names to gRPC spans (the others are the stable sets tracewire emits already)";
     "log_level", "TRACEWIRE_LOG_LEVEL", ["RUST_LOG"], D::Str("info"), P::Filter,
         "Env-filter directives for log lines";
@@ -191,9 +191,9 @@ keys! {
         "Attributes kept per link";
     "drop_warning_interval_ms", "TRACEWIRE_DROP_WARNING_INTERVAL_MS", [], D::Int(60_000), P::Uint { min: 100, max: 86_400_000 },
         "At most one warning per interval while spans are dropped";
-    "logs_enabled", "TRACEWIRE_LOGS_ENABLED", ["OTEL_LOGS_EXPORTER"], D::Bool(false), P::With(resolve::logs_enabled),
+    "logs_enabled", "TRACEWIRE_LOGS_ENABLED", ["OTEL_LOGS_EXPORTER"], D::Bool(false), P::With(rules::logs_enabled),
         "Export tracing events as OTLP log records (feature `logs`)";
-    "metrics_enabled", "TRACEWIRE_METRICS_ENABLED", ["OTEL_METRICS_EXPORTER"], D::Bool(true), P::With(resolve::metrics_enabled),
+    "metrics_enabled", "TRACEWIRE_METRICS_ENABLED", ["OTEL_METRICS_EXPORTER"], D::Bool(true), P::With(rules::metrics_enabled),
         "OTLP metrics: HTTP and messaging histograms, span metrics, your own (feature `metrics`)";
     "metric_export_interval_ms", "TRACEWIRE_METRIC_EXPORT_INTERVAL_MS", ["OTEL_METRIC_EXPORT_INTERVAL"], D::Int(60_000), P::Uint { min: 100, max: 86_400_000 },
         "Time between two metric exports (the last interval is exported at shutdown)";

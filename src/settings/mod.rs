@@ -17,6 +17,7 @@ mod keys;
 mod load;
 mod parse;
 mod resolve;
+mod rules;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -167,7 +168,7 @@ impl From<Vec<(&str, &str)>> for SettingValue {
 
 pub(crate) use keys::known_key;
 #[cfg(test)]
-pub(crate) use resolve::PROPAGATORS;
+pub(crate) use rules::PROPAGATORS;
 
 /// OTLP transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
