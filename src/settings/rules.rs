@@ -127,75 +127,86 @@ pub(super) fn compression(
 pub(crate) const PROPAGATORS: &[&str] =
     &["tracecontext", "baggage", "b3", "b3multi", "jaeger", "xray"];
 
-/// `propagators`: a list of [`PROPAGATORS`], each once, in the order given. An unknown name in
-/// `OTEL_PROPAGATORS` is left out with a warning (the Operator may inject formats this build
-/// does not know); in tracewire's own keys it is an error.
+/// A list of names, lowercased, each once, in the order given, each accepted by `known`. An
+/// unknown name in an `OTEL_*` variable is left out with a warning (the Operator may inject
+/// names this build does not know); in tracewire's own keys it is an error that lists `allowed`.
+fn known_names(
+    key: &'static str,
+    raw: &Raw,
+    src: &Source,
+    warnings: &mut Vec<String>,
+    known: impl Fn(&str) -> bool,
+    allowed: &str,
+) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for name in parse::list(key, raw, src)? {
+        let name = name.to_ascii_lowercase();
+        if known(&name) {
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        } else if parse::is_otel(src) {
+            warnings.push(format!(
+                "{}: `{name}` is not one tracewire has ({allowed}); left out",
+                parse::at(key, src, raw)
+            ));
+        } else {
+            return Err(invalid(
+                key,
+                raw,
+                src,
+                &format!("a comma-separated list of: {allowed}"),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// `propagators`: a list of [`PROPAGATORS`] (`none` adds nothing).
 pub(super) fn propagators(
     key: &'static str,
     raw: &Raw,
     src: &Source,
     warnings: &mut Vec<String>,
 ) -> Result<Value> {
-    let mut out: Vec<String> = Vec::new();
-    for p in parse::list(key, raw, src)? {
-        let p = p.to_ascii_lowercase();
-        if PROPAGATORS.contains(&p.as_str()) {
-            if !out.contains(&p) {
-                out.push(p);
-            }
-        } else if p != "none" {
-            let allowed = format!(
-                "a comma-separated list of: {}, none",
-                PROPAGATORS.join(", ")
-            );
-            if !parse::is_otel(src) {
-                return Err(invalid(key, raw, src, &allowed));
-            }
-            warnings.push(format!(
-                "{}: propagator `{p}` is not one tracewire has ({}); left out",
-                parse::at(key, src, raw),
-                PROPAGATORS.join(", ")
-            ));
-        }
-    }
-    Ok(Value::List(out))
+    let allowed = format!("{}, none", PROPAGATORS.join(", "));
+    let names = known_names(
+        key,
+        raw,
+        src,
+        warnings,
+        |p| p == "none" || PROPAGATORS.contains(&p),
+        &allowed,
+    )?;
+    Ok(Value::List(
+        names.into_iter().filter(|p| p != "none").collect(),
+    ))
 }
 
-/// `resource_detectors`: names from [`super::DETECTORS`], `all` or `none`; an unknown name in
-/// `OTEL_RUST_RESOURCE_DETECTORS` is left out with a warning.
+/// `resource_detectors`: names from [`super::DETECTORS`], `all` or `none`.
 pub(super) fn detectors(
     key: &'static str,
     raw: &Raw,
     src: &Source,
     warnings: &mut Vec<String>,
 ) -> Result<Value> {
-    let mut out: Vec<String> = Vec::new();
-    for d in parse::list(key, raw, src)? {
-        let d = d.to_ascii_lowercase();
-        match d.as_str() {
-            "all" => out = super::DETECTORS.iter().map(|s| s.to_string()).collect(),
-            "none" => {}
-            known if super::DETECTORS.contains(&known) => {
-                if !out.contains(&d) {
-                    out.push(d);
-                }
-            }
-            _ if parse::is_otel(src) => warnings.push(format!(
-                "{}: detector `{d}` is not one tracewire has ({}); left out",
-                parse::at(key, src, raw),
-                super::DETECTORS.join(", ")
-            )),
-            _ => {
-                return Err(invalid(
-                    key,
-                    raw,
-                    src,
-                    &format!("a list of: {}, all, none", super::DETECTORS.join(", ")),
-                ));
-            }
-        }
+    let allowed = format!("{}, all, none", super::DETECTORS.join(", "));
+    let names = known_names(
+        key,
+        raw,
+        src,
+        warnings,
+        |d| matches!(d, "all" | "none") || super::DETECTORS.contains(&d),
+        &allowed,
+    )?;
+    if names.iter().any(|d| d == "all") {
+        return Ok(Value::List(
+            super::DETECTORS.iter().map(|d| d.to_string()).collect(),
+        ));
     }
-    Ok(Value::List(out))
+    Ok(Value::List(
+        names.into_iter().filter(|d| d != "none").collect(),
+    ))
 }
 
 /// The domains `OTEL_SEMCONV_STABILITY_OPT_IN` names, plain (the new conventions only) or
@@ -204,37 +215,24 @@ pub(super) const SEMCONV_DOMAINS: &[&str] =
     &["http", "database", "messaging", "rpc", "k8s", "code"];
 
 /// `semconv_stability_opt_in`: a list of [`SEMCONV_DOMAINS`], each plain or `/dup`; for a
-/// domain given both ways `/dup` wins, as the conventions say. An unknown entry in the variable
-/// is left out with a warning.
+/// domain given both ways `/dup` wins, as the conventions say (a `/dup` entry is what readers
+/// look for).
 pub(super) fn semconv_opt_in(
     key: &'static str,
     raw: &Raw,
     src: &Source,
     warnings: &mut Vec<String>,
 ) -> Result<Value> {
-    let mut out: Vec<String> = Vec::new();
-    for d in parse::list(key, raw, src)? {
-        let d = d.to_ascii_lowercase();
-        let domain = d.strip_suffix("/dup").unwrap_or(&d);
-        if !SEMCONV_DOMAINS.contains(&domain) {
-            let allowed = format!(
-                "a list of: {}, each optionally with /dup",
-                SEMCONV_DOMAINS.join(", ")
-            );
-            if !parse::is_otel(src) {
-                return Err(invalid(key, raw, src, &allowed));
-            }
-            warnings.push(format!(
-                "{}: `{d}` is not a domain tracewire knows ({allowed}); left out",
-                parse::at(key, src, raw)
-            ));
-            continue;
-        }
-        if !out.contains(&d) {
-            out.push(d);
-        }
-    }
-    Ok(Value::List(out))
+    let allowed = format!("{}, each optionally with /dup", SEMCONV_DOMAINS.join(", "));
+    let names = known_names(
+        key,
+        raw,
+        src,
+        warnings,
+        |d| SEMCONV_DOMAINS.contains(&d.strip_suffix("/dup").unwrap_or(d)),
+        &allowed,
+    )?;
+    Ok(Value::List(names))
 }
 
 /// `OTEL_EXPORTER_OTLP_*TIMEOUT=0` means "no limit" in the specification: the longest timeout
