@@ -57,12 +57,23 @@ fn agent() -> &'static Agent {
     })
 }
 
+/// A loopback port free now, and never handed out before in this process: two servers started
+/// by tests running in parallel must not race for the same port (the loser exits, and the
+/// winner's port answered for it).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut given = GIVEN.lock().unwrap_or_else(|p| p.into_inner());
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 pub fn accepts(port: u16) -> bool {
@@ -414,8 +425,13 @@ fn spawn_listening(
             if child.try_wait().unwrap().is_some() {
                 break;
             }
+            // Listening, and by this child: one that failed to bind has exited by now.
             if accepts(port) {
-                return (child, port);
+                std::thread::sleep(Duration::from_millis(50));
+                if child.try_wait().unwrap().is_none() {
+                    return (child, port);
+                }
+                break;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
