@@ -89,6 +89,9 @@ def main():
             v2.append(dict(g, type="attribute_group"))
         for sp in doc.get("spans", []):
             v2.append(dict(sp, id="span." + sp["type"], type="span", span_kind=sp.get("kind", "-")))
+        # A refinement (RabbitMQ's spans, ...) is the span it refines with its own attributes.
+        for sp in doc.get("span_refinements", []):
+            v2.append(dict(sp, type="span", extends="span." + sp["ref"], refines=True))
         for g in doc.get("groups", []) + v2:
             if g["id"] == "registry.v2":
                 for a in g["attributes"]:
@@ -137,7 +140,8 @@ def main():
         if kind not in ("span", "metric") or not wanted or g.get("deprecated"):
             continue
         if kind == "span":
-            rows.append(("span", gid, g.get("span_kind", "-")))
+            base = groups.get(g.get("extends", ""), {}) if g.get("refines") else {}
+            rows.append(("span", gid, g.get("span_kind", base.get("span_kind", "-"))))
         else:
             rows.append(("metric", gid, g["metric_name"], g.get("instrument", "-"), g.get("unit", "-")))
         for name, lv in sorted(resolved(gid).items()):

@@ -148,8 +148,11 @@
 // docs.rs (nightly) marks each feature-gated item with its feature; stable builds skip this.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[cfg(any(feature = "redis", feature = "postgres"))]
-#[cfg_attr(docsrs, doc(cfg(any(feature = "redis", feature = "postgres"))))]
+#[cfg(any(feature = "redis", feature = "postgres", feature = "sqlx"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "redis", feature = "postgres", feature = "sqlx")))
+)]
 pub mod db;
 mod error;
 mod export;

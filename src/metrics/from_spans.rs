@@ -203,7 +203,9 @@ impl What {
             ("tracewire::http", "HTTP client request") => Some(What::HttpClient),
             ("tracewire::grpc", "gRPC request") => Some(What::RpcServer),
             ("tracewire::grpc", "gRPC client request") => Some(What::RpcClient),
-            ("tracewire::db", "postgresql query" | "redis command") => Some(What::Db),
+            ("tracewire::db", "postgresql query" | "sqlx query" | "redis command") => {
+                Some(What::Db)
+            }
             (t, _) if t.starts_with("tracewire::messaging") => Some(What::Messaging),
             _ => None,
         }
