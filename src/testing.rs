@@ -138,6 +138,18 @@ pub struct CapturedSpan {
     pub attributes: BTreeMap<String, AttrValue>,
     /// The events, in order.
     pub events: Vec<CapturedEvent>,
+    /// The spans this one links to (a linked consumer's producer), in order.
+    pub links: Vec<CapturedLink>,
+}
+
+/// A link of a captured span to another span.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct CapturedLink {
+    /// 32 hex digits.
+    pub trace_id: String,
+    /// 16 hex digits.
+    pub span_id: String,
 }
 
 impl CapturedSpan {
@@ -167,6 +179,14 @@ impl CapturedSpan {
                 .map(|e| CapturedEvent {
                     name: e.name.to_string(),
                     attributes: attrs(&e.attributes),
+                })
+                .collect(),
+            links: s
+                .links
+                .iter()
+                .map(|l| CapturedLink {
+                    trace_id: l.span_context.trace_id().to_string(),
+                    span_id: l.span_context.span_id().to_string(),
                 })
                 .collect(),
         }

@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod hops;
+pub mod rabbitmq;
 /// The in-process OTLP receiver (opentelemetry-proto's generated service needs `cli`; gzip bodies
 /// need `gzip`).
 #[cfg(all(feature = "cli", feature = "gzip"))]

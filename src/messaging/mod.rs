@@ -134,6 +134,29 @@ impl Messaging {
             .get_all(MESSAGE_ID_HEADER)
             .first()
             .map(|s| s.to_string());
+        self.continue_from(headers, || {
+            tracing::info_span!(
+                target: "tracewire::messaging",
+                "messaging process",
+                otel.name = %format_args!("process {destination}"),
+                otel.kind = "consumer",
+                messaging.system = self.system,
+                messaging.destination.name = %destination,
+                messaging.operation.type = "process",
+                messaging.operation.name = "process",
+                messaging.message.id = id,
+            )
+        })
+    }
+
+    /// The span `make` makes, continuing the trace in `headers`: a child of the producer's
+    /// span, or (with [`with_links`](Self::with_links)) a new trace linked to it. What every
+    /// broker's CONSUMER span does, whatever its fields.
+    pub(crate) fn continue_from<C: Extract + ?Sized>(
+        &self,
+        headers: &C,
+        make: impl FnOnce() -> tracing::Span,
+    ) -> tracing::Span {
         let cx = propagation::extract(headers);
         let remote = cx.span().span_context().clone();
         // Made inside the producer's context, so that head sampling follows the producer's
@@ -150,17 +173,7 @@ impl Messaging {
             cx
         };
         let _parent = propagation::carries_anything(&parent).then(|| parent.clone().attach());
-        let span = tracing::info_span!(
-            target: "tracewire::messaging",
-            "messaging process",
-            otel.name = %format_args!("process {destination}"),
-            otel.kind = "consumer",
-            messaging.system = self.system,
-            messaging.destination.name = %destination,
-            messaging.operation.type = "process",
-            messaging.operation.name = "process",
-            messaging.message.id = id,
-        );
+        let span = make();
         drop(_parent);
         // Also when a span of another trace is current here (a consumer loop's span): the
         // producer is the parent. A span made just now cannot have been entered, so the only
@@ -174,64 +187,9 @@ impl Messaging {
 }
 
 #[cfg(feature = "nats")]
-mod nats {
-    use super::*;
+mod nats;
+#[cfg(feature = "lapin")]
+mod rabbitmq;
 
-    impl Extract for async_nats::HeaderMap {
-        fn get_all(&self, name: &str) -> Vec<&str> {
-            self.iter()
-                .filter(|(k, _)| AsRef::<str>::as_ref(k).eq_ignore_ascii_case(name))
-                .flat_map(|(_, values)| values.iter().map(|v| v.as_str()))
-                .collect()
-        }
-    }
-
-    impl Inject for async_nats::HeaderMap {
-        fn set(&mut self, name: &str, value: String) {
-            self.insert(name, value.as_str());
-        }
-    }
-
-    impl Messaging {
-        /// Publishes `payload` to `subject` inside a PRODUCER span, with the trace context and
-        /// a `message_id` in the NATS headers.
-        ///
-        /// ```no_run
-        /// # async fn f(client: async_nats::Client) -> Result<(), async_nats::PublishError> {
-        /// let nats = tracewire::messaging::Messaging::new("nats");
-        /// nats.publish(&client, "orders", "{}".into()).await?;
-        /// # Ok(()) }
-        /// ```
-        pub async fn publish(
-            &self,
-            client: &async_nats::Client,
-            subject: &str,
-            payload: bytes::Bytes,
-        ) -> Result<(), async_nats::PublishError> {
-            use tracing::Instrument as _;
-            let span = self.send_span(subject);
-            let mut headers = async_nats::HeaderMap::new();
-            span.in_scope(|| self.inject(&mut headers));
-            client
-                .publish_with_headers(subject.to_string(), headers, payload)
-                .instrument(span)
-                .await
-        }
-
-        /// The CONSUMER span for one received NATS message.
-        ///
-        /// ```no_run
-        /// # fn f(msg: async_nats::Message) {
-        /// let span = tracewire::messaging::Messaging::new("nats").process_span(&msg);
-        /// span.in_scope(|| tracing::info!("processing"));
-        /// # }
-        /// ```
-        pub fn process_span(&self, message: &async_nats::Message) -> tracing::Span {
-            let empty = async_nats::HeaderMap::new();
-            self.process_span_from(
-                message.subject.as_str(),
-                message.headers.as_ref().unwrap_or(&empty),
-            )
-        }
-    }
-}
+#[cfg(feature = "lapin")]
+pub use self::rabbitmq::RabbitMq;
