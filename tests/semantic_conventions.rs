@@ -7,14 +7,19 @@
 //! the model's unit. When the model moves, re-derive the table: this test says where tracewire
 //! drifted.
 //!
-//! The integrations run against real parts where they need one (redis-server); the HTTP and gRPC
-//! layers wrap in-process services (the conventions are about what the layers record).
+//! The integrations run against real parts where they need one (redis-server, PostgreSQL through
+//! tokio-postgres and sqlx, rabbitmq-server); the HTTP and gRPC layers wrap in-process services,
+//! actix-web's middleware an in-process app (the conventions are about what the layers record).
 #![cfg(all(
     feature = "testing",
     feature = "http-server",
     feature = "http-client",
     feature = "tonic",
     feature = "redis",
+    feature = "postgres",
+    feature = "sqlx",
+    feature = "lapin",
+    feature = "actix-web",
     feature = "metrics"
 ))]
 
@@ -23,6 +28,7 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
 
+use futures_util::StreamExt as _;
 use redis::AsyncCommands as _;
 use tower::ServiceExt as _;
 use tracewire::testing::{AttrValue, Capture};
@@ -154,6 +160,22 @@ fn check(
     problems
 }
 
+/// Connects, retrying while the server starts taking connections (its port answers first).
+async fn retry<T, E: std::fmt::Display, F: std::future::Future<Output = Result<T, E>>>(
+    connect: impl Fn() -> F,
+) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        match connect().await {
+            Ok(t) => return t,
+            Err(_) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await
+            }
+            Err(e) => panic!("cannot connect: {e}"),
+        }
+    }
+}
+
 fn s(v: &str) -> AttrValue {
     AttrValue::Str(v.into())
 }
@@ -163,6 +185,8 @@ fn every_span_and_metric_follows_the_model() {
     let model = model();
     assert!(!model.version.is_empty());
     let redis_server = support::RedisServer::start();
+    let pg = support::PostgresServer::start();
+    let rabbit = support::rabbitmq::RabbitMqServer::start();
     let capture = Capture::start();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -230,13 +254,85 @@ fn every_span_and_metric_follows_the_model() {
             .unwrap();
         let _ = conn.lpush::<_, _, i64>("k", "x").await;
 
+        // PostgreSQL, against a real server: tokio-postgres and sqlx, a query and an error each.
+        let url = format!("postgres://postgres@127.0.0.1:{}/postgres", pg.port);
+        let pool = retry(|| sqlx::PgPool::connect(&url)).await;
+        let db = tracewire::db::TracedSqlx::new(pool)
+            .with_database("postgres")
+            .with_server("127.0.0.1", pg.port);
+        let _: (i32,) = sqlx::query_as("SELECT 1").fetch_one(&db).await.unwrap();
+        let _ = sqlx::query("SELEC 1").execute(&db).await;
+        let (client, connection) = tokio_postgres::connect(
+            &format!(
+                "host=127.0.0.1 port={} user=postgres dbname=postgres",
+                pg.port
+            ),
+            tokio_postgres::NoTls,
+        )
+        .await
+        .unwrap();
+        tokio::spawn(connection);
+        let pgdb = tracewire::db::TracedPostgres::new(client)
+            .with_database("postgres")
+            .with_server("127.0.0.1", pg.port);
+        pgdb.query("SELECT 1", &[]).await.unwrap();
+        let _ = pgdb.query("SELEC 1", &[]).await;
+
+        // RabbitMQ, against a real broker: a publish and the processing of its delivery.
+        let amqp_url = rabbit.url();
+        let conn =
+            retry(|| lapin::Connection::connect(&amqp_url, lapin::ConnectionProperties::default()))
+                .await;
+        let ch = conn.create_channel().await.unwrap();
+        let none = lapin::types::FieldTable::default;
+        ch.queue_declare("semconv".into(), Default::default(), none())
+            .await
+            .unwrap();
+        let mut consumer = ch
+            .basic_consume("semconv".into(), "c".into(), Default::default(), none())
+            .await
+            .unwrap();
+        let amqp = tracewire::messaging::RabbitMq::new().with_server("127.0.0.1", rabbit.port);
+        amqp.basic_publish(
+            &ch,
+            "",
+            "semconv",
+            Default::default(),
+            b"{}",
+            Default::default(),
+        )
+        .await
+        .unwrap();
+        let delivery = tokio::time::timeout(std::time::Duration::from_secs(20), consumer.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        amqp.process_span(&delivery).in_scope(|| {});
+
         // Messaging, the broker-independent helpers.
-        let m = tracewire::messaging::Messaging::new("rabbitmq");
+        let m = tracewire::messaging::Messaging::new("kafka");
         m.send_span("orders").in_scope(|| {});
         let headers: Vec<(String, Vec<u8>)> = Vec::new();
         m.process_span_from("orders", &headers).in_scope(|| {});
     });
     drop(rt);
+
+    // actix-web: a request through the middleware, on actix's own runtime.
+    actix_web::rt::System::new().block_on(async {
+        use actix_web::{App, HttpResponse, test, web};
+        let app = test::init_service(
+            App::new()
+                .wrap(tracewire::http::ActixMiddleware::new())
+                .route(
+                    "/carts/{id}",
+                    web::get().to(|| async { HttpResponse::Ok().finish() }),
+                ),
+        )
+        .await;
+        let req = test::TestRequest::get().uri("/carts/7?x=1").to_request();
+        let _ = test::call_service(&app, req).await;
+    });
 
     let mut problems = Vec::new();
     let spans = capture.spans();
@@ -257,6 +353,14 @@ fn every_span_and_metric_follows_the_model() {
             }]
         } else if a.get("db.system.name") == Some(&s("redis")) {
             vec!["span.db.redis.client"]
+        } else if a.get("db.system.name") == Some(&s("postgresql")) {
+            vec!["span.db.postgresql.client"]
+        } else if a.get("messaging.system") == Some(&s("rabbitmq")) {
+            vec![if span.kind == "producer" {
+                "span.messaging.rabbitmq.send.producer"
+            } else {
+                "span.messaging.rabbitmq.process.consumer"
+            }]
         } else if a.get("messaging.operation.type") == Some(&s("send")) {
             vec!["span.messaging.send.producer"]
         } else if a.get("messaging.operation.type") == Some(&s("process")) {
@@ -269,7 +373,7 @@ fn every_span_and_metric_follows_the_model() {
     }
     assert_eq!(
         seen.len(),
-        7,
+        10,
         "every kind of span was made: {seen:?} from {:?}",
         spans.iter().map(|s| &s.name).collect::<Vec<_>>()
     );
