@@ -16,6 +16,12 @@
 //! `INTERNAL`, `UNAVAILABLE`, `DATA_LOSS`), on the client every code but `OK`. Trace context
 //! travels in the metadata with the same W3C rules and sampling guarantees as HTTP; paths are
 //! excluded as `exclude_paths` says (`/grpc.health.v1.Health/*`).
+//!
+//! A method the server does not have is `rpc.method = "_OTHER"`, the name the client sent in
+//! `rpc.method_original` and the span named `grpc`, as the conventions ask: a client cannot
+//! fill the metrics with names of its choosing. The server layer knows a method is not there by
+//! tonic's answer to it (`UNIMPLEMENTED`, which its router gives every path it does not route),
+//! or, with [`GrpcServerLayer::with_methods`], by the list of the methods the server has.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -86,8 +92,32 @@ enum Side {
     Client,
 }
 
+/// The call's method is not one the server has: `_OTHER`, the span named after the system.
+fn unrecognized(span: &tracing::Span, method: &str) {
+    span.record("rpc.method", "_OTHER");
+    span.record("rpc.method_original", method);
+    crate::rename_span(span, "grpc");
+}
+
+/// `method` (`package.Service/Method`) is in `known` (entries `package.Service/Method`, or
+/// `package.Service/*` for all of a service's methods).
+fn recognized(known: &[String], method: &str) -> bool {
+    known.iter().any(|k| match k.strip_suffix('*') {
+        Some(prefix) => method.starts_with(prefix),
+        None => k == method,
+    })
+}
+
+fn method_of(path: Option<&http::uri::PathAndQuery>) -> Option<&str> {
+    path.map(|p| p.path().strip_prefix('/').unwrap_or(p.path()))
+}
+
 /// Records a status on the span, once; the server marks only its own failures as errors.
-fn record_status(span: &tracing::Span, side: Side, code: u16) {
+fn record_status(span: &tracing::Span, side: Side, code: u16, method: Option<&str>) {
+    // tonic's router answers every path it does not route with UNIMPLEMENTED.
+    if let (Side::Server, 12, Some(method)) = (side, code, method) {
+        unrecognized(span, method);
+    }
     let name = CODES.get(usize::from(code)).copied();
     match name {
         Some(name) => span.record("rpc.status_code", name),
@@ -134,6 +164,7 @@ macro_rules! rpc_span {
             otel.status_code = Empty,
             rpc.system.name = "grpc",
             rpc.method = full,
+            rpc.method_original = Empty,
             rpc.status_code = Empty,
             server.address = address,
             server.port = port,
@@ -212,6 +243,7 @@ impl Target {
 #[derive(Debug, Clone, Default)]
 pub struct GrpcServerLayer {
     exclude: Option<Arc<[String]>>,
+    methods: Option<Arc<[String]>>,
     hooks: Hooks,
 }
 
@@ -228,6 +260,32 @@ impl GrpcServerLayer {
         S: Into<String>,
     {
         self.exclude = Some(paths.into_iter().map(Into::into).collect::<Vec<_>>().into());
+        self
+    }
+
+    /// The methods this server has (`package.Service/Method`, or `package.Service/*`): a call
+    /// to any other is `rpc.method = "_OTHER"` from its start. Without it, a method is taken as
+    /// unknown when the server answers `UNIMPLEMENTED`, as tonic does for paths it does not
+    /// route.
+    ///
+    /// ```
+    /// let layer = tracewire::grpc::GrpcServerLayer::new()
+    ///     .with_methods(["shop.v1.Orders/*", "grpc.health.v1.Health/Check"]);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_methods<I, S>(mut self, methods: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let methods = methods
+            .into_iter()
+            .map(|m| {
+                let m: String = m.into();
+                m.strip_prefix('/').map(str::to_string).unwrap_or(m)
+            })
+            .collect::<Vec<_>>();
+        self.methods = Some(methods.into());
         self
     }
 
@@ -251,6 +309,7 @@ impl<S> tower::Layer<S> for GrpcServerLayer {
             inner,
             side: Side::Server,
             exclude: self.exclude.clone(),
+            methods: self.methods.clone(),
             hooks: self.hooks.clone(),
             server: None,
         }
@@ -314,6 +373,7 @@ impl<S> tower::Layer<S> for GrpcClientLayer {
             inner,
             side: Side::Client,
             exclude: None,
+            methods: None,
             hooks: self.hooks.clone(),
             server: self.server.clone(),
         }
@@ -326,6 +386,8 @@ pub struct GrpcService<S> {
     inner: S,
     side: Side,
     exclude: Option<Arc<[String]>>,
+    /// The server's methods, when the user listed them.
+    methods: Option<Arc<[String]>>,
     hooks: Hooks,
     /// The client's configured target.
     server: Option<Arc<Target>>,
@@ -362,6 +424,7 @@ where
                         inner: self.inner.call(req),
                         span: None,
                         side: self.side,
+                        path: None,
                         remote,
                         response_hook: None,
                     };
@@ -371,6 +434,18 @@ where
                     let _remote =
                         propagation::carries_anything(&remote).then(|| remote.clone().attach());
                     server_span(&req)
+                };
+                let path = req.uri().path();
+                let method = path.strip_prefix('/').unwrap_or(path);
+                // With the user's list, the list decides; without, the server's answer does.
+                let path = match &self.methods {
+                    Some(known) => {
+                        if !recognized(known, method) {
+                            unrecognized(&span, method);
+                        }
+                        None
+                    }
+                    None => req.uri().path_and_query().cloned(),
                 };
                 let _ = propagation::set_parent_context(&span, remote.clone());
                 let req = with_request_hook(&self.hooks, &span, req);
@@ -383,6 +458,7 @@ where
                     inner,
                     span: Some(span),
                     side: self.side,
+                    path,
                     remote,
                     response_hook: self.hooks.response.clone(),
                 }
@@ -400,6 +476,7 @@ where
                     inner,
                     span: Some(span),
                     side: self.side,
+                    path: None,
                     remote: Context::new(),
                     response_hook: self.hooks.response.clone(),
                 }
@@ -425,6 +502,9 @@ pin_project_lite::pin_project! {
         inner: F,
         span: Option<tracing::Span>,
         side: Side,
+        // The server's call path, kept until its status says whether the server has the method
+        // (a cheap clone: the request's own bytes).
+        path: Option<http::uri::PathAndQuery>,
         remote: Context,
         response_hook: Option<Arc<dyn ResponseHook>>,
     }
@@ -461,7 +541,7 @@ where
                 let (parts, body) = res.into_parts();
                 if let (Some(s), Some(code)) = (span.as_ref(), status_of(&parts.headers)) {
                     // A trailers-only answer: the status is known now.
-                    record_status(s, side, code);
+                    record_status(s, side, code, method_of(this.path.as_ref()));
                 }
                 if parts.status != http::StatusCode::OK
                     && let Some(s) = span.as_ref()
@@ -479,6 +559,7 @@ where
                         inner: body,
                         span,
                         side,
+                        path: this.path.take(),
                     },
                 ))
             }
@@ -501,6 +582,7 @@ pin_project_lite::pin_project! {
         inner: B,
         span: Option<tracing::Span>,
         side: Side,
+        path: Option<http::uri::PathAndQuery>,
     }
 }
 
@@ -527,7 +609,7 @@ impl<B: http_body::Body> http_body::Body for GrpcBody<B> {
                 if let (Some(trailers), Some(span)) = (frame.trailers_ref(), this.span.as_ref())
                     && let Some(code) = status_of(trailers)
                 {
-                    record_status(span, *this.side, code);
+                    record_status(span, *this.side, code, method_of(this.path.as_ref()));
                 }
             }
             Poll::Ready(Some(Err(_))) => {
@@ -551,6 +633,18 @@ impl<B: http_body::Body> http_body::Body for GrpcBody<B> {
 
     fn size_hint(&self) -> http_body::SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod method_tests {
+    #[test]
+    fn listed_methods_and_whole_services_are_recognized() {
+        let known = ["shop.v1.Orders/*".to_string(), "h.Health/Check".to_string()];
+        assert!(super::recognized(&known, "shop.v1.Orders/Get"));
+        assert!(super::recognized(&known, "h.Health/Check"));
+        assert!(!super::recognized(&known, "h.Health/Watch"));
+        assert!(!super::recognized(&known, "shop.v1.OrdersX/Get"));
     }
 }
 

@@ -217,10 +217,25 @@ fn calls_statuses_and_streams_are_spans_of_one_trace() {
         "INTERNAL: both"
     );
     assert_eq!(str_attr(servers[2].attr("error.type")), Some("INTERNAL"));
-    let unknown = of("server", "echo.Echo/Nope");
-    assert_eq!(unknown.len(), 1);
+    // A method the server does not have: `_OTHER`, named after the system, the client's name
+    // kept apart (a client cannot fill the metrics with names of its choosing).
+    let unknown = of("server", "grpc");
+    assert_eq!(unknown.len(), 1, "{spans:#?}");
     assert!(unknown[0].is_error(), "UNIMPLEMENTED is a server error");
     assert_eq!(code(&unknown[0]), named("UNIMPLEMENTED"));
+    assert_eq!(str_attr(unknown[0].attr("rpc.method")), Some("_OTHER"));
+    assert_eq!(
+        str_attr(unknown[0].attr("rpc.method_original")),
+        Some("echo.Echo/Nope")
+    );
+    let m = capture.metric("rpc.server.call.duration");
+    let methods: std::collections::BTreeSet<_> = m
+        .points
+        .iter()
+        .filter_map(|p| str_attr(p.attr("rpc.method")).map(str::to_string))
+        .collect();
+    assert!(methods.contains("_OTHER"), "{methods:?}");
+    assert!(!methods.contains("echo.Echo/Nope"), "{methods:?}");
     let stream = of("server", "echo.Echo/Count");
     assert_eq!(stream.len(), 1, "the stream's span ended with the stream");
     assert_eq!(code(&stream[0]), named("OK"));
@@ -420,4 +435,52 @@ fn rpc_dup_adds_the_previous_names() {
         assert_eq!(str_attr(span.attr("rpc.service")), Some("echo.Echo"));
         assert_eq!(span.attr("rpc.grpc.status_code"), Some(&AttrValue::I64(5)));
     }
+}
+
+#[test]
+fn with_methods_the_list_decides_what_is_recognized() {
+    let capture = Capture::start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .layer(GrpcServerLayer::new().with_methods(["/echo.Echo/Say"]))
+                .add_service(EchoServer)
+                .serve_with_incoming(support::incoming(listener)),
+        );
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let mut client = tonic::client::Grpc::new(channel);
+        for path in ["/echo.Echo/Say", "/echo.Echo/Count"] {
+            client.ready().await.unwrap();
+            // Count answers a stream; read as unary it fails on the client, which is not what
+            // this test is about: the server span is.
+            let _ = client
+                .unary::<EchoRequest, EchoReply, _>(
+                    tonic::Request::new(EchoRequest { text: "x".into() }),
+                    http::uri::PathAndQuery::from_static(path),
+                    tonic_prost::ProstCodec::default(),
+                )
+                .await;
+        }
+    });
+    drop(rt);
+    let say = capture.span("echo.Echo/Say");
+    assert_eq!(str_attr(say.attr("rpc.method")), Some("echo.Echo/Say"));
+    assert!(say.attr("rpc.method_original").is_none());
+    let other = capture.span("grpc");
+    assert_eq!(str_attr(other.attr("rpc.method")), Some("_OTHER"));
+    assert_eq!(
+        str_attr(other.attr("rpc.method_original")),
+        Some("echo.Echo/Count")
+    );
+    assert!(!other.is_error(), "the server answered it: {other:?}");
 }
