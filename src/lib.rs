@@ -120,11 +120,15 @@
 //! | `tls` | on | `https://` endpoints, custom CA, mutual TLS (rustls, ring) |
 //! | `metrics` | on | OTLP metrics: HTTP and messaging histograms from every request at any sampling rate, `span_metrics`, [`Guard::meter`] and the global meter provider |
 //! | `http-server`, `axum` | | `http::ServerLayer` for axum and hyper servers |
+//! | `actix-web` | | `http::ActixMiddleware` for actix-web 4 servers |
 //! | `reqwest` | | `http::ClientMiddleware` for reqwest-middleware |
+//! | `http-client` | | `http::ClientLayer` for hyper-util's client and any tower HTTP client |
 //! | `tonic` | | `grpc::GrpcServerLayer` / `GrpcClientLayer` for tonic servers and channels |
 //! | `nats` | | NATS helpers of [`messaging`] |
+//! | `lapin` | | `messaging::RabbitMq`: publish and process spans for RabbitMQ over lapin |
 //! | `redis` | | `db::TracedRedis`: CLIENT spans for every Redis command and pipeline |
 //! | `postgres` | | `db::TracedPostgres`: CLIENT spans for every tokio-postgres query, transactions as parents |
+//! | `sqlx` | | `db::TracedSqlx`: CLIENT spans for every query sqlx 0.9 runs (Rust 1.94, sqlx's own minimum) |
 //! | `logs` | | OTLP log records from tracing events (`logs_enabled`) |
 //! | `testing` | | `testing::Capture`: spans, log lines and metrics in memory, for tests |
 //! | `cli` | | the `tracewire` command: `view`, `config`, `send` |
@@ -136,7 +140,8 @@
 //!   trace goes on.
 //! - `http` (features `http-server`, `axum`, `reqwest`): a tower layer for servers and a
 //!   reqwest middleware for clients, with the HTTP semantic conventions.
-//! - [`messaging`]: PRODUCER/CONSUMER spans across a broker (NATS helpers with `nats`).
+//! - [`messaging`]: PRODUCER/CONSUMER spans across a broker (NATS helpers with `nats`,
+//!   RabbitMQ with `lapin`).
 //! - `testing` (feature `testing`): capture spans and log lines in a test, also of a real
 //!   multi-thread server.
 //! - [`install_panic_hook`]: record panics on their span.
