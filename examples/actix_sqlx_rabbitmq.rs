@@ -85,7 +85,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .queue_declare(QUEUE.into(), Default::default(), Default::default())
             .await?;
         let consumer = channel
-            .basic_consume(QUEUE.into(), "example".into(), Default::default(), Default::default())
+            .basic_consume(
+                QUEUE.into(),
+                "example".into(),
+                Default::default(),
+                Default::default(),
+            )
             .await?;
         let rabbit = RabbitMq::new();
         let worker = tokio::spawn(consume(consumer, rabbit.clone(), 3));

@@ -20,6 +20,7 @@
     feature = "sqlx",
     feature = "lapin",
     feature = "actix-web",
+    feature = "reqwest",
     feature = "metrics"
 ))]
 
@@ -216,6 +217,23 @@ fn every_span_and_metric_follows_the_model() {
             .body(String::new())
             .unwrap();
         client.oneshot(req).await.unwrap();
+
+        // HTTP client: reqwest-middleware against a real (axum) server answering 404.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let app = axum::Router::new().fallback(|| async { http::StatusCode::NOT_FOUND });
+            let _ = axum::serve(listener, app).await;
+        });
+        let reqwest_client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+            .with(tracewire::http::ClientMiddleware::default())
+            .build();
+        let r = reqwest_client
+            .get(format!("http://{addr}/missing"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
 
         // gRPC: both layers around services answering with a status in the headers.
         let grpc = |code: &'static str| {
