@@ -69,6 +69,7 @@ impl Signal for Logs {
     async fn export(
         sink: &LogSink,
         batch: Vec<Self::Item>,
+        _limit: std::time::Duration,
     ) -> std::result::Result<Delivery, super::failure::ExportError> {
         let refs: Vec<(&SdkLogRecord, &InstrumentationScope)> =
             batch.iter().map(|(r, s)| (r, s)).collect();

@@ -22,6 +22,10 @@ mod proxy;
 mod queue;
 #[cfg(any(feature = "grpc", feature = "http-proto"))]
 mod span_client;
+#[cfg(any(feature = "grpc", feature = "http-proto"))]
+mod spool;
+#[cfg(any(feature = "grpc", feature = "http-proto"))]
+mod spooling;
 mod stats;
 pub(crate) mod tail;
 mod worker;
@@ -124,7 +128,7 @@ impl Pipeline {
             let _in_runtime = runtime.enter();
             match memory {
                 Some(m) => Ok((SpanSink::Memory(m), Diagnosis::default())),
-                None => build_exporter(settings, resource),
+                None => build_exporter(settings, resource, &counters),
             }
         };
         let (exporter, transport) = match built {
@@ -246,7 +250,12 @@ fn silence_this_thread() {
 }
 
 /// The sink, and where its HTTP client keeps the last transport error (OTLP/HTTP).
-fn build_exporter(settings: &Settings, resource: &Resource) -> Result<(SpanSink, Diagnosis)> {
+fn build_exporter(
+    settings: &Settings,
+    resource: &Resource,
+    counters: &Arc<Counters>,
+) -> Result<(SpanSink, Diagnosis)> {
+    let _ = counters;
     let pipeline_err = |e: String| Error::new(ErrorKind::Pipeline, e);
     match &settings.export {
         Export::None => unreachable!("checked by the caller"),
@@ -279,9 +288,19 @@ fn build_exporter(settings: &Settings, resource: &Resource) -> Result<(SpanSink,
         #[cfg(any(feature = "grpc", feature = "http-proto"))]
         Export::Otlp { .. } => {
             let otlp = settings.traces_otlp().expect("an OTLP export");
-            let (client, diagnosis) =
+            let (mut client, diagnosis) =
                 otlp::span_client(&otlp, settings.batch_max_concurrent_exports, resource)
                     .map_err(pipeline_err)?;
+            if let Some(dir) = &settings.spool_dir {
+                // A disk that cannot hold the spool is the machine's state: the service starts,
+                // without it, and says so.
+                match spool::Spool::open(dir, settings.spool_max_bytes, counters.clone()) {
+                    Ok(s) => client = client.with_spool(spooling::Spooling::new(s)),
+                    Err(e) => eprintln!(
+                        "tracewire: warning: {e}; the disk spool is off: spans the collector cannot take are dropped and counted"
+                    ),
+                }
+            }
             Ok((SpanSink::Otlp(client), diagnosis))
         }
         #[cfg(not(any(feature = "grpc", feature = "http-proto")))]

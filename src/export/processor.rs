@@ -49,10 +49,12 @@ impl Signal for Spans {
     async fn export(
         sink: &SpanSink,
         batch: Vec<SpanData>,
+        limit: Duration,
     ) -> std::result::Result<Delivery, ExportError> {
+        let _ = limit;
         match sink {
             #[cfg(any(feature = "grpc", feature = "http-proto"))]
-            SpanSink::Otlp(c) => c.export(&batch).await,
+            SpanSink::Otlp(c) => c.export(&batch, limit).await,
             SpanSink::File(f) => f
                 .write(batch)
                 .map(|written| {
@@ -67,6 +69,35 @@ impl Signal for Spans {
                 m.lock().unwrap_or_else(|p| p.into_inner()).extend(batch);
                 Ok(Delivery::Sent)
             }
+        }
+    }
+
+    fn spills(sink: &SpanSink) -> bool {
+        match sink {
+            #[cfg(any(feature = "grpc", feature = "http-proto"))]
+            SpanSink::Otlp(c) => c.spills(),
+            _ => false,
+        }
+    }
+
+    fn spill(sink: &SpanSink, batch: Vec<SpanData>) -> std::result::Result<Delivery, ExportError> {
+        match sink {
+            #[cfg(any(feature = "grpc", feature = "http-proto"))]
+            SpanSink::Otlp(c) => c
+                .spill(&batch)
+                .unwrap_or_else(|| Err(ExportError::new(Kind::Local, "no disk spool"))),
+            _ => {
+                drop(batch);
+                Err(ExportError::new(Kind::Local, "no disk spool"))
+            }
+        }
+    }
+
+    async fn idle(sink: &SpanSink, budget: Duration) {
+        let _ = (sink, budget);
+        #[cfg(any(feature = "grpc", feature = "http-proto"))]
+        if let SpanSink::Otlp(c) = sink {
+            c.replay(budget).await;
         }
     }
 

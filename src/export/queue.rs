@@ -28,10 +28,29 @@ pub(crate) trait Signal: Send + Sync + 'static {
     fn limit(item: &mut Self::Item, max_len: usize) -> usize;
     /// Called on the export task, just before export, with the whole batch.
     fn prepare(batch: &mut [Self::Item], prep: &Prep);
+    /// Exports `batch`; `limit` is how long the caller waits for it.
     fn export(
         sink: &Self::Sink,
         batch: Vec<Self::Item>,
+        limit: Duration,
     ) -> impl Future<Output = std::result::Result<Delivery, super::failure::ExportError>> + Send;
+    /// Whether [`spill`](Signal::spill) can take batches (a disk spool).
+    fn spills(_sink: &Self::Sink) -> bool {
+        false
+    }
+    /// Sets a batch aside without exporting it (to the disk spool), when the queue fills while
+    /// every export slot waits on the collector.
+    fn spill(
+        _sink: &Self::Sink,
+        _batch: Vec<Self::Item>,
+    ) -> std::result::Result<Delivery, super::failure::ExportError> {
+        unreachable!("only called when spills() says so")
+    }
+    /// Called on the export task's ticks when no shutdown is under way: work that may wait
+    /// (replaying the disk spool), for up to `budget`.
+    fn idle(_sink: &Self::Sink, _budget: Duration) -> impl Future<Output = ()> + Send {
+        std::future::ready(())
+    }
     fn shutdown(sink: &mut Self::Sink);
     /// Whether several export requests may be in flight at once (network sinks: a collector's
     /// round trip, not our CPU, bounds one request at a time).
@@ -53,6 +72,11 @@ pub(crate) enum Delivery {
     Partial {
         rejected: u64,
         message: String,
+    },
+    /// Not sent now: written to the disk spool, to be sent when the collector answers.
+    #[cfg_attr(not(any(feature = "grpc", feature = "http-proto")), allow(dead_code))]
+    Spooled {
+        reason: String,
     },
 }
 
@@ -130,6 +154,12 @@ impl<S: Signal> Shared<S> {
         batch
     }
 
+    /// Whether the queue holds half of what it may (by count or bytes).
+    pub(super) fn half_full(&self) -> bool {
+        let q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        q.items.len() * 2 >= self.max_queue || q.bytes * 2 >= self.max_bytes
+    }
+
     /// Settles `n` items that were in flight, under the queue's lock (see `push`).
     pub(super) fn settle(&self, n: u64, outcome: std::result::Result<Delivery, Failure>) {
         let _q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
@@ -141,6 +171,10 @@ impl<S: Signal> Shared<S> {
             }
             Ok(Delivery::SinkFull) => {
                 tally.sink_full.fetch_add(n, Ordering::Relaxed);
+            }
+            // Counted as spooled by the spool itself, when it wrote them.
+            Ok(Delivery::Spooled { reason }) => {
+                c.set_last_error(format!("{reason} (spooled to disk)"));
             }
             Ok(Delivery::Partial { rejected, message }) => {
                 let rejected = rejected.min(n);

@@ -53,6 +53,15 @@ pub(crate) struct SpanClient {
     encoder: SpanEncoder,
     transport: Transport,
     timeout: Duration,
+    /// The disk spool, with `spool_dir`.
+    spool: Option<super::spooling::Spooling>,
+}
+
+/// An export that did not deliver: why, and whether waiting could help (the collector is
+/// down, overloaded or slow, rather than refusing this request).
+pub(crate) struct Undelivered {
+    pub(crate) error: ExportError,
+    pub(crate) retryable: bool,
 }
 
 impl std::fmt::Debug for SpanClient {
@@ -170,6 +179,7 @@ impl SpanClient {
                 metadata,
             },
             timeout: s.timeout,
+            spool: None,
         })
     }
 
@@ -224,12 +234,66 @@ impl SpanClient {
                 gzip: s.gzip,
             },
             timeout: s.timeout,
+            spool: None,
         })
     }
 
-    /// Encodes `batch` once and sends it, retrying within the export timeout.
-    pub(crate) async fn export(&self, batch: &[SpanData]) -> Result<Delivery, ExportError> {
-        let body = self.body(batch)?;
+    /// Spools what the collector cannot take (see `spooling.rs`).
+    pub(crate) fn with_spool(mut self, spool: super::spooling::Spooling) -> SpanClient {
+        self.spool = Some(spool);
+        self
+    }
+
+    /// The export timeout.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Encodes `batch` once and sends it, retrying within the export timeout (and `limit`, the
+    /// caller's bound, which the spool needs to know to act before it).
+    pub(crate) async fn export(
+        &self,
+        batch: &[SpanData],
+        limit: Duration,
+    ) -> Result<Delivery, ExportError> {
+        let encoded = self.encoder.encode(batch);
+        match &self.spool {
+            Some(spool) => spool.export(self, encoded, batch.len() as u64, limit).await,
+            None => self.deliver(encoded, true).await.map_err(|u| u.error),
+        }
+    }
+
+    /// Replays spooled requests for up to `budget`, when the collector is expected to answer.
+    pub(crate) async fn replay(&self, budget: Duration) {
+        if let Some(spool) = &self.spool {
+            spool.replay(self, budget).await;
+        }
+    }
+
+    /// Writes `batch` to the disk spool without trying the collector (the queue is filling
+    /// while every export slot waits); `None` without a usable spool.
+    pub(crate) fn spill(&self, batch: &[SpanData]) -> Option<Result<Delivery, ExportError>> {
+        let spool = self.spool.as_ref().filter(|s| s.usable())?;
+        Some(spool.spill(self.encoder.encode(batch), batch.len() as u64))
+    }
+
+    /// Whether [`spill`](Self::spill) can take a batch.
+    pub(crate) fn spills(&self) -> bool {
+        self.spool.as_ref().is_some_and(|s| s.usable())
+    }
+
+    /// Sends an encoded request (compressed here as configured), retrying as the OTLP
+    /// specification says within the export timeout (`retry`), or once (with the spool, which
+    /// retries later instead of holding the queue).
+    pub(crate) async fn deliver(
+        &self,
+        encoded: Vec<u8>,
+        retry: bool,
+    ) -> Result<Delivery, Undelivered> {
+        let body = self.body(encoded).map_err(|error| Undelivered {
+            error,
+            retryable: false,
+        })?;
         let started = Instant::now();
         let mut delay = FIRST_DELAY;
         let mut retries = 0;
@@ -239,9 +303,14 @@ impl SpanClient {
                 Ok(delivery) => return Ok(delivery),
                 Err(e) => e,
             };
+            let retryable = error.retry != Retry::No;
+            let give_up = Undelivered {
+                error: error.error,
+                retryable,
+            };
             let wait = match error.retry {
-                Retry::No => return Err(error.error),
-                _ if retries >= MAX_RETRIES => return Err(error.error),
+                Retry::No => return Err(give_up),
+                _ if !retry || retries >= MAX_RETRIES => return Err(give_up),
                 Retry::Backoff => {
                     let d = (delay + Duration::from_millis(crate::ids::next_u64() % MAX_JITTER_MS))
                         .min(MAX_DELAY);
@@ -251,15 +320,14 @@ impl SpanClient {
                 Retry::After(d) => d.min(MAX_SERVER_DELAY),
             };
             if started.elapsed() + wait >= self.timeout {
-                return Err(error.error);
+                return Err(give_up);
             }
             retries += 1;
             tokio::time::sleep(wait).await;
         }
     }
 
-    fn body(&self, batch: &[SpanData]) -> Result<Bytes, ExportError> {
-        let encoded = self.encoder.encode(batch);
+    fn body(&self, encoded: Vec<u8>) -> Result<Bytes, ExportError> {
         match &self.transport {
             #[cfg(all(feature = "http-proto", feature = "gzip"))]
             Transport::Http { gzip: true, .. } => {

@@ -3,7 +3,9 @@
 //! and the guard's Drop all print.
 //!
 //! The accounting is exact: at any moment, the sampled spans handed to the pipeline equal
-//! `exported + dropped() + queued`, each loss with its cause. A request that got no answer in
+//! `exported + dropped() + queued`, each loss with its cause; with the disk spool,
+//! `exported + (dropped() − dropped_spool) + queued + spooled`, and on the spool's side what was
+//! spooled (here or by an earlier process) is `replayed + dropped_spool + waiting`. A request that got no answer in
 //! time is counted apart from one that failed: the collector may still have received it.
 
 use std::fmt;
@@ -50,6 +52,15 @@ pub struct Stats {
     /// Metric exports that failed or timed out: with cumulative temporality (the default) the
     /// next export carries their totals again; with delta, that interval is lost.
     pub failed_metric_batches: u64,
+    /// Spans written to the disk spool (`spool_dir`) because the collector could not take them.
+    pub spooled_spans: u64,
+    /// Spans delivered from the spool, also ones an earlier process spooled.
+    pub replayed_spans: u64,
+    /// Spans the spool lost: its oldest dropped when `spool_max_bytes` was reached, records cut
+    /// short by a crash or corrupt on disk, or refused by the collector on replay.
+    pub dropped_spool: u64,
+    /// Spans in the spool, waiting for the collector.
+    pub spool_pending_spans: u64,
 }
 
 impl Stats {
@@ -66,6 +77,7 @@ impl Stats {
             + self.timed_out_spans
             + self.dropped_at_shutdown
             + self.dropped_tail_buffer
+            + self.dropped_spool
     }
 }
 
@@ -89,6 +101,7 @@ impl fmt::Display for Stats {
                 "left in the queue at the shutdown deadline",
             ),
             (self.dropped_tail_buffer, "tail buffer full"),
+            (self.dropped_spool, "lost from the disk spool"),
         ];
         let mut first = true;
         for (n, cause) in causes.into_iter().filter(|(n, _)| *n > 0) {
@@ -100,6 +113,13 @@ impl fmt::Display for Stats {
             f.write_str(")")?;
         }
         write!(f, ", {} still queued", self.queued_spans)?;
+        if self.spooled_spans + self.replayed_spans + self.spool_pending_spans > 0 {
+            write!(
+                f,
+                "; disk spool: {} spooled, {} replayed, {} waiting",
+                self.spooled_spans, self.replayed_spans, self.spool_pending_spans
+            )?;
+        }
         if self.failed_exports > 0 {
             write!(f, "; {} export requests failed", self.failed_exports)?;
         }
@@ -143,6 +163,10 @@ pub(crate) struct Counters {
     pub(crate) exported_metric_batches: AtomicU64,
     #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
     pub(crate) failed_metric_batches: AtomicU64,
+    pub(crate) spooled: AtomicU64,
+    pub(crate) replayed: AtomicU64,
+    pub(crate) dropped_spool: AtomicU64,
+    pub(crate) spool_pending: AtomicU64,
     /// Reads every counter with the span queue's length under the queue's lock (set once the
     /// span pipeline exists), so that a snapshot always adds up.
     pub(crate) consistent: std::sync::OnceLock<ConsistentSnapshot>,
@@ -209,6 +233,10 @@ impl Counters {
             dropped_logs: get(&self.failed_logs) + get(&self.dropped_logs_queue_full),
             exported_metric_batches: get(&self.exported_metric_batches),
             failed_metric_batches: get(&self.failed_metric_batches),
+            spooled_spans: get(&self.spooled),
+            replayed_spans: get(&self.replayed),
+            dropped_spool: get(&self.dropped_spool),
+            spool_pending_spans: get(&self.spool_pending),
         }
     }
 

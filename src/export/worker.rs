@@ -34,7 +34,13 @@ pub(super) async fn export_loop<S: Signal>(
         };
         let warning = warn.then_some(&mut warned);
         match msg {
-            None => drain(&shared, &exporter, timeout, warning).await,
+            None => {
+                drain(&shared, &exporter, timeout, warning).await;
+                if shared.deadline().is_none() {
+                    // Half the delay at most: new batches wait behind it.
+                    S::idle(&exporter, delay / 2).await;
+                }
+            }
             Some(Some(Control::Flush(reply))) => {
                 drain(&shared, &exporter, timeout, warning).await;
                 let _ = reply.send(());
@@ -152,6 +158,18 @@ async fn drain<S: Signal>(
         if in_flight.is_empty() {
             return;
         }
+        // Every slot waits on the collector and the queue is half full: with a disk spool,
+        // batches go to disk rather than overflow the queue.
+        while in_flight.len() >= max && S::spills(exporter) && shared.half_full() {
+            let mut batch = shared.take_batch();
+            if batch.is_empty() {
+                break;
+            }
+            S::prepare(&mut batch, &shared.prep);
+            let n = batch.len() as u64;
+            let outcome = S::spill(exporter, batch).map_err(Failure::Failed);
+            shared.settle(n, outcome);
+        }
         let done = std::future::poll_fn(|cx| {
             for (i, f) in in_flight.iter_mut().enumerate() {
                 if let Poll::Ready(r) = f.as_mut().poll(cx) {
@@ -176,10 +194,20 @@ async fn drain<S: Signal>(
             }
             None
         };
+        // A full batch while every slot waits: time to look at the queue again (above).
+        let batch_ready = async {
+            if S::spills(exporter) {
+                shared.batch_ready.notified().await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+            None
+        };
         let finished = tokio::select! {
             r = done => r,
             r = until_deadline => r,
             r = next_warning => r,
+            r = batch_ready => r,
         };
         let Some((i, (n, outcome))) = finished else {
             continue;
@@ -200,7 +228,7 @@ async fn export_batch<S: Signal>(
 ) -> Outcome {
     let n = batch.len() as u64;
     let started = Instant::now();
-    let outcome = match tokio::time::timeout(limit, S::export(exporter, batch)).await {
+    let outcome = match tokio::time::timeout(limit, S::export(exporter, batch, limit)).await {
         Ok(Ok(delivery)) => Ok(delivery),
         Ok(Err(e)) => {
             let left = limit.saturating_sub(started.elapsed());

@@ -173,6 +173,10 @@ keys! {
         "OTLP export requests in flight at once";
     "file_max_bytes", "TRACEWIRE_FILE_MAX_BYTES", [], D::Int(64 << 20), P::Uint { min: 0, max: u64::MAX },
         "Cap of the file sink; beyond, spans are dropped and counted";
+    "spool_dir", "TRACEWIRE_SPOOL_DIR", [], D::Unset, P::NonEmpty("a directory path"),
+        "Disk spool: spans the collector cannot take wait here and are sent when it answers, also by the next process; unset: off";
+    "spool_max_bytes", "TRACEWIRE_SPOOL_MAX_BYTES", [], D::Int(1 << 30), P::Uint { min: 1 << 20, max: 1 << 50 },
+        "Bytes the spool may hold; beyond, its oldest spans are dropped and counted";
     "exclude_paths", "TRACEWIRE_EXCLUDE_PATHS", [], D::List(&[]), P::Paths,
         "HTTP paths the server layer does not trace (a trailing `*` matches a prefix)";
     "redact_fields", "TRACEWIRE_REDACT_FIELDS", [], D::List(super::DEFAULT_REDACT), P::LowerList,

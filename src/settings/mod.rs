@@ -496,6 +496,11 @@ pub struct Settings {
     pub batch_max_concurrent_exports: usize,
     /// Cap of the file sink; beyond it spans are dropped and counted.
     pub file_max_bytes: u64,
+    /// The disk spool's directory: spans the collector cannot take are written there and sent
+    /// when it answers again, by this process or the next. `None`: no spool.
+    pub spool_dir: Option<std::path::PathBuf>,
+    /// Bytes the spool may hold; beyond it the oldest spans are dropped and counted.
+    pub spool_max_bytes: u64,
     /// HTTP paths the server layer does not trace (exact, or a prefix ending in `*`).
     pub exclude_paths: Vec<String>,
     /// Field, attribute and URL query names whose values are replaced by `[REDACTED]`, matched
@@ -606,6 +611,8 @@ impl fmt::Debug for Settings {
                 &self.batch_max_concurrent_exports,
             )
             .field("file_max_bytes", &self.file_max_bytes)
+            .field("spool_dir", &self.spool_dir)
+            .field("spool_max_bytes", &self.spool_max_bytes)
             .field("exclude_paths", &self.exclude_paths)
             .field("redact_fields", &self.redact_fields)
             .field(

@@ -237,6 +237,8 @@ pub(crate) fn settings(
         batch_scheduled_delay: r.millis("batch_scheduled_delay_ms"),
         batch_max_concurrent_exports: r.usize("batch_max_concurrent_exports"),
         file_max_bytes: r.uint("file_max_bytes"),
+        spool_dir: r.string("spool_dir").map(std::path::PathBuf::from),
+        spool_max_bytes: r.uint("spool_max_bytes"),
         exclude_paths: r.list("exclude_paths"),
         redact_fields: r.list("redact_fields"),
         attribute_value_length_limit: r.usize("attribute_value_length_limit"),
