@@ -44,6 +44,7 @@ fn outage(protocol: Protocol) {
     let mut collector = Collector::start();
     let spool = tempfile::tempdir().unwrap();
     let service = format!("spool-{protocol}");
+    let logs = support::Captured::default();
     let guard = to_collector(&collector, protocol, &service)
         .with_setting("spool_dir", spool.path().to_str().unwrap())
         .with_setting("otlp_timeout_ms", Duration::from_millis(1000))
@@ -51,7 +52,8 @@ fn outage(protocol: Protocol) {
         // A small queue: without the spool this outage would overflow it.
         .with_setting("batch_max_queue_size", 256)
         .with_setting("metrics_enabled", false)
-        .with_log_writer(std::io::sink())
+        .with_setting("drop_warning_interval_ms", Duration::from_millis(500))
+        .with_log_writer(logs.clone())
         .set_default()
         .unwrap();
     produce(100, 2000);
@@ -70,6 +72,15 @@ fn outage(protocol: Protocol) {
         std::fs::read_dir(spool.path()).unwrap().count() > 1,
         "segments on disk"
     );
+    // Said while it happens, with the reason.
+    let warning = logs
+        .json_lines()
+        .into_iter()
+        .find(|l| l["message"] == "the collector cannot take spans: they wait in the disk spool")
+        .expect("a warning during the outage");
+    assert!(warning["spooled_total"].as_u64() > Some(0), "{warning}");
+    let report = warning["report"].as_str().unwrap();
+    assert!(report.contains("spooled to disk"), "{report}");
 
     // Back: the spool is replayed, oldest first.
     collector.launch().unwrap();

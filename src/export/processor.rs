@@ -72,6 +72,14 @@ impl Signal for Spans {
         }
     }
 
+    fn wake_every(sink: &SpanSink, delay: Duration) -> Duration {
+        match sink {
+            #[cfg(any(feature = "grpc", feature = "http-proto"))]
+            SpanSink::Otlp(c) => c.wake_every(delay),
+            _ => delay,
+        }
+    }
+
     fn spills(sink: &SpanSink) -> bool {
         match sink {
             #[cfg(any(feature = "grpc", feature = "http-proto"))]

@@ -34,6 +34,11 @@ pub(crate) trait Signal: Send + Sync + 'static {
         batch: Vec<Self::Item>,
         limit: Duration,
     ) -> impl Future<Output = std::result::Result<Delivery, super::failure::ExportError>> + Send;
+    /// How long the export task may sleep between two drains (the scheduled delay, shorter
+    /// while a disk spool is taking what the collector cannot, to keep little in memory).
+    fn wake_every(_sink: &Self::Sink, delay: Duration) -> Duration {
+        delay
+    }
     /// Whether [`spill`](Signal::spill) can take batches (a disk spool).
     fn spills(_sink: &Self::Sink) -> bool {
         false

@@ -277,6 +277,14 @@ impl SpanClient {
         Some(spool.spill(self.encoder.encode(batch), batch.len() as u64))
     }
 
+    /// The export task's sleep: short during an outage with the spool (see `spooling.rs`).
+    pub(crate) fn wake_every(&self, delay: Duration) -> Duration {
+        match &self.spool {
+            Some(s) if s.in_outage() => delay.min(super::spooling::OUTAGE_TICK),
+            _ => delay,
+        }
+    }
+
     /// Whether [`spill`](Self::spill) can take a batch.
     pub(crate) fn spills(&self) -> bool {
         self.spool.as_ref().is_some_and(|s| s.usable())

@@ -20,6 +20,9 @@ use super::spool::Spool;
 
 /// How often a request is tried during an outage.
 const PROBE_EVERY: Duration = Duration::from_secs(1);
+/// During an outage the export task drains the queue to disk at least this often: what a
+/// `kill -9` can take with it is the spans of the last tick.
+pub(crate) const OUTAGE_TICK: Duration = Duration::from_millis(100);
 /// The export is given up this much before the caller's bound, to leave time to spool it.
 const SPOOL_MARGIN: Duration = Duration::from_millis(100);
 
@@ -90,6 +93,11 @@ impl Spooling {
             }),
             Err(full) => Err(why.with_reason(&full)),
         }
+    }
+
+    /// Whether the collector is taken as unreachable now.
+    pub(crate) fn in_outage(&self) -> bool {
+        self.outage.load(Ordering::Relaxed)
     }
 
     /// Whether the spool takes writes (not after a full or read-only disk refused one).

@@ -29,7 +29,7 @@ pub(super) async fn export_loop<S: Signal>(
         }
         let msg = tokio::select! {
             _ = shared.batch_ready.notified() => None,
-            _ = tokio::time::sleep(delay) => None,
+            _ = tokio::time::sleep(S::wake_every(&exporter, delay)) => None,
             msg = control.recv() => Some(msg),
         };
         let warning = warn.then_some(&mut warned);
@@ -68,6 +68,8 @@ pub(super) async fn export_loop<S: Signal>(
 struct DropWarning {
     /// Spans dropped as of the last warning.
     reported: u64,
+    /// Spans spooled to disk as of the last warning.
+    spooled: u64,
     at: Option<Instant>,
 }
 
@@ -78,27 +80,42 @@ impl DropWarning {
     fn maybe_warn<S: Signal>(&mut self, shared: &Shared<S>) {
         let stats = shared.counters.snapshot();
         let dropped = stats.dropped();
-        if dropped <= self.reported || self.at.is_some_and(|t| t.elapsed() < shared.warn_interval) {
+        let spooling = stats.spooled_spans > self.spooled;
+        if (dropped <= self.reported && !spooling)
+            || self.at.is_some_and(|t| t.elapsed() < shared.warn_interval)
+        {
             return;
         }
         let Some(dispatch) = shared.warn_to.get().and_then(|w| w.upgrade()) else {
             return;
         };
         tracing::dispatcher::with_default(&dispatch, || {
-            tracing::warn!(
-                target: "tracewire",
-                dropped_total = dropped,
-                dropped_since_last_warning = dropped - self.reported,
-                queue_full = stats.dropped_queue_full,
-                file_sink_full = stats.dropped_file_cap,
-                failed = stats.failed_spans,
-                timed_out = stats.timed_out_spans,
-                failed_exports = stats.failed_exports,
-                report = shared.counters.report(),
-                "spans are being dropped"
-            );
+            if dropped > self.reported {
+                tracing::warn!(
+                    target: "tracewire",
+                    dropped_total = dropped,
+                    dropped_since_last_warning = dropped - self.reported,
+                    queue_full = stats.dropped_queue_full,
+                    file_sink_full = stats.dropped_file_cap,
+                    failed = stats.failed_spans,
+                    timed_out = stats.timed_out_spans,
+                    failed_exports = stats.failed_exports,
+                    report = shared.counters.report(),
+                    "spans are being dropped"
+                );
+            } else {
+                tracing::warn!(
+                    target: "tracewire",
+                    spooled_total = stats.spooled_spans,
+                    spooled_since_last_warning = stats.spooled_spans - self.spooled,
+                    waiting_in_spool = stats.spool_pending_spans,
+                    report = shared.counters.report(),
+                    "the collector cannot take spans: they wait in the disk spool"
+                );
+            }
         });
         self.reported = dropped;
+        self.spooled = stats.spooled_spans;
         self.at = Some(Instant::now());
     }
 }
