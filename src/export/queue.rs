@@ -15,7 +15,7 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use tokio::sync::Notify;
 
 use super::Diagnosis;
-use super::stats::{Counters, Stats, Tally};
+use super::stats::{Cause, Counters, Stats, Tally};
 use crate::redact::Redactor;
 
 /// A kind of telemetry the pipeline carries: spans, and log records with the `logs` feature.
@@ -179,7 +179,7 @@ impl<S: Signal> Shared<S> {
             }
             // Counted as spooled by the spool itself, when it wrote them.
             Ok(Delivery::Spooled { reason }) => {
-                c.set_last_error(format!("{reason} (spooled to disk)"));
+                c.set_cause(Cause::Spooled, reason);
             }
             Ok(Delivery::Partial { rejected, message }) => {
                 let rejected = rejected.min(n);
@@ -188,24 +188,27 @@ impl<S: Signal> Shared<S> {
                 if rejected > 0 {
                     c.failed_exports.fetch_add(1, Ordering::Relaxed);
                 }
-                c.set_last_error(format!(
-                    "the collector rejected {rejected} of {n}: {}",
-                    if message.is_empty() {
-                        "no reason given"
-                    } else {
-                        &message
-                    }
-                ));
+                c.set_cause(
+                    Cause::Failed,
+                    format!(
+                        "the collector rejected {rejected} of {n}: {}",
+                        if message.is_empty() {
+                            "no reason given"
+                        } else {
+                            &message
+                        }
+                    ),
+                );
             }
             Err(Failure::Failed(e)) => {
                 tally.failed.fetch_add(n, Ordering::Relaxed);
                 c.failed_exports.fetch_add(1, Ordering::Relaxed);
-                c.set_last_error(with_hint(&e, self.prep.protocol));
+                c.set_cause(Cause::Failed, with_hint(&e, self.prep.protocol));
             }
             Err(Failure::TimedOut(e)) => {
                 tally.timed_out.fetch_add(n, Ordering::Relaxed);
                 c.failed_exports.fetch_add(1, Ordering::Relaxed);
-                c.set_last_error(e);
+                c.set_cause(Cause::TimedOut, e);
             }
         }
         tally.in_flight.fetch_sub(n, Ordering::Relaxed);

@@ -171,6 +171,24 @@ pub(crate) struct Counters {
     /// span pipeline exists), so that a snapshot always adds up.
     pub(crate) consistent: std::sync::OnceLock<ConsistentSnapshot>,
     pub(crate) last_error: Mutex<Option<String>>,
+    /// The latest reason of each loss category, for the report.
+    causes: Mutex<Causes>,
+}
+
+/// The latest reason behind each way spans went undelivered.
+#[derive(Default)]
+struct Causes {
+    failed: Option<String>,
+    timed_out: Option<String>,
+    spooled: Option<String>,
+}
+
+/// A category of undelivered spans, for [`Counters::set_cause`].
+#[derive(Clone, Copy)]
+pub(crate) enum Cause {
+    Failed,
+    TimedOut,
+    Spooled,
 }
 
 /// Reads the counters under the span queue's lock; `None` once the pipeline is gone.
@@ -208,6 +226,32 @@ impl Counters {
         *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
     }
 
+    /// Records why spans went undelivered in `cause`'s way (and as the last export error).
+    pub(crate) fn set_cause(&self, cause: Cause, e: String) {
+        self.cause(cause, e, true);
+    }
+
+    /// As [`set_cause`](Self::set_cause), but a reason already known is kept: "still in flight
+    /// at the shutdown deadline" says less than the timeout that came before it.
+    pub(crate) fn add_cause(&self, cause: Cause, e: String) {
+        self.cause(cause, e, false);
+    }
+
+    fn cause(&self, cause: Cause, e: String, replace: bool) {
+        {
+            let mut c = self.causes.lock().unwrap_or_else(|p| p.into_inner());
+            let slot = match cause {
+                Cause::Failed => &mut c.failed,
+                Cause::TimedOut => &mut c.timed_out,
+                Cause::Spooled => &mut c.spooled,
+            };
+            if replace || slot.is_none() {
+                *slot = Some(e.clone());
+            }
+        }
+        self.set_last_error(e);
+    }
+
     /// Every counter, consistently (see [`Counters::consistent`]).
     pub(crate) fn snapshot(&self) -> Stats {
         self.consistent
@@ -240,10 +284,26 @@ impl Counters {
         }
     }
 
-    /// The full report: counts by cause and the last export error.
+    /// The full report: counts by cause, the latest reason of each way spans went
+    /// undelivered, and the last export error when none of those says it.
     pub(crate) fn report(&self) -> String {
-        let mut text = self.snapshot().to_string();
-        if let Some(e) = self.last_error() {
+        let stats = self.snapshot();
+        let mut text = stats.to_string();
+        let mut said = Vec::new();
+        {
+            let c = self.causes.lock().unwrap_or_else(|p| p.into_inner());
+            for (n, label, why) in [
+                (stats.failed_spans, "failed", &c.failed),
+                (stats.timed_out_spans, "timed out", &c.timed_out),
+                (stats.spooled_spans, "spooled", &c.spooled),
+            ] {
+                if let (true, Some(why)) = (n > 0, why) {
+                    text.push_str(&format!("; {label} because: {why}"));
+                    said.push(why.clone());
+                }
+            }
+        }
+        if let Some(e) = self.last_error().filter(|e| !said.contains(e)) {
             text.push_str("; last export error: ");
             text.push_str(&e);
         }
@@ -254,6 +314,26 @@ impl Counters {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_report_says_why_for_each_kind_of_loss() {
+        let c = Counters::default();
+        c.failed_spans.store(5, Ordering::Relaxed);
+        c.timed_out_spans.store(7, Ordering::Relaxed);
+        c.set_cause(Cause::Failed, "HTTP export failed: 503".into());
+        c.set_cause(Cause::TimedOut, "no answer within 10s".into());
+        c.add_cause(
+            Cause::TimedOut,
+            "export still in flight at the shutdown deadline".into(),
+        );
+        let r = c.report();
+        assert!(r.contains("failed because: HTTP export failed: 503"), "{r}");
+        assert!(r.contains("timed out because: no answer within 10s"), "{r}");
+        assert!(
+            r.ends_with("last export error: export still in flight at the shutdown deadline"),
+            "{r}"
+        );
+    }
 
     #[test]
     fn the_report_names_every_cause_that_happened() {

@@ -282,7 +282,8 @@ fn abandon<S: Signal>(shared: &Shared<S>, in_flight: &[u64]) {
             .counters
             .failed_exports
             .fetch_add(in_flight.len() as u64, Ordering::Relaxed);
-        shared.counters.set_last_error(
+        shared.counters.add_cause(
+            super::stats::Cause::TimedOut,
             "export still in flight at the shutdown deadline (the collector may have received it)"
                 .to_string(),
         );
