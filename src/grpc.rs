@@ -108,6 +108,19 @@ fn recognized(known: &[String], method: &str) -> bool {
     })
 }
 
+/// The server's `traceresponse` for a call that ended with `code`: in the trailers (or the
+/// headers of a trailers-only answer), gRPC's place for what is known at the end.
+fn traceresponse(
+    span: &tracing::Span,
+    remote: &Context,
+    restarted: bool,
+    code: u16,
+    started: std::time::Instant,
+) -> Option<http::HeaderValue> {
+    let failed = matches!(code, 2 | 4 | 12 | 13 | 14 | 15);
+    crate::sampling::response_header(span, remote, restarted, failed, started.elapsed())
+}
+
 fn method_of(path: Option<&http::uri::PathAndQuery>) -> Option<&str> {
     path.map(|p| p.path().strip_prefix('/').unwrap_or(p.path()))
 }
@@ -427,8 +440,14 @@ where
                         path: None,
                         remote,
                         response_hook: None,
+                        started: std::time::Instant::now(),
+                        restarted: false,
                     };
                 }
+                let restarted = !opentelemetry::trace::TraceContextExt::span(&remote)
+                    .span_context()
+                    .is_valid()
+                    && req.headers().contains_key("traceparent");
                 // Inside the remote context, so that head sampling follows the caller.
                 let span = {
                     let _remote =
@@ -461,6 +480,8 @@ where
                     path,
                     remote,
                     response_hook: self.hooks.response.clone(),
+                    started: std::time::Instant::now(),
+                    restarted,
                 }
             }
             Side::Client => {
@@ -479,6 +500,8 @@ where
                     path: None,
                     remote: Context::new(),
                     response_hook: self.hooks.response.clone(),
+                    started: std::time::Instant::now(),
+                    restarted: false,
                 }
             }
         }
@@ -507,6 +530,10 @@ pin_project_lite::pin_project! {
         path: Option<http::uri::PathAndQuery>,
         remote: Context,
         response_hook: Option<Arc<dyn ResponseHook>>,
+        // For the server's `traceresponse`: when the call started, and whether the caller's
+        // `traceparent` was not valid (a new trace).
+        started: std::time::Instant,
+        restarted: bool,
     }
 }
 
@@ -538,10 +565,19 @@ where
         let span = this.span.take();
         Poll::Ready(match result {
             Ok(res) => {
-                let (parts, body) = res.into_parts();
+                let (mut parts, body) = res.into_parts();
                 if let (Some(s), Some(code)) = (span.as_ref(), status_of(&parts.headers)) {
                     // A trailers-only answer: the status is known now.
                     record_status(s, side, code, method_of(this.path.as_ref()));
+                    if side == Side::Server
+                        && let Some(v) =
+                            traceresponse(s, this.remote, *this.restarted, code, *this.started)
+                    {
+                        parts.headers.insert(crate::sampling::TRACERESPONSE, v);
+                    }
+                }
+                if let (Side::Client, Some(s)) = (side, span.as_ref()) {
+                    crate::sampling::read_response(s, &parts.headers);
                 }
                 if parts.status != http::StatusCode::OK
                     && let Some(s) = span.as_ref()
@@ -560,6 +596,9 @@ where
                         span,
                         side,
                         path: this.path.take(),
+                        remote: this.remote.clone(),
+                        started: *this.started,
+                        restarted: *this.restarted,
                     },
                 ))
             }
@@ -583,6 +622,9 @@ pin_project_lite::pin_project! {
         span: Option<tracing::Span>,
         side: Side,
         path: Option<http::uri::PathAndQuery>,
+        remote: Context,
+        started: std::time::Instant,
+        restarted: bool,
     }
 }
 
@@ -603,13 +645,27 @@ impl<B: http_body::Body> http_body::Body for GrpcBody<B> {
         cx: &mut TaskContext<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
         let this = self.project();
-        let polled = this.inner.poll_frame(cx);
-        match &polled {
+        let mut polled = this.inner.poll_frame(cx);
+        match &mut polled {
             Poll::Ready(Some(Ok(frame))) => {
-                if let (Some(trailers), Some(span)) = (frame.trailers_ref(), this.span.as_ref())
+                if let (Some(trailers), Some(span)) = (frame.trailers_mut(), this.span.as_ref())
                     && let Some(code) = status_of(trailers)
                 {
                     record_status(span, *this.side, code, method_of(this.path.as_ref()));
+                    match *this.side {
+                        Side::Server => {
+                            if let Some(v) = traceresponse(
+                                span,
+                                this.remote,
+                                *this.restarted,
+                                code,
+                                *this.started,
+                            ) {
+                                trailers.insert(crate::sampling::TRACERESPONSE, v);
+                            }
+                        }
+                        Side::Client => crate::sampling::read_response(span, trailers),
+                    }
                 }
             }
             Poll::Ready(Some(Err(_))) => {

@@ -236,7 +236,7 @@ pub use redact::REDACTED;
 pub use settings::{
     DEFAULT_FILE_SINK, DEFAULT_REDACT, DETECTORS, Export, LogFormat, MetricsTemporality,
     OtlpExport, Protocol, SamplerKind, SettingValue, Settings, Source, TRACEWIRE_ENV,
-    TRACEWIRE_SETTINGS,
+    TRACEWIRE_SETTINGS, TraceResponseMode,
 };
 pub use stack::{BoxedLayer, Builder, Guard, builder, init};
 

@@ -149,6 +149,33 @@ impl BatchProcessor {
     pub(crate) fn is_shutdown(&self) -> bool {
         self.queue.control.is_closed()
     }
+
+    /// A callee kept `trace_id`: see [`tail::Tail::promote`]; `None` without the tail rule
+    /// (an unsampled trace's spans were not recorded: nothing to keep).
+    pub(crate) fn promote(
+        &self,
+        trace_id: opentelemetry::trace::TraceId,
+        allow: impl FnOnce() -> bool,
+    ) -> Option<tail::Promotion> {
+        let tail = self.tail.as_ref()?;
+        Some(
+            tail.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .promote(trace_id, allow),
+        )
+    }
+
+    /// Whether the tail rule keeps `trace_id` as things stand.
+    pub(crate) fn keeps(&self, trace_id: opentelemetry::trace::TraceId) -> bool {
+        self.tail
+            .as_ref()
+            .is_some_and(|t| t.lock().unwrap_or_else(|p| p.into_inner()).keeps(trace_id))
+    }
+
+    /// The counters, for what promotions come to.
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.queue.shared.counters
+    }
 }
 
 /// The processor shared by the SDK provider (spans made through the OpenTelemetry API) and

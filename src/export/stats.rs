@@ -61,6 +61,11 @@ pub struct Stats {
     pub dropped_spool: u64,
     /// Spans in the spool, waiting for the collector.
     pub spool_pending_spans: u64,
+    /// Traces kept because a callee's `traceresponse` said it kept them (deferred sampling).
+    pub traces_promoted: u64,
+    /// Callees' "keep this trace" refused: over `traceresponse_max_promotions_per_second`, or
+    /// arrived after the trace's local root ended unkept.
+    pub promotions_refused: u64,
 }
 
 impl Stats {
@@ -123,6 +128,13 @@ impl fmt::Display for Stats {
         if self.failed_exports > 0 {
             write!(f, "; {} export requests failed", self.failed_exports)?;
         }
+        if self.traces_promoted + self.promotions_refused > 0 {
+            write!(
+                f,
+                "; traces kept on a callee's traceresponse: {} ({} refused)",
+                self.traces_promoted, self.promotions_refused
+            )?;
+        }
         if self.exported_logs + self.dropped_logs > 0 {
             write!(
                 f,
@@ -167,6 +179,8 @@ pub(crate) struct Counters {
     pub(crate) replayed: AtomicU64,
     pub(crate) dropped_spool: AtomicU64,
     pub(crate) spool_pending: AtomicU64,
+    pub(crate) traces_promoted: AtomicU64,
+    pub(crate) promotions_refused: AtomicU64,
     /// Reads every counter with the span queue's length under the queue's lock (set once the
     /// span pipeline exists), so that a snapshot always adds up.
     pub(crate) consistent: std::sync::OnceLock<ConsistentSnapshot>,
@@ -281,6 +295,8 @@ impl Counters {
             replayed_spans: get(&self.replayed),
             dropped_spool: get(&self.dropped_spool),
             spool_pending_spans: get(&self.spool_pending),
+            traces_promoted: get(&self.traces_promoted),
+            promotions_refused: get(&self.promotions_refused),
         }
     }
 

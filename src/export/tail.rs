@@ -69,6 +69,22 @@ pub(crate) struct Tail {
     /// The trace holding the most spans (kept up to date on insert; found again by a scan only
     /// when it leaves), so that making room costs no scan of every trace.
     largest: Option<TraceId>,
+    /// Undecided traces a callee's `traceresponse` said to keep, oldest first (bounded as the
+    /// decisions are).
+    promoted: VecDeque<TraceId>,
+}
+
+/// What a callee's "keep this trace" came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Promotion {
+    /// Now kept because of it.
+    Promoted,
+    /// Kept already (an error here, or another callee said so first).
+    Already,
+    /// Its local root ended, dropped, before the answer came.
+    TooLate,
+    /// Over the per-second cap.
+    Refused,
 }
 
 const DECISIONS_KEPT: usize = 4096;
@@ -84,7 +100,46 @@ impl Tail {
             decided: HashMap::new(),
             order: VecDeque::new(),
             largest: None,
+            promoted: VecDeque::new(),
         }
+    }
+
+    /// A callee kept `trace_id` (its `traceresponse` said sampled): keep it here too when its
+    /// local root ends, if `allow()` (the per-second cap) agrees.
+    pub(crate) fn promote(&mut self, trace_id: TraceId, allow: impl FnOnce() -> bool) -> Promotion {
+        match self.decided.get(&trace_id) {
+            Some(true) => return Promotion::Already,
+            Some(false) => return Promotion::TooLate,
+            None => {}
+        }
+        if self.promoted.contains(&trace_id) || self.has_error(&trace_id) {
+            return Promotion::Already;
+        }
+        if !allow() {
+            return Promotion::Refused;
+        }
+        self.promoted.push_back(trace_id);
+        if self.promoted.len() > DECISIONS_KEPT {
+            self.promoted.pop_front();
+        }
+        Promotion::Promoted
+    }
+
+    /// Whether `trace_id` is kept as things stand: promoted by a callee, decided kept, or (with
+    /// `keep_errors`) holding an error already.
+    pub(crate) fn keeps(&self, trace_id: TraceId) -> bool {
+        self.decided.get(&trace_id) == Some(&true)
+            || self.promoted.contains(&trace_id)
+            || self.has_error(&trace_id)
+    }
+
+    fn has_error(&self, trace_id: &TraceId) -> bool {
+        self.rule.keep_errors
+            && self.traces.get(trace_id).is_some_and(|h| {
+                h.spans
+                    .iter()
+                    .any(|(s, _)| matches!(s.status, Status::Error { .. }))
+            })
     }
 
     fn count(&self, t: &TraceId) -> usize {
@@ -153,7 +208,14 @@ impl Tail {
             && spans
                 .iter()
                 .any(|s| matches!(s.status, Status::Error { .. }));
-        let keep = slow || error;
+        let promoted = match self.promoted.iter().position(|t| *t == trace_id) {
+            Some(i) => {
+                self.promoted.remove(i);
+                true
+            }
+            None => false,
+        };
+        let keep = slow || error || promoted;
         self.decided.insert(trace_id, keep);
         self.order.push_back(trace_id);
         if self.order.len() > DECISIONS_KEPT
@@ -330,6 +392,24 @@ mod tests {
         root.status = Status::error("boom");
         let kept = tail.on_end_at(root, 10, SystemTime::UNIX_EPOCH, t0, &c);
         assert_eq!(kept.len(), 6);
+    }
+
+    #[test]
+    fn a_promoted_trace_is_kept_when_its_root_ends() {
+        let c = Counters::default();
+        let mut tail = Tail::new(rule(100));
+        let t0 = Instant::now();
+        tail.on_end_at(span(1, 11, 1), 10, SystemTime::UNIX_EPOCH, t0, &c);
+        assert!(!tail.keeps(TraceId::from(1)));
+        assert_eq!(tail.promote(TraceId::from(1), || false), Promotion::Refused);
+        assert_eq!(tail.promote(TraceId::from(1), || true), Promotion::Promoted);
+        assert_eq!(tail.promote(TraceId::from(1), || true), Promotion::Already);
+        assert!(tail.keeps(TraceId::from(1)));
+        let kept = tail.on_end_at(span(1, 1, 0), 10, SystemTime::UNIX_EPOCH, t0, &c);
+        assert_eq!(kept.len(), 2, "the root and what was held");
+        // Another trace ends unpromoted: dropped; a promotion after that is too late.
+        tail.on_end_at(span(2, 2, 0), 10, SystemTime::UNIX_EPOCH, t0, &c);
+        assert_eq!(tail.promote(TraceId::from(2), || true), Promotion::TooLate);
     }
 
     #[test]

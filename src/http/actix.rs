@@ -211,6 +211,12 @@ where
             };
             return Box::pin(fut.with_context(remote));
         }
+        // A `traceparent` that was not valid: a new trace, which `traceresponse` says.
+        let restarted = !opentelemetry::trace::TraceContextExt::span(&remote)
+            .span_context()
+            .is_valid()
+            && req.headers().contains_key("traceparent");
+        let started = std::time::Instant::now();
         // Inside the remote context, so that head sampling follows the caller.
         let span = if propagation::carries_anything(&remote) {
             let _remote = remote.clone().attach();
@@ -228,16 +234,32 @@ where
             self.inner.call(req)
         };
         let traced = span.clone();
+        let incoming = remote.clone();
         Box::pin(
             async move {
-                let result = fut.await;
-                match &result {
+                let mut result = fut.await;
+                match &mut result {
                     Ok(res) => {
                         let status = res.status();
                         traced.record("http.response.status_code", i64::from(status.as_u16()));
                         if status.is_server_error() {
                             traced.record("error.type", status.as_str());
                             traced.record("otel.status_code", "error");
+                        }
+                        if let Some(v) = crate::sampling::response_value(
+                            &traced,
+                            &incoming,
+                            restarted,
+                            status.is_server_error(),
+                            started.elapsed(),
+                        ) && let Ok(v) = actix_web::http::header::HeaderValue::from_str(&v)
+                        {
+                            res.headers_mut().insert(
+                                actix_web::http::header::HeaderName::from_static(
+                                    crate::sampling::TRACERESPONSE,
+                                ),
+                                v,
+                            );
                         }
                     }
                     Err(e) => {

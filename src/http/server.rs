@@ -261,8 +261,15 @@ where
                 remote,
                 echo: false,
                 response_hook: None,
+                started: std::time::Instant::now(),
+                restarted: false,
             };
         }
+        // A `traceparent` that was not valid: this is a new trace, which `traceresponse` says.
+        let restarted = !opentelemetry::trace::TraceContextExt::span(&remote)
+            .span_context()
+            .is_valid()
+            && req.headers().contains_key("traceparent");
         // Made inside the remote context (even one with baggage alone), so that head sampling
         // follows the caller's decision when the span is created and the span's context (sampled
         // or not) carries the caller's trace state and baggage on.
@@ -291,6 +298,8 @@ where
             remote,
             echo: self.layer.echo_traceparent,
             response_hook: self.layer.response_hook.clone(),
+            started: std::time::Instant::now(),
+            restarted,
         }
     }
 }
@@ -306,6 +315,8 @@ pin_project_lite::pin_project! {
         remote: Context,
         echo: bool,
         response_hook: Option<Arc<dyn super::ServerResponseHook>>,
+        started: std::time::Instant,
+        restarted: bool,
     }
 }
 
@@ -354,6 +365,15 @@ where
                 if status.is_server_error() {
                     this.span.record("error.type", status.as_str());
                     this.span.record("otel.status_code", "error");
+                }
+                if let Some(v) = crate::sampling::response_header(
+                    this.span,
+                    this.remote,
+                    *this.restarted,
+                    status.is_server_error(),
+                    this.started.elapsed(),
+                ) {
+                    res.headers_mut().insert(crate::sampling::TRACERESPONSE, v);
                 }
                 if *this.echo
                     && let Some(tp) = propagation::current_traceparent()

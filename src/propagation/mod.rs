@@ -294,6 +294,20 @@ impl<C: Inject + ?Sized> Injector for CarrierInjector<'_, C> {
 }
 
 /// Whether an extracted context holds a remote span or baggage: something to continue.
+/// A `traceresponse` value: the `traceparent` format, version `00` (Level 2 draft).
+pub(crate) fn parse_traceresponse(
+    value: &str,
+) -> Option<(
+    opentelemetry::trace::TraceId,
+    opentelemetry::trace::SpanId,
+    opentelemetry::trace::TraceFlags,
+)> {
+    value
+        .trim_matches([' ', '\t'])
+        .starts_with("00-")
+        .then(|| trace_context::parse_traceparent(value))?
+}
+
 pub(crate) fn carries_anything(cx: &Context) -> bool {
     cx.span().span_context().is_valid() || !cx.baggage().is_empty()
 }

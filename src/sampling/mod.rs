@@ -29,8 +29,14 @@
 //! through the OpenTelemetry API ([`Plan::sdk_sampler`]) and the tail rule's buffer
 //! ([`Plan::tail_rule`]: with it, nothing is dropped at the head, everything recorded).
 
+mod deferred;
 mod gate;
 
+// Used by the integrations' server and client layers, each behind its feature.
+#[allow(unused_imports)]
+pub(crate) use deferred::{
+    Deferred, TRACERESPONSE, read_response, response_header, response_value,
+};
 pub(crate) use gate::{Gate, HeadGate, Unsampled, context_of, remark};
 
 use opentelemetry::trace::{TraceContextExt, TraceId, TraceState};

@@ -11,7 +11,7 @@
 
 use super::parse::Parse;
 use super::rules;
-use super::{LogFormat, MetricsTemporality, Protocol, Raw, SamplerKind};
+use super::{LogFormat, MetricsTemporality, Protocol, Raw, SamplerKind, TraceResponseMode};
 use crate::error::{Error, Result};
 
 /// One key of `[observability]`.
@@ -220,7 +220,11 @@ keys! {
     "tail_max_buffered_spans", "TRACEWIRE_TAIL_MAX_BUFFERED_SPANS", [], D::Int(65_536), P::Uint { min: 1, max: 100_000_000 },
         "Tail rule: spans held while traces are undecided";
     "tail_max_buffered_bytes", "TRACEWIRE_TAIL_MAX_BUFFERED_BYTES", [], D::Int(64 << 20), P::Uint { min: 1 << 20, max: 1 << 40 },
-    "Tail rule: bytes held while traces are undecided";}
+    "Tail rule: bytes held while traces are undecided";
+    "traceresponse", "TRACEWIRE_TRACERESPONSE", [], D::Str("changed"), P::OneOf(TraceResponseMode::NAMES, ""),
+        "W3C `traceresponse` from the server layers: `changed` (when this service kept a trace its caller did not sample, or restarted it), `on` (whenever kept), `off` (neither sent nor read)";
+    "traceresponse_max_promotions_per_second", "TRACEWIRE_TRACERESPONSE_MAX_PROMOTIONS_PER_SECOND", [], D::Int(20), P::Uint { min: 0, max: 1_000_000 },
+        "Traces a callee's `traceresponse` may turn to kept, per second (the rest refused and counted)";}
 /// The row of `name`.
 pub(crate) fn key(name: &str) -> Option<&'static Key> {
     KEYS.iter().find(|k| k.name == name)

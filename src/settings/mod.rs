@@ -215,6 +215,29 @@ impl LogFormat {
     }
 }
 
+/// When the server layers send W3C Trace Context Level 2's `traceresponse` header (setting
+/// `traceresponse`), and whether the client layers read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TraceResponseMode {
+    /// Sent when this service kept a trace its caller did not sample (an error, a slow request,
+    /// a callee's answer), or restarted the caller's trace; read from callees (the default).
+    Changed,
+    /// Sent whenever this service keeps the trace; read from callees.
+    On,
+    /// Neither sent nor read.
+    Off,
+}
+
+impl TraceResponseMode {
+    pub(crate) const NAMES: &'static [&'static str] = &["changed", "on", "off"];
+    pub(crate) const ALL: [TraceResponseMode; 3] = [
+        TraceResponseMode::Changed,
+        TraceResponseMode::On,
+        TraceResponseMode::Off,
+    ];
+}
+
 /// Head sampler, named as `OTEL_TRACES_SAMPLER` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -557,6 +580,10 @@ pub struct Settings {
     pub tail_max_buffered_spans: usize,
     /// Tail rule: bytes held at most while traces are undecided (estimated as for the queue).
     pub tail_max_buffered_bytes: usize,
+    /// When the server layers send `traceresponse`, and whether client layers read it.
+    pub traceresponse: TraceResponseMode,
+    /// Traces a callee's `traceresponse` may turn to kept per second.
+    pub traceresponse_max_promotions_per_second: u32,
     sources: Vec<(&'static str, Source, String)>,
     warnings: Vec<String>,
     /// `k8s.*` from the environment (read with the rest of it, for the `k8s` detector).
@@ -648,6 +675,11 @@ impl fmt::Debug for Settings {
             .field("keep_errors", &self.keep_errors)
             .field("slow_threshold", &self.slow_threshold)
             .field("tail_max_buffered_spans", &self.tail_max_buffered_spans)
+            .field("traceresponse", &self.traceresponse)
+            .field(
+                "traceresponse_max_promotions_per_second",
+                &self.traceresponse_max_promotions_per_second,
+            )
             .field("tail_max_buffered_bytes", &self.tail_max_buffered_bytes)
             .finish_non_exhaustive()
     }

@@ -16,7 +16,9 @@ use super::endpoint::{self, Endpoint};
 use super::keys::{KEYS, Key};
 use super::load::{self, FileChoice};
 use super::parse::{self, Value, invalid};
-use super::{LogFormat, MetricsTemporality, Protocol, Raw, SamplerKind, Settings, Source};
+use super::{
+    LogFormat, MetricsTemporality, Protocol, Raw, SamplerKind, Settings, Source, TraceResponseMode,
+};
 use crate::error::{Error, Result};
 
 /// Every key's checked value and where it came from, in table order.
@@ -261,6 +263,8 @@ pub(crate) fn settings(
         span_metrics_max_series: r.usize("span_metrics_max_series"),
         span_source_attributes: r.bool("span_source_attributes"),
         keep_errors: r.bool("keep_errors"),
+        traceresponse: TraceResponseMode::ALL[r.index("traceresponse").unwrap_or(0)],
+        traceresponse_max_promotions_per_second: r.u32("traceresponse_max_promotions_per_second"),
         slow_threshold: Some(r.millis("slow_threshold_ms")).filter(|d| !d.is_zero()),
         tail_max_buffered_spans: r.usize("tail_max_buffered_spans"),
         tail_max_buffered_bytes: r.usize("tail_max_buffered_bytes"),

@@ -141,6 +141,8 @@ pub(crate) struct StackInfo {
     /// `OTEL_SEMCONV_STABILITY_OPT_IN` holds `rpc/dup`: gRPC spans carry the previous names too.
     #[cfg_attr(not(feature = "tonic"), allow(dead_code))]
     pub(crate) rpc_dup: bool,
+    /// What `traceresponse` does in this stack (`None` with tracing off).
+    pub(crate) deferred: Option<Arc<crate::sampling::Deferred>>,
 }
 
 impl<S: tracing::Subscriber> Layer<S> for StackInfo {
@@ -244,6 +246,7 @@ fn span_layer(
     warn_to: &Arc<std::sync::OnceLock<tracing::dispatcher::WeakDispatch>>,
     inner: &mut Inner,
     metrics: &mut MetricsPart,
+    deferred: &mut Option<Arc<crate::sampling::Deferred>>,
     plugins: super::plugins::Plugins,
 ) -> Result<crate::typed_fields::SpanLayer<Registry>> {
     #[cfg(not(feature = "metrics"))]
@@ -308,6 +311,13 @@ fn span_layer(
         }
     }
     let provider = provider.build();
+    // Promotions need the tail rule's buffer: without it an unsampled trace was not recorded.
+    *deferred = Some(Arc::new(crate::sampling::Deferred::new(
+        settings,
+        shared_processor
+            .clone()
+            .filter(|_| plan.tail_rule().is_some()),
+    )));
     let tracer = crate::tracer::Tracer::new(
         &plan,
         span_limits(settings),
@@ -353,6 +363,7 @@ pub(super) fn build_parts(
     };
     let warn_to: Arc<std::sync::OnceLock<tracing::dispatcher::WeakDispatch>> = Arc::default();
     let mut metrics: MetricsPart = None;
+    let mut deferred = None;
     let otel_layer = if settings.enabled && settings.tracing_enabled {
         Some(span_layer(
             settings,
@@ -360,6 +371,7 @@ pub(super) fn build_parts(
             &warn_to,
             &mut inner,
             &mut metrics,
+            &mut deferred,
             plugins,
         )?)
     } else {
@@ -423,6 +435,7 @@ pub(super) fn build_parts(
                     .semconv_stability_opt_in
                     .iter()
                     .any(|d| d == "rpc/dup"),
+                deferred,
             },
         },
         inner,

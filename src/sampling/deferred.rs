@@ -1,0 +1,234 @@
+//! Deferred sampling across services: W3C Trace Context Level 2's `traceresponse` response
+//! header (`spec/21-http_response_header_format.md`, "Load Balancer Deferred Sampling"; a Level
+//! 2 draft), on top of the tail rule.
+//!
+//! A server layer answers with `traceresponse: 00-{trace}-{its span}-{flags}` when this service
+//! keeps a trace its caller did not sample: the head said no, but the tail rule will keep it (an
+//! error, a slow request) or a callee said it kept its part. A client layer that reads a valid
+//! `traceresponse` with the sampled flag, for its own trace, tells the tail rule's buffer to keep
+//! the trace here too (the spans it holds, and the rest as they end), and this service's own
+//! server layer then passes the word up. So a failure three hops down brings back the whole trace
+//! without a tail-sampling collector, as long as every hop runs tracewire with the tail rule on.
+//!
+//! A callee is not trusted blindly: at most `traceresponse_max_promotions_per_second` traces a
+//! second are promoted (a token bucket; the rest refused and counted), a value that is malformed,
+//! for another trace or not sampled is ignored, and a request's own `traceresponse` is never sent
+//! back (the server layer writes one of its own, or none).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use opentelemetry::Context;
+use opentelemetry::trace::{SpanContext, TraceContextExt as _};
+
+use crate::export::BatchProcessor;
+use crate::export::tail::Promotion;
+use crate::settings::{Settings, TraceResponseMode};
+
+/// The response header's name.
+pub(crate) const TRACERESPONSE: &str = "traceresponse";
+
+/// What one stack does with `traceresponse`.
+#[derive(Debug)]
+pub(crate) struct Deferred {
+    mode: TraceResponseMode,
+    keep_errors: bool,
+    slow: Option<Duration>,
+    /// The tail rule's buffer: without it an unsampled trace's spans were never recorded, and a
+    /// callee's answer cannot bring them back.
+    processor: Option<Arc<BatchProcessor>>,
+    bucket: Mutex<Bucket>,
+}
+
+/// Promotions allowed: `rate` a second, up to `rate` at once.
+#[derive(Debug)]
+struct Bucket {
+    rate: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        let refill = now.saturating_duration_since(self.at).as_secs_f64() * self.rate;
+        self.tokens = (self.tokens + refill).min(self.rate);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+impl Deferred {
+    pub(crate) fn new(settings: &Settings, processor: Option<Arc<BatchProcessor>>) -> Deferred {
+        let rate = f64::from(settings.traceresponse_max_promotions_per_second);
+        Deferred {
+            mode: settings.traceresponse,
+            keep_errors: settings.keep_errors,
+            slow: settings.slow_threshold,
+            processor,
+            bucket: Mutex::new(Bucket {
+                rate,
+                tokens: rate,
+                at: Instant::now(),
+            }),
+        }
+    }
+
+    /// The server side: the `traceresponse` to answer with, for the server span `span` of a
+    /// request that came with `incoming` (the caller's context; `restarted`: it carried a
+    /// `traceparent` that was not valid, so this trace is a new one), answered as `failed`
+    /// (5xx, a failing gRPC status) after `elapsed`.
+    pub(crate) fn response(
+        &self,
+        span: &tracing::Span,
+        incoming: &Context,
+        restarted: bool,
+        failed: bool,
+        elapsed: Duration,
+    ) -> Option<String> {
+        if self.mode == TraceResponseMode::Off {
+            return None;
+        }
+        let cx = crate::propagation::span_context(span);
+        let sc = cx.span().span_context().clone();
+        if !sc.is_valid() {
+            return None;
+        }
+        let kept = sc.is_sampled() || self.tail_keeps(&sc, failed, elapsed);
+        let caller = incoming.span().span_context().clone();
+        let send = match self.mode {
+            TraceResponseMode::Off => false,
+            TraceResponseMode::On => kept || restarted,
+            TraceResponseMode::Changed => {
+                restarted
+                    || (kept
+                        && caller.is_valid()
+                        && caller.trace_id() == sc.trace_id()
+                        && !caller.is_sampled())
+            }
+        };
+        send.then(|| {
+            let flags = (sc.trace_flags().to_u8() & 0x02) | u8::from(kept);
+            format!("00-{}-{}-{flags:02x}", sc.trace_id(), sc.span_id())
+        })
+    }
+
+    /// Whether the tail rule keeps this unsampled trace, the server span's outcome included.
+    fn tail_keeps(&self, sc: &SpanContext, failed: bool, elapsed: Duration) -> bool {
+        let Some(p) = &self.processor else {
+            return false;
+        };
+        (self.keep_errors && failed)
+            || self.slow.is_some_and(|t| elapsed >= t)
+            || p.keeps(sc.trace_id())
+    }
+
+    /// The client side: a callee answered `value` to the request of the client span `span`.
+    pub(crate) fn callee_answered(&self, span: &tracing::Span, value: &str) {
+        if self.mode == TraceResponseMode::Off {
+            return;
+        }
+        let Some(p) = &self.processor else {
+            return;
+        };
+        let Some((trace_id, _, flags)) = crate::propagation::parse_traceresponse(value) else {
+            return;
+        };
+        let cx = crate::propagation::span_context(span);
+        let sc = cx.span().span_context().clone();
+        if !flags.is_sampled() || sc.trace_id() != trace_id || sc.is_sampled() {
+            return;
+        }
+        let counters = p.counters();
+        let outcome = p.promote(trace_id, || {
+            self.bucket.lock().unwrap_or_else(|p| p.into_inner()).take()
+        });
+        use std::sync::atomic::Ordering::Relaxed;
+        match outcome {
+            Some(Promotion::Promoted) => {
+                counters.traces_promoted.fetch_add(1, Relaxed);
+            }
+            Some(Promotion::Refused | Promotion::TooLate) => {
+                counters.promotions_refused.fetch_add(1, Relaxed);
+            }
+            Some(Promotion::Already) | None => {}
+        }
+    }
+}
+
+/// [`Deferred::response`] for the current stack, as a header value.
+#[cfg_attr(not(any(feature = "http-server", feature = "tonic")), allow(dead_code))]
+pub(crate) fn response_header(
+    span: &tracing::Span,
+    incoming: &Context,
+    restarted: bool,
+    failed: bool,
+    elapsed: Duration,
+) -> Option<http::HeaderValue> {
+    let value = response_value(span, incoming, restarted, failed, elapsed)?;
+    http::HeaderValue::try_from(value).ok()
+}
+
+/// [`Deferred::response`] for the current stack.
+#[cfg_attr(
+    not(any(feature = "http-server", feature = "tonic", feature = "actix-web")),
+    allow(dead_code)
+)]
+pub(crate) fn response_value(
+    span: &tracing::Span,
+    incoming: &Context,
+    restarted: bool,
+    failed: bool,
+    elapsed: Duration,
+) -> Option<String> {
+    if span.is_none() {
+        return None;
+    }
+    crate::stack::with_stack_info(|s| {
+        s.deferred
+            .as_ref()?
+            .response(span, incoming, restarted, failed, elapsed)
+    })?
+}
+
+/// [`Deferred::callee_answered`] for the current stack, from a response's headers (or trailers).
+#[cfg_attr(
+    not(any(feature = "http-client", feature = "reqwest", feature = "tonic")),
+    allow(dead_code)
+)]
+pub(crate) fn read_response(span: &tracing::Span, headers: &http::HeaderMap) {
+    if span.is_none() {
+        return;
+    }
+    let Some(value) = headers.get(TRACERESPONSE).and_then(|v| v.to_str().ok()) else {
+        return;
+    };
+    crate::stack::with_stack_info(|s| {
+        if let Some(d) = &s.deferred {
+            d.callee_answered(span, value);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bucket_allows_its_rate() {
+        let mut b = Bucket {
+            rate: 3.0,
+            tokens: 3.0,
+            at: Instant::now(),
+        };
+        let allowed = (0..10).filter(|_| b.take()).count();
+        assert_eq!(allowed, 3);
+        b.at -= Duration::from_secs(1);
+        assert!(b.take(), "refilled after a second");
+    }
+}
