@@ -6,6 +6,9 @@ Serves on 127.0.0.1:PORT, and exits by itself after 120 seconds:
   GET /echo?p=NAME         extracts the request's context with the propagator registered under
                            NAME (the names OTEL_PROPAGATORS takes: b3, b3multi, jaeger, xray),
                            starts a child span (parent-based sampler) and answers what it saw.
+  GET /relay?url=URL        a service in the middle: continues the request's W3C trace context
+                           (a child span, parent-based), calls URL with it, answers URL's status
+                           and body; knows nothing of `traceresponse` (neither reads nor sends).
   GET /call?p=NAME&sampled=0|1&url=URL
                            starts a root span (sampled or not), injects its context with NAME
                            only, calls URL and answers its own ids, the headers it sent and
@@ -69,6 +72,21 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         url = urllib.parse.urlparse(self.path)
         q = dict(urllib.parse.parse_qsl(url.query))
+        if url.path == "/relay":
+            p = propagator("tracecontext")
+            ctx = p.extract(self.headers, getter=Headers())
+            with SAMPLED.start_as_current_span("python-relay", context=ctx):
+                sent = {}
+                p.inject(sent)
+                req = urllib.request.Request(q["url"], headers=sent)
+                with urllib.request.urlopen(req, timeout=10) as resp:
+                    body = resp.read()
+                    status = resp.status
+            self.send_response(status)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         p = propagator(q["p"])
         if url.path == "/echo":
             ctx = p.extract(self.headers, getter=Headers())
