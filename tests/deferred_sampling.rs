@@ -222,8 +222,11 @@ fn service_c(endpoint: &str) -> Service {
     })
 }
 
-/// Spans at the collector by trace id, each as (service, name, kind, span id, parent id).
-fn traces(collector: &Collector) -> HashMap<String, Vec<(String, String, String, String, String)>> {
+/// (service, name, kind, span id, parent id).
+type Row = (String, String, String, String, String);
+
+/// Spans at the collector by trace id.
+fn traces(collector: &Collector) -> HashMap<String, Vec<Row>> {
     let mut out: HashMap<String, Vec<_>> = HashMap::new();
     for s in collector.spans() {
         let get = |v: &Value| v.as_str().unwrap_or("").to_string();
