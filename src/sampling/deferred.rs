@@ -91,8 +91,14 @@ impl Deferred {
         failed: bool,
         elapsed: Duration,
     ) -> Option<String> {
-        if self.mode == TraceResponseMode::Off {
-            return None;
+        let caller = incoming.span().span_context().clone();
+        // The common cases end here, before the span's context is looked up: `changed` sends
+        // nothing to a caller that sampled, or that sent no trace at all.
+        let caller_unsampled = caller.is_valid() && !caller.is_sampled();
+        match self.mode {
+            TraceResponseMode::Off => return None,
+            TraceResponseMode::Changed if !restarted && !caller_unsampled => return None,
+            _ => {}
         }
         let cx = crate::propagation::span_context(span);
         let sc = cx.span().span_context().clone();
@@ -100,16 +106,11 @@ impl Deferred {
             return None;
         }
         let kept = sc.is_sampled() || self.tail_keeps(&sc, failed, elapsed);
-        let caller = incoming.span().span_context().clone();
         let send = match self.mode {
             TraceResponseMode::Off => false,
             TraceResponseMode::On => kept || restarted,
             TraceResponseMode::Changed => {
-                restarted
-                    || (kept
-                        && caller.is_valid()
-                        && caller.trace_id() == sc.trace_id()
-                        && !caller.is_sampled())
+                restarted || (kept && caller_unsampled && caller.trace_id() == sc.trace_id())
             }
         };
         send.then(|| {

@@ -13,7 +13,7 @@
 //! value in a file never silently beats an operator's environment variable.
 
 mod endpoint;
-mod keys;
+pub(crate) mod keys;
 mod load;
 mod parse;
 mod resolve;

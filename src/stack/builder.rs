@@ -11,6 +11,8 @@ use std::time::Duration;
 use tracing_subscriber::{Layer, Registry};
 
 use super::*;
+
+mod setters;
 use crate::error::{Error, ErrorKind, Result};
 use crate::json_lines::LogWriter;
 use crate::settings::{FileChoice, LogFormat, Protocol, Raw, Settings};
