@@ -101,12 +101,13 @@ impl Signal for Spans {
         }
     }
 
-    async fn idle(sink: &SpanSink, budget: Duration) {
+    async fn idle(sink: &SpanSink, budget: Duration) -> bool {
         let _ = (sink, budget);
         #[cfg(any(feature = "grpc", feature = "http-proto"))]
         if let SpanSink::Otlp(c) = sink {
-            c.replay(budget).await;
+            return c.replay(budget).await;
         }
+        false
     }
 
     fn shutdown(sink: &mut SpanSink) {

@@ -52,9 +52,10 @@ pub(crate) trait Signal: Send + Sync + 'static {
         unreachable!("only called when spills() says so")
     }
     /// Called on the export task's ticks when no shutdown is under way: work that may wait
-    /// (replaying the disk spool), for up to `budget`.
-    fn idle(_sink: &Self::Sink, _budget: Duration) -> impl Future<Output = ()> + Send {
-        std::future::ready(())
+    /// (replaying the disk spool), for up to `budget`; `true` when more is waiting (the task
+    /// comes back at once instead of sleeping).
+    fn idle(_sink: &Self::Sink, _budget: Duration) -> impl Future<Output = bool> + Send {
+        std::future::ready(false)
     }
     fn shutdown(sink: &mut Self::Sink);
     /// Whether several export requests may be in flight at once (network sinks: a collector's

@@ -263,10 +263,12 @@ impl SpanClient {
         }
     }
 
-    /// Replays spooled requests for up to `budget`, when the collector is expected to answer.
-    pub(crate) async fn replay(&self, budget: Duration) {
-        if let Some(spool) = &self.spool {
-            spool.replay(self, budget).await;
+    /// Replays spooled requests for up to `budget`, when the collector is expected to answer;
+    /// `true` when more is waiting and the collector answers.
+    pub(crate) async fn replay(&self, budget: Duration) -> bool {
+        match &self.spool {
+            Some(spool) => spool.replay(self, budget).await,
+            None => false,
         }
     }
 

@@ -116,10 +116,11 @@ impl Spooling {
     }
 
     /// Sends spooled requests, oldest first, for up to `budget`; stops at the first that
-    /// does not get through (the outage goes on).
-    pub(crate) async fn replay(&self, client: &SpanClient, budget: Duration) {
+    /// does not get through (the outage goes on). `true` when more is waiting and the
+    /// collector answers: the export task comes back for it at once.
+    pub(crate) async fn replay(&self, client: &SpanClient, budget: Duration) -> bool {
         if !self.spool.has_pending() || self.replaying.swap(true, Ordering::Acquire) {
-            return;
+            return false;
         }
         let end = Instant::now() + budget;
         while Instant::now() < end && self.may_try() {
@@ -147,5 +148,6 @@ impl Spooling {
             }
         }
         self.replaying.store(false, Ordering::Release);
+        self.spool.has_pending() && !self.in_outage()
     }
 }

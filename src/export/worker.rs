@@ -23,22 +23,25 @@ pub(super) async fn export_loop<S: Signal>(
     warn: bool,
 ) {
     let mut warned = DropWarning::default();
+    // More work waits (the spool's backlog): come back at once rather than after the delay.
+    let mut more = false;
     loop {
         if warn {
             warned.maybe_warn(&shared);
         }
         let msg = tokio::select! {
             _ = shared.batch_ready.notified() => None,
-            _ = tokio::time::sleep(S::wake_every(&exporter, delay)) => None,
+            _ = tokio::time::sleep(if more { Duration::ZERO } else { S::wake_every(&exporter, delay) }) => None,
             msg = control.recv() => Some(msg),
         };
         let warning = warn.then_some(&mut warned);
         match msg {
             None => {
                 drain(&shared, &exporter, timeout, warning).await;
+                more = false;
                 if shared.deadline().is_none() {
                     // Half the delay at most: new batches wait behind it.
-                    S::idle(&exporter, delay / 2).await;
+                    more = S::idle(&exporter, delay / 2).await;
                 }
             }
             Some(Some(Control::Flush(reply))) => {
