@@ -111,14 +111,12 @@ fn recognized(known: &[String], method: &str) -> bool {
 /// The server's `traceresponse` for a call that ended with `code`: in the trailers (or the
 /// headers of a trailers-only answer), gRPC's place for what is known at the end.
 fn traceresponse(
+    pending: Option<&crate::sampling::Pending>,
     span: &tracing::Span,
-    remote: &Context,
-    restarted: bool,
     code: u16,
-    started: std::time::Instant,
 ) -> Option<http::HeaderValue> {
     let failed = matches!(code, 2 | 4 | 12 | 13 | 14 | 15);
-    crate::sampling::response_header(span, remote, restarted, failed, started.elapsed())
+    pending?.header(span, failed)
 }
 
 fn method_of(path: Option<&http::uri::PathAndQuery>) -> Option<&str> {
@@ -431,7 +429,12 @@ where
         match self.side {
             Side::Server => {
                 let remote = propagation::extract(req.headers());
-                if crate::stack::excluded(self.exclude.as_deref(), req.uri().path()) {
+                let begin = |d: &Arc<crate::sampling::Deferred>| {
+                    d.begin(&remote, || req.headers().contains_key("traceparent"))
+                };
+                let Some(traceresponse) =
+                    crate::stack::server_request(self.exclude.as_deref(), req.uri().path(), begin)
+                else {
                     let _forward = remote.clone().attach();
                     return GrpcFuture {
                         inner: self.inner.call(req),
@@ -440,14 +443,9 @@ where
                         path: None,
                         remote,
                         response_hook: None,
-                        started: std::time::Instant::now(),
-                        restarted: false,
+                        traceresponse: None,
                     };
-                }
-                let restarted = !opentelemetry::trace::TraceContextExt::span(&remote)
-                    .span_context()
-                    .is_valid()
-                    && req.headers().contains_key("traceparent");
+                };
                 // Inside the remote context, so that head sampling follows the caller.
                 let span = {
                     let _remote =
@@ -480,8 +478,7 @@ where
                     path,
                     remote,
                     response_hook: self.hooks.response.clone(),
-                    started: std::time::Instant::now(),
-                    restarted,
+                    traceresponse,
                 }
             }
             Side::Client => {
@@ -500,8 +497,7 @@ where
                     path: None,
                     remote: Context::new(),
                     response_hook: self.hooks.response.clone(),
-                    started: std::time::Instant::now(),
-                    restarted: false,
+                    traceresponse: None,
                 }
             }
         }
@@ -530,10 +526,8 @@ pin_project_lite::pin_project! {
         path: Option<http::uri::PathAndQuery>,
         remote: Context,
         response_hook: Option<Arc<dyn ResponseHook>>,
-        // For the server's `traceresponse`: when the call started, and whether the caller's
-        // `traceparent` was not valid (a new trace).
-        started: std::time::Instant,
-        restarted: bool,
+        // Set when the server's answer may carry a `traceresponse` (sampling/deferred.rs).
+        traceresponse: Option<crate::sampling::Pending>,
     }
 }
 
@@ -569,10 +563,7 @@ where
                 if let (Some(s), Some(code)) = (span.as_ref(), status_of(&parts.headers)) {
                     // A trailers-only answer: the status is known now.
                     record_status(s, side, code, method_of(this.path.as_ref()));
-                    if side == Side::Server
-                        && let Some(v) =
-                            traceresponse(s, this.remote, *this.restarted, code, *this.started)
-                    {
+                    if let Some(v) = traceresponse(this.traceresponse.as_ref(), s, code) {
                         parts.headers.insert(crate::sampling::TRACERESPONSE, v);
                     }
                 }
@@ -596,9 +587,7 @@ where
                         span,
                         side,
                         path: this.path.take(),
-                        remote: this.remote.clone(),
-                        started: *this.started,
-                        restarted: *this.restarted,
+                        traceresponse: this.traceresponse.take(),
                     },
                 ))
             }
@@ -622,9 +611,7 @@ pin_project_lite::pin_project! {
         span: Option<tracing::Span>,
         side: Side,
         path: Option<http::uri::PathAndQuery>,
-        remote: Context,
-        started: std::time::Instant,
-        restarted: bool,
+        traceresponse: Option<crate::sampling::Pending>,
     }
 }
 
@@ -654,13 +641,8 @@ impl<B: http_body::Body> http_body::Body for GrpcBody<B> {
                     record_status(span, *this.side, code, method_of(this.path.as_ref()));
                     match *this.side {
                         Side::Server => {
-                            if let Some(v) = traceresponse(
-                                span,
-                                this.remote,
-                                *this.restarted,
-                                code,
-                                *this.started,
-                            ) {
+                            if let Some(v) = traceresponse(this.traceresponse.as_ref(), span, code)
+                            {
                                 trailers.insert(crate::sampling::TRACERESPONSE, v);
                             }
                         }

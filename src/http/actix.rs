@@ -204,19 +204,18 @@ where
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let remote = propagation::extract(&Headers(req.headers()));
-        if crate::stack::excluded(self.config.exclude.as_deref(), req.path()) {
+        let begin = |d: &std::sync::Arc<crate::sampling::Deferred>| {
+            d.begin(&remote, || req.headers().contains_key("traceparent"))
+        };
+        let Some(traceresponse) =
+            crate::stack::server_request(self.config.exclude.as_deref(), req.path(), begin)
+        else {
             let fut = {
                 let _forward = remote.clone().attach();
                 self.inner.call(req)
             };
             return Box::pin(fut.with_context(remote));
-        }
-        // A `traceparent` that was not valid: a new trace, which `traceresponse` says.
-        let restarted = !opentelemetry::trace::TraceContextExt::span(&remote)
-            .span_context()
-            .is_valid()
-            && req.headers().contains_key("traceparent");
-        let started = std::time::Instant::now();
+        };
         // Inside the remote context, so that head sampling follows the caller.
         let span = if propagation::carries_anything(&remote) {
             let _remote = remote.clone().attach();
@@ -234,7 +233,6 @@ where
             self.inner.call(req)
         };
         let traced = span.clone();
-        let incoming = remote.clone();
         Box::pin(
             async move {
                 let mut result = fut.await;
@@ -246,13 +244,10 @@ where
                             traced.record("error.type", status.as_str());
                             traced.record("otel.status_code", "error");
                         }
-                        if let Some(v) = crate::sampling::response_value(
-                            &traced,
-                            &incoming,
-                            restarted,
-                            status.is_server_error(),
-                            started.elapsed(),
-                        ) && let Ok(v) = actix_web::http::header::HeaderValue::from_str(&v)
+                        if let Some(v) = traceresponse
+                            .as_ref()
+                            .and_then(|p| p.value(&traced, status.is_server_error()))
+                            && let Ok(v) = actix_web::http::header::HeaderValue::from_str(&v)
                         {
                             res.headers_mut().insert(
                                 actix_web::http::header::HeaderName::from_static(

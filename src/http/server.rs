@@ -126,10 +126,6 @@ impl ServerLayer {
         self.response_hook = Some(Arc::new(hook));
         self
     }
-
-    fn excluded(&self, path: &str) -> bool {
-        crate::stack::excluded(self.exclude.as_deref(), path)
-    }
 }
 
 impl<S> tower::Layer<S> for ServerLayer {
@@ -253,7 +249,12 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let remote = propagation::extract(req.headers());
-        if self.layer.excluded(req.uri().path()) {
+        let begin = |d: &Arc<crate::sampling::Deferred>| {
+            d.begin(&remote, || req.headers().contains_key("traceparent"))
+        };
+        let Some(traceresponse) =
+            crate::stack::server_request(self.layer.exclude.as_deref(), req.uri().path(), begin)
+        else {
             let _forward = remote.clone().attach();
             return ServerResponseFuture {
                 inner: self.inner.call(req),
@@ -261,15 +262,9 @@ where
                 remote,
                 echo: false,
                 response_hook: None,
-                started: std::time::Instant::now(),
-                restarted: false,
+                traceresponse: None,
             };
-        }
-        // A `traceparent` that was not valid: this is a new trace, which `traceresponse` says.
-        let restarted = !opentelemetry::trace::TraceContextExt::span(&remote)
-            .span_context()
-            .is_valid()
-            && req.headers().contains_key("traceparent");
+        };
         // Made inside the remote context (even one with baggage alone), so that head sampling
         // follows the caller's decision when the span is created and the span's context (sampled
         // or not) carries the caller's trace state and baggage on.
@@ -298,8 +293,7 @@ where
             remote,
             echo: self.layer.echo_traceparent,
             response_hook: self.layer.response_hook.clone(),
-            started: std::time::Instant::now(),
-            restarted,
+            traceresponse,
         }
     }
 }
@@ -315,8 +309,8 @@ pin_project_lite::pin_project! {
         remote: Context,
         echo: bool,
         response_hook: Option<Arc<dyn super::ServerResponseHook>>,
-        started: std::time::Instant,
-        restarted: bool,
+        // Set when this request may get a `traceresponse` (see sampling/deferred.rs).
+        traceresponse: Option<crate::sampling::Pending>,
     }
 }
 
@@ -366,13 +360,11 @@ where
                     this.span.record("error.type", status.as_str());
                     this.span.record("otel.status_code", "error");
                 }
-                if let Some(v) = crate::sampling::response_header(
-                    this.span,
-                    this.remote,
-                    *this.restarted,
-                    status.is_server_error(),
-                    this.started.elapsed(),
-                ) {
+                if let Some(v) = this
+                    .traceresponse
+                    .as_ref()
+                    .and_then(|p| p.header(this.span, status.is_server_error()))
+                {
                     res.headers_mut().insert(crate::sampling::TRACERESPONSE, v);
                 }
                 if *this.echo

@@ -40,6 +40,55 @@ pub(crate) struct Deferred {
     bucket: Mutex<Bucket>,
 }
 
+/// A request that may get a `traceresponse` (see [`Deferred::begin`]).
+#[derive(Debug)]
+pub(crate) struct Pending {
+    deferred: Arc<Deferred>,
+    caller: SpanContext,
+    restarted: bool,
+    /// When the request started, for `slow_threshold_ms` (only taken with it).
+    started: Option<Instant>,
+}
+
+impl Pending {
+    /// The `traceresponse` to answer with, for the server span `span`, answered as `failed`
+    /// (5xx, a failing gRPC status).
+    pub(crate) fn value(&self, span: &tracing::Span, failed: bool) -> Option<String> {
+        if span.is_none() {
+            return None;
+        }
+        let d = &self.deferred;
+        let cx = crate::propagation::span_context(span);
+        let sc = cx.span().span_context().clone();
+        if !sc.is_valid() {
+            return None;
+        }
+        let elapsed = self.started.map(|t| t.elapsed()).unwrap_or_default();
+        let kept = sc.is_sampled() || d.tail_keeps(&sc, failed, elapsed);
+        let send = match d.mode {
+            TraceResponseMode::Off => false,
+            TraceResponseMode::On => kept || self.restarted,
+            TraceResponseMode::Changed => {
+                self.restarted
+                    || (kept
+                        && self.caller.is_valid()
+                        && !self.caller.is_sampled()
+                        && self.caller.trace_id() == sc.trace_id())
+            }
+        };
+        send.then(|| {
+            let flags = (sc.trace_flags().to_u8() & 0x02) | u8::from(kept);
+            format!("00-{}-{}-{flags:02x}", sc.trace_id(), sc.span_id())
+        })
+    }
+
+    /// [`value`](Self::value) as a header value.
+    #[cfg_attr(not(any(feature = "http-server", feature = "tonic")), allow(dead_code))]
+    pub(crate) fn header(&self, span: &tracing::Span, failed: bool) -> Option<http::HeaderValue> {
+        http::HeaderValue::try_from(self.value(span, failed)?).ok()
+    }
+}
+
 /// Promotions allowed: `rate` a second, up to `rate` at once.
 #[derive(Debug)]
 struct Bucket {
@@ -79,43 +128,36 @@ impl Deferred {
         }
     }
 
-    /// The server side: the `traceresponse` to answer with, for the server span `span` of a
-    /// request that came with `incoming` (the caller's context; `restarted`: it carried a
-    /// `traceparent` that was not valid, so this trace is a new one), answered as `failed`
-    /// (5xx, a failing gRPC status) after `elapsed`.
-    pub(crate) fn response(
-        &self,
-        span: &tracing::Span,
+    /// The server side, when a request arrives with `incoming` (the caller's context;
+    /// `has_traceparent`: whether it carried a `traceparent` header at all): what a
+    /// `traceresponse` for it will need, or `None` when none can be sent, decided now so that the
+    /// common cases cost nothing more: `changed` sends nothing to a caller that sampled, or that
+    /// sent no trace at all.
+    #[cfg_attr(
+        not(any(feature = "http-server", feature = "tonic", feature = "actix-web")),
+        allow(dead_code)
+    )]
+    pub(crate) fn begin(
+        self: &Arc<Self>,
         incoming: &Context,
-        restarted: bool,
-        failed: bool,
-        elapsed: Duration,
-    ) -> Option<String> {
-        let caller = incoming.span().span_context().clone();
-        // The common cases end here, before the span's context is looked up: `changed` sends
-        // nothing to a caller that sampled, or that sent no trace at all.
-        let caller_unsampled = caller.is_valid() && !caller.is_sampled();
-        match self.mode {
-            TraceResponseMode::Off => return None,
-            TraceResponseMode::Changed if !restarted && !caller_unsampled => return None,
-            _ => {}
-        }
-        let cx = crate::propagation::span_context(span);
-        let sc = cx.span().span_context().clone();
-        if !sc.is_valid() {
+        has_traceparent: impl FnOnce() -> bool,
+    ) -> Option<Pending> {
+        if self.mode == TraceResponseMode::Off {
             return None;
         }
-        let kept = sc.is_sampled() || self.tail_keeps(&sc, failed, elapsed);
-        let send = match self.mode {
-            TraceResponseMode::Off => false,
-            TraceResponseMode::On => kept || restarted,
-            TraceResponseMode::Changed => {
-                restarted || (kept && caller_unsampled && caller.trace_id() == sc.trace_id())
-            }
-        };
-        send.then(|| {
-            let flags = (sc.trace_flags().to_u8() & 0x02) | u8::from(kept);
-            format!("00-{}-{}-{flags:02x}", sc.trace_id(), sc.span_id())
+        let span = incoming.span();
+        let caller = span.span_context();
+        let caller_unsampled = caller.is_valid() && !caller.is_sampled();
+        // A `traceparent` that was not valid: this is a new trace, which the answer says.
+        let restarted = !caller.is_valid() && has_traceparent();
+        if self.mode == TraceResponseMode::Changed && !restarted && !caller_unsampled {
+            return None;
+        }
+        Some(Pending {
+            deferred: Arc::clone(self),
+            caller: caller.clone(),
+            restarted,
+            started: self.slow.map(|_| Instant::now()),
         })
     }
 
@@ -160,41 +202,6 @@ impl Deferred {
             Some(Promotion::Already) | None => {}
         }
     }
-}
-
-/// [`Deferred::response`] for the current stack, as a header value.
-#[cfg_attr(not(any(feature = "http-server", feature = "tonic")), allow(dead_code))]
-pub(crate) fn response_header(
-    span: &tracing::Span,
-    incoming: &Context,
-    restarted: bool,
-    failed: bool,
-    elapsed: Duration,
-) -> Option<http::HeaderValue> {
-    let value = response_value(span, incoming, restarted, failed, elapsed)?;
-    http::HeaderValue::try_from(value).ok()
-}
-
-/// [`Deferred::response`] for the current stack.
-#[cfg_attr(
-    not(any(feature = "http-server", feature = "tonic", feature = "actix-web")),
-    allow(dead_code)
-)]
-pub(crate) fn response_value(
-    span: &tracing::Span,
-    incoming: &Context,
-    restarted: bool,
-    failed: bool,
-    elapsed: Duration,
-) -> Option<String> {
-    if span.is_none() {
-        return None;
-    }
-    crate::stack::with_stack_info(|s| {
-        s.deferred
-            .as_ref()?
-            .response(span, incoming, restarted, failed, elapsed)
-    })?
 }
 
 /// [`Deferred::callee_answered`] for the current stack, from a response's headers (or trailers).

@@ -34,9 +34,7 @@ mod gate;
 
 // Used by the integrations' server and client layers, each behind its feature.
 #[allow(unused_imports)]
-pub(crate) use deferred::{
-    Deferred, TRACERESPONSE, read_response, response_header, response_value,
-};
+pub(crate) use deferred::{Deferred, Pending, TRACERESPONSE, read_response};
 pub(crate) use gate::{Gate, HeadGate, Unsampled, context_of, remark};
 
 use opentelemetry::trace::{TraceContextExt, TraceId, TraceState};

@@ -151,23 +151,29 @@ impl<S: tracing::Subscriber> Layer<S> for StackInfo {
     }
 }
 
-/// Whether `path` is excluded: by `list` (an exact path, or a prefix ending in `*`) when the
-/// integration was given one, else by the current stack's `exclude_paths`.
+/// For a server layer's request: `None` when `path` is excluded (by `list`, an exact path or a
+/// prefix ending in `*`, when the integration was given one, else by the current stack's
+/// `exclude_paths`), else what `begin` makes of this stack's `traceresponse` settings (see
+/// `Deferred::begin`); one look at the stack for both.
 #[cfg_attr(
     not(any(feature = "http-server", feature = "tonic", feature = "actix-web")),
     allow(dead_code)
 )]
-pub(crate) fn excluded(list: Option<&[String]>, path: &str) -> bool {
+pub(crate) fn server_request(
+    list: Option<&[String]>,
+    path: &str,
+    begin: impl FnOnce(&Arc<crate::sampling::Deferred>) -> Option<crate::sampling::Pending>,
+) -> Option<Option<crate::sampling::Pending>> {
     let matches = |list: &[String]| {
         list.iter().any(|p| match p.strip_suffix('*') {
             Some(prefix) => path.starts_with(prefix),
             None => p == path,
         })
     };
-    match list {
-        Some(list) => matches(list),
-        None => with_stack_info(|s| matches(&s.exclude_paths)).unwrap_or(false),
-    }
+    with_stack_info(|s| {
+        (!matches(list.unwrap_or(&s.exclude_paths))).then(|| s.deferred.as_ref().and_then(begin))
+    })
+    .unwrap_or_else(|| (!list.is_some_and(matches)).then_some(None))
 }
 
 /// `f` of the current stack's [`StackInfo`], `None` outside a tracewire stack.

@@ -15,7 +15,7 @@ pub use builder::{Builder, builder, init};
 pub use guard::Guard;
 pub use layers::BoxedLayer;
 #[cfg(any(feature = "http-server", feature = "tonic", feature = "actix-web"))]
-pub(crate) use layers::excluded;
+pub(crate) use layers::server_request;
 pub(crate) use layers::with_stack_info;
 pub(crate) use plugins::UserProcessor;
 
