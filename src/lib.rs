@@ -257,8 +257,18 @@ pub fn rename_span(span: &tracing::Span, name: impl Into<std::borrow::Cow<'stati
     span.context().span().update_name(name);
 }
 
-/// Moved to [`propagation::current_trace_id`], beside the other readers of the current context.
-#[deprecated(since = "0.2.0", note = "use tracewire::propagation::current_trace_id")]
-pub fn current_trace_id() -> Option<String> {
-    propagation::current_trace_id()
-}
+// The README's and the migration guides' code blocks, compiled (and the runnable ones run) as
+// doctests: documentation that stops compiling fails CI.
+#[cfg(all(
+    doctest,
+    feature = "axum",
+    feature = "reqwest",
+    feature = "nats",
+    feature = "lapin",
+    feature = "tonic",
+    feature = "testing"
+))]
+#[doc = include_str!("../README.md")]
+#[doc = include_str!("../docs/migrating-from-init-tracing-opentelemetry.md")]
+#[doc = include_str!("../docs/migrating-from-tracing-opentelemetry.md")]
+struct DocumentationDoctests;

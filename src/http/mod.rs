@@ -29,28 +29,6 @@ pub use hooks::{ServerRequestHook, ServerResponseHook};
 #[cfg(feature = "http-server")]
 pub use server::{ServerLayer, ServerResponseFuture, ServerService};
 
-// The names before 0.2, which clashed with tower-http's `TraceLayer`/`ResponseFuture` and
-// reqwest-tracing's `TracingMiddleware` imported beside them.
-/// Renamed [`ServerLayer`].
-#[cfg(feature = "http-server")]
-#[deprecated(since = "0.2.0", note = "renamed tracewire::http::ServerLayer")]
-pub type TraceLayer = ServerLayer;
-/// Renamed [`ServerService`].
-#[cfg(feature = "http-server")]
-#[deprecated(since = "0.2.0", note = "renamed tracewire::http::ServerService")]
-pub type TraceService<S> = ServerService<S>;
-/// Renamed [`ServerResponseFuture`].
-#[cfg(feature = "http-server")]
-#[deprecated(
-    since = "0.2.0",
-    note = "renamed tracewire::http::ServerResponseFuture"
-)]
-pub type ResponseFuture<F> = ServerResponseFuture<F>;
-/// Renamed [`ClientMiddleware`].
-#[cfg(feature = "reqwest")]
-#[deprecated(since = "0.2.0", note = "renamed tracewire::http::ClientMiddleware")]
-pub type TracingMiddleware = ClientMiddleware;
-
 /// The methods the HTTP semantic conventions know (case-sensitive). Any other becomes `_OTHER`
 /// in `http.request.method` and `HTTP` in the span name, with the original in
 /// `http.request.method_original`: a client sending made-up methods cannot multiply span names.

@@ -105,17 +105,6 @@ impl Messaging {
         id
     }
 
-    /// Renamed [`process_span_from`](Self::process_span_from): it makes a span, it activates
-    /// nothing.
-    #[deprecated(since = "0.2.0", note = "renamed process_span_from")]
-    pub fn activate_from_headers<C: Extract + ?Sized>(
-        &self,
-        destination: &str,
-        headers: &C,
-    ) -> tracing::Span {
-        self.process_span_from(destination, headers)
-    }
-
     /// A CONSUMER span `process {destination}` continuing the trace in `headers`: its parent is
     /// the producer's span, or a link to it with [`with_links`](Self::with_links). Enter it
     /// (or `.instrument()` the processing future) for the processing of this one message.
