@@ -10,12 +10,15 @@ use std::time::Duration;
 
 use tracing_subscriber::{Layer, Registry};
 
-use super::*;
-
-mod setters;
+use super::guard::Guard;
+use super::layers::{
+    BoxedLayer, already_initialized, build, build_parts, filtered, set_process_state,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::json_lines::LogWriter;
 use crate::settings::{FileChoice, LogFormat, Protocol, Raw, Settings};
+
+mod setters;
 
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 

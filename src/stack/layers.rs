@@ -9,11 +9,14 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
-use super::*;
 use crate::error::{Error, ErrorKind, Result};
 use crate::export::Pipeline;
 use crate::json_lines::{JsonLayer, LogWriter};
 use crate::settings::{Export, LogFormat, Settings, Source};
+
+use super::guard::Inner;
+use super::resource::resource;
+use super::sdk::span_limits;
 
 /// What the process has once: the OpenTelemetry tracer provider and propagator, and the
 /// one-line notice of the default file sink.

@@ -18,8 +18,3 @@ pub use layers::BoxedLayer;
 pub(crate) use layers::server_request;
 pub(crate) use layers::with_stack_info;
 pub(crate) use plugins::UserProcessor;
-
-use guard::*;
-use layers::*;
-use resource::*;
-use sdk::*;
