@@ -17,7 +17,7 @@ use super::calls::{
 use super::{Hooks, ResponseHook, Side};
 use crate::propagation;
 
-/// The service [`GrpcServerLayer`] and [`GrpcClientLayer`] produce.
+/// The service [`GrpcServerLayer`](super::GrpcServerLayer) and [`GrpcClientLayer`](super::GrpcClientLayer) produce.
 #[derive(Debug, Clone)]
 pub struct GrpcService<S> {
     pub(super) inner: S,

@@ -99,7 +99,7 @@ pub(super) fn with_integration_spans(log_level: &str) -> String {
 }
 
 /// tracewire's layers, ready to sit on a [`Registry`], boxed: what `init()` installs, and what
-/// [`Builder::layer`] hands over.
+/// [`Builder::layer`](crate::Builder::layer) hands over.
 pub type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync + 'static>;
 
 /// The filter, the OpenTelemetry layer, the log-record bridge and the log line layer.
