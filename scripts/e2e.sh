@@ -56,6 +56,8 @@ stock|stock||4
 peer|peer||5
 tracewire|tracewire||5
 tracewire_10pct|tracewire|TRACEWIRE_SAMPLING_RATE=0.1|5
+tracewire_traceresponse_off|tracewire|TRACEWIRE_TRACERESPONSE=off|5
+tracewire_10pct_traceresponse_off|tracewire|TRACEWIRE_SAMPLING_RATE=0.1 TRACEWIRE_TRACERESPONSE=off|5
 tracewire_tail|tracewire|TRACEWIRE_SAMPLING_RATE=0.1 TRACEWIRE_KEEP_ERRORS=true TRACEWIRE_SLOW_THRESHOLD_MS=500|5
 tracewire_metrics_off|tracewire|TRACEWIRE_METRICS_ENABLED=false|5
 tracewire_logs_only|tracewire|TRACEWIRE_TRACING_ENABLED=false|0"
