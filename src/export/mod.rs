@@ -265,7 +265,10 @@ fn build_exporter(
             // configuration: refused at start.
             Err(e)
                 if e.kind() == std::io::ErrorKind::NotFound
-                    && !matches!(settings.source("otlp_endpoint"), Some(Source::Default)) =>
+                    && !matches!(
+                        settings.source(crate::settings::key_name!("otlp_endpoint")),
+                        Some(Source::Default)
+                    ) =>
             {
                 Err(pipeline_err(format!(
                     "cannot open the file sink {}: {e}",

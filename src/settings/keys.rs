@@ -225,6 +225,38 @@ keys! {
         "W3C `traceresponse` from the server layers: `changed` (when this service kept a trace its caller did not sample, or restarted it), `on` (whenever kept), `off` (neither sent nor read)";
     "traceresponse_max_promotions_per_second", "TRACEWIRE_TRACERESPONSE_MAX_PROMOTIONS_PER_SECOND", [], D::Int(20), P::Uint { min: 0, max: 1_000_000 },
         "Traces a callee's `traceresponse` may turn to kept, per second (the rest refused and counted)";}
+/// Whether `name` is a key of the table, evaluated at compile time by `key_name!`: the resolver's
+/// lookups name keys through it, so a misspelt key is a build error, not a panic at start.
+pub(crate) const fn is_key(name: &str) -> bool {
+    let mut i = 0;
+    while i < KEYS.len() {
+        let (a, b) = (KEYS[i].name.as_bytes(), name.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return true;
+            }
+        }
+        i += 1;
+    }
+    false
+}
+
+/// A key's name, checked against the table when the crate is built.
+macro_rules! key_name {
+    ($name:literal) => {{
+        const _: () = assert!(
+            $crate::settings::keys::is_key($name),
+            concat!("no settings key `", $name, "` in settings/keys.rs")
+        );
+        $name
+    }};
+}
+pub(crate) use key_name;
+
 /// The row of `name`.
 pub(crate) fn key(name: &str) -> Option<&'static Key> {
     KEYS.iter().find(|k| k.name == name)

@@ -38,7 +38,7 @@ pub use load::{TRACEWIRE_ENV, TRACEWIRE_SETTINGS};
 
 use crate::error::Result;
 
-pub(crate) use keys::known_key;
+pub(crate) use keys::{key_name, known_key};
 #[cfg(test)]
 pub(crate) use rules::PROPAGATORS;
 

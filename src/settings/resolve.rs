@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::endpoint::{self, Endpoint};
-use super::keys::{KEYS, Key};
+use super::keys::{KEYS, Key, key_name};
 use super::load::{self, FileChoice};
 use super::parse::{self, Value, invalid};
 use super::{
@@ -194,80 +194,89 @@ pub(crate) fn settings(
     ] {
         mutual_tls(&mut r, cert, key)?;
     }
-    if matches!(r.source("service_name_override"), Source::Default) {
+    if matches!(
+        r.source(key_name!("service_name_override")),
+        Source::Default
+    ) {
         let from = if c.app_name.is_some() {
             "app_name"
         } else {
             "executable name"
         };
-        r.note("service_name_override", from);
+        r.note(key_name!("service_name_override"), from);
     }
     let export = export(&mut r, env)?;
     let metrics_otlp = signal_otlp(&mut r, env, &export, "metrics")?;
     let logs_otlp = signal_otlp(&mut r, env, &export, "logs")?;
-    let queue = r.usize("batch_max_queue_size");
+    let queue = r.usize(key_name!("batch_max_queue_size"));
     Ok(Settings {
-        enabled: r.bool("enabled"),
-        tracing_enabled: r.bool("tracing_enabled"),
+        enabled: r.bool(key_name!("enabled")),
+        tracing_enabled: r.bool(key_name!("tracing_enabled")),
         export,
-        otlp_headers: r.map("otlp_headers"),
-        otlp_timeout: r.millis("otlp_timeout_ms"),
-        otlp_gzip: r.bool("otlp_compression"),
-        otlp_certificate: r.path("otlp_certificate"),
-        otlp_client_certificate: r.path("otlp_client_certificate"),
-        otlp_client_key: r.path("otlp_client_key"),
-        otlp_insecure: r.bool("otlp_insecure"),
-        sampler: SamplerKind::ALL[r.index("sampler").unwrap_or(0)],
-        sampling_rate: match r.get("sampling_rate") {
+        otlp_headers: r.map(key_name!("otlp_headers")),
+        otlp_timeout: r.millis(key_name!("otlp_timeout_ms")),
+        otlp_gzip: r.bool(key_name!("otlp_compression")),
+        otlp_certificate: r.path(key_name!("otlp_certificate")),
+        otlp_client_certificate: r.path(key_name!("otlp_client_certificate")),
+        otlp_client_key: r.path(key_name!("otlp_client_key")),
+        otlp_insecure: r.bool(key_name!("otlp_insecure")),
+        sampler: SamplerKind::ALL[r.index(key_name!("sampler")).unwrap_or(0)],
+        sampling_rate: match r.get(key_name!("sampling_rate")) {
             Value::Float(x) => *x,
             _ => 1.0,
         },
-        service_name: r.string("service_name_override").unwrap_or_default(),
-        service_version: r.string("service_version").or(c.app_version),
+        service_name: r
+            .string(key_name!("service_name_override"))
+            .unwrap_or_default(),
+        service_version: r.string(key_name!("service_version")).or(c.app_version),
         environment: c.environment,
-        resource_attributes: r.map("resource_attributes"),
-        resource_detectors: r.list("resource_detectors"),
-        propagators: r.list("propagators"),
-        semconv_stability_opt_in: r.list("semconv_stability_opt_in"),
-        log_level: r.string("log_level").unwrap_or_default(),
-        log_format: LogFormat::ALL[r.index("log_format").unwrap_or(0)],
-        log_bridge: r.bool("log_bridge"),
-        shutdown_timeout: r.millis("shutdown_timeout_ms"),
+        resource_attributes: r.map(key_name!("resource_attributes")),
+        resource_detectors: r.list(key_name!("resource_detectors")),
+        propagators: r.list(key_name!("propagators")),
+        semconv_stability_opt_in: r.list(key_name!("semconv_stability_opt_in")),
+        log_level: r.string(key_name!("log_level")).unwrap_or_default(),
+        log_format: LogFormat::ALL[r.index(key_name!("log_format")).unwrap_or(0)],
+        log_bridge: r.bool(key_name!("log_bridge")),
+        shutdown_timeout: r.millis(key_name!("shutdown_timeout_ms")),
         batch_max_queue_size: queue,
-        batch_max_queue_bytes: r.usize("batch_max_queue_bytes"),
-        batch_max_export_batch_size: r.usize("batch_max_export_batch_size").min(queue),
-        batch_scheduled_delay: r.millis("batch_scheduled_delay_ms"),
-        batch_max_concurrent_exports: r.usize("batch_max_concurrent_exports"),
-        file_max_bytes: r.uint("file_max_bytes"),
-        spool_dir: r.string("spool_dir").map(std::path::PathBuf::from),
-        spool_max_bytes: r.uint("spool_max_bytes"),
-        exclude_paths: r.list("exclude_paths"),
-        redact_fields: r.list("redact_fields"),
-        attribute_value_length_limit: r.usize("attribute_value_length_limit"),
-        span_attribute_count_limit: r.u32("span_attribute_count_limit"),
-        span_event_count_limit: r.u32("span_event_count_limit"),
-        span_link_count_limit: r.u32("span_link_count_limit"),
-        event_attribute_count_limit: r.u32("event_attribute_count_limit"),
-        link_attribute_count_limit: r.u32("link_attribute_count_limit"),
-        drop_warning_interval: r.millis("drop_warning_interval_ms"),
-        logs_enabled: r.bool("logs_enabled"),
+        batch_max_queue_bytes: r.usize(key_name!("batch_max_queue_bytes")),
+        batch_max_export_batch_size: r.usize(key_name!("batch_max_export_batch_size")).min(queue),
+        batch_scheduled_delay: r.millis(key_name!("batch_scheduled_delay_ms")),
+        batch_max_concurrent_exports: r.usize(key_name!("batch_max_concurrent_exports")),
+        file_max_bytes: r.uint(key_name!("file_max_bytes")),
+        spool_dir: r
+            .string(key_name!("spool_dir"))
+            .map(std::path::PathBuf::from),
+        spool_max_bytes: r.uint(key_name!("spool_max_bytes")),
+        exclude_paths: r.list(key_name!("exclude_paths")),
+        redact_fields: r.list(key_name!("redact_fields")),
+        attribute_value_length_limit: r.usize(key_name!("attribute_value_length_limit")),
+        span_attribute_count_limit: r.u32(key_name!("span_attribute_count_limit")),
+        span_event_count_limit: r.u32(key_name!("span_event_count_limit")),
+        span_link_count_limit: r.u32(key_name!("span_link_count_limit")),
+        event_attribute_count_limit: r.u32(key_name!("event_attribute_count_limit")),
+        link_attribute_count_limit: r.u32(key_name!("link_attribute_count_limit")),
+        drop_warning_interval: r.millis(key_name!("drop_warning_interval_ms")),
+        logs_enabled: r.bool(key_name!("logs_enabled")),
         logs_otlp,
-        span_events_with_logs: r.bool("span_events_with_logs"),
+        span_events_with_logs: r.bool(key_name!("span_events_with_logs")),
         // On by default where the build can: the default is not an error without the feature.
-        metrics_enabled: r.bool("metrics_enabled") && cfg!(feature = "metrics"),
+        metrics_enabled: r.bool(key_name!("metrics_enabled")) && cfg!(feature = "metrics"),
         metrics_otlp,
-        metric_export_interval: r.millis("metric_export_interval_ms"),
-        metric_export_timeout: r.millis("metric_export_timeout_ms"),
-        metrics_temporality: MetricsTemporality::ALL[r.index("metrics_temporality").unwrap_or(0)],
-        span_metrics: r.bool("span_metrics"),
-        span_metrics_max_series: r.usize("span_metrics_max_series"),
-        span_source_attributes: r.bool("span_source_attributes"),
-        keep_errors: r.bool("keep_errors"),
-        traceresponse: TraceResponseMode::ALL[r.index("traceresponse").unwrap_or(0)],
-        traceresponse_max_promotions_per_second: r.u32("traceresponse_max_promotions_per_second"),
-        slow_threshold: Some(r.millis("slow_threshold_ms")).filter(|d| !d.is_zero()),
-        tail_max_buffered_spans: r.usize("tail_max_buffered_spans"),
-        tail_max_buffered_bytes: r.usize("tail_max_buffered_bytes"),
+        metric_export_interval: r.millis(key_name!("metric_export_interval_ms")),
+        metric_export_timeout: r.millis(key_name!("metric_export_timeout_ms")),
+        metrics_temporality: MetricsTemporality::ALL
+            [r.index(key_name!("metrics_temporality")).unwrap_or(0)],
+        span_metrics: r.bool(key_name!("span_metrics")),
+        span_metrics_max_series: r.usize(key_name!("span_metrics_max_series")),
+        span_source_attributes: r.bool(key_name!("span_source_attributes")),
+        keep_errors: r.bool(key_name!("keep_errors")),
+        traceresponse: TraceResponseMode::ALL[r.index(key_name!("traceresponse")).unwrap_or(0)],
+        traceresponse_max_promotions_per_second: r
+            .u32(key_name!("traceresponse_max_promotions_per_second")),
+        slow_threshold: Some(r.millis(key_name!("slow_threshold_ms"))).filter(|d| !d.is_zero()),
+        tail_max_buffered_spans: r.usize(key_name!("tail_max_buffered_spans")),
+        tail_max_buffered_bytes: r.usize(key_name!("tail_max_buffered_bytes")),
         sources: r.sources,
         warnings: r.warnings,
         kubernetes: kubernetes_env(env),
@@ -297,7 +306,7 @@ fn signal_otlp(
         .get("OTEL_EXPORTER_OTLP_ENDPOINT")
         .filter(|v| !v.trim().is_empty());
     let traces_own = matches!(
-        r.source("otlp_endpoint"),
+        r.source(key_name!("otlp_endpoint")),
         Source::Env {
             var: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
         }
@@ -315,7 +324,7 @@ fn signal_otlp(
                 })
                 .map(|i| Protocol::ALL[i])
         });
-        match Endpoint::parse(&text, r.bool("otlp_insecure")) {
+        match Endpoint::parse(&text, r.bool(key_name!("otlp_insecure"))) {
             Ok(e) => match endpoint::url_for(e, &src, protocol, signal) {
                 Some(found) => found,
                 None => return Ok(None),
@@ -333,8 +342,10 @@ fn signal_otlp(
         let src = Source::Env {
             var: "OTEL_EXPORTER_OTLP_ENDPOINT",
         };
-        let protocol = own_protocol.or(r.index("otlp_protocol").map(|i| Protocol::ALL[i]));
-        match Endpoint::parse(generic.trim(), r.bool("otlp_insecure"))
+        let protocol = own_protocol.or(r
+            .index(key_name!("otlp_protocol"))
+            .map(|i| Protocol::ALL[i]));
+        match Endpoint::parse(generic.trim(), r.bool(key_name!("otlp_insecure")))
             .ok()
             .and_then(|e| endpoint::url_for(e, &src, protocol, signal))
         {
@@ -359,11 +370,11 @@ fn signal_otlp(
         }
     };
     let timeout = if signal == "metrics" {
-        r.millis("metric_export_timeout_ms")
+        r.millis(key_name!("metric_export_timeout_ms"))
     } else if set(r, key("timeout_ms")) {
         r.millis(key("timeout_ms"))
     } else {
-        r.millis("otlp_timeout_ms")
+        r.millis(key_name!("otlp_timeout_ms"))
     };
     Ok(Some(super::OtlpExport {
         url,
@@ -371,13 +382,13 @@ fn signal_otlp(
         headers: if set(r, key("headers")) {
             r.map(key("headers"))
         } else {
-            r.map("otlp_headers")
+            r.map(key_name!("otlp_headers"))
         },
         timeout,
         gzip: if set(r, key("compression")) {
             r.bool(key("compression"))
         } else {
-            r.bool("otlp_compression")
+            r.bool(key_name!("otlp_compression"))
         },
         certificate: or_shared(r, key("certificate"), "otlp_certificate"),
         client_certificate: or_shared(r, key("client_certificate"), "otlp_client_certificate"),
@@ -393,11 +404,13 @@ fn signal_otlp(
 /// container): there a missing endpoint is an oversight, and a file growing inside the
 /// container's writable layer helps no one; nothing is exported, with a warning.
 fn export(r: &mut Resolved, env: &HashMap<String, String>) -> Result<super::Export> {
-    let (_, endpoint_src, _) = r.entry("otlp_endpoint").clone();
-    let mut protocol = r.index("otlp_protocol").map(|i| Protocol::ALL[i]);
+    let (_, endpoint_src, _) = r.entry(key_name!("otlp_endpoint")).clone();
+    let mut protocol = r
+        .index(key_name!("otlp_protocol"))
+        .map(|i| Protocol::ALL[i]);
     // A protocol set at a lower level than the endpoint (settings.toml's `otlp_protocol` under
     // an operator's OTEL_EXPORTER_OTLP_ENDPOINT) was chosen for another endpoint.
-    if protocol.is_some() && level(r.source("otlp_protocol")) < level(&endpoint_src) {
+    if protocol.is_some() && level(r.source(key_name!("otlp_protocol"))) < level(&endpoint_src) {
         protocol = None;
         r.note(
             "otlp_protocol",
@@ -406,10 +419,10 @@ fn export(r: &mut Resolved, env: &HashMap<String, String>) -> Result<super::Expo
             ),
         );
     }
-    if r.index("traces_exporter") == Some(1) {
+    if r.index(key_name!("traces_exporter")) == Some(1) {
         return Ok(super::Export::None);
     }
-    let Some(url) = r.string("otlp_endpoint") else {
+    let Some(url) = r.string(key_name!("otlp_endpoint")) else {
         if env
             .get("KUBERNETES_SERVICE_HOST")
             .is_some_and(|v| !v.trim().is_empty())
@@ -423,7 +436,7 @@ fn export(r: &mut Resolved, env: &HashMap<String, String>) -> Result<super::Expo
             path: PathBuf::from(super::DEFAULT_FILE_SINK),
         });
     };
-    match Endpoint::parse(&url, r.bool("otlp_insecure")) {
+    match Endpoint::parse(&url, r.bool(key_name!("otlp_insecure"))) {
         Ok(parsed) => Ok(endpoint::export(parsed, &endpoint_src, protocol)),
         // `otlp_insecure` contradicting an `https://` endpoint: the one setting that makes a
         // URL the key's parser accepted unusable.

@@ -45,9 +45,10 @@ pub(super) fn already_initialized() -> Error {
 }
 
 pub(super) fn announce_default_sink(settings: &Settings) {
-    if let (Export::File { path }, Some(Source::Default)) =
-        (&settings.export, settings.source("otlp_endpoint"))
-    {
+    if let (Export::File { path }, Some(Source::Default)) = (
+        &settings.export,
+        settings.source(crate::settings::key_name!("otlp_endpoint")),
+    ) {
         eprintln!(
             "tracewire: no OTLP endpoint configured; spans go to {} (set otlp_endpoint in settings.toml or OTEL_EXPORTER_OTLP_ENDPOINT to send them to a collector)",
             path.display()

@@ -39,7 +39,7 @@ pub(crate) fn resource(
         attrs.push(KeyValue::new("deployment.environment.name", e.clone()));
     }
     let explicit_name = !matches!(
-        settings.source("service_name_override"),
+        settings.source(crate::settings::key_name!("service_name_override")),
         Some(Source::Default)
     );
     let mut has_name = false;
