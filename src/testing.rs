@@ -304,7 +304,7 @@ impl Capture {
     /// # Ok::<(), tracewire::Error>(())
     /// ```
     pub fn with_builder(builder: Builder) -> crate::Result<Capture> {
-        let memory = crate::export::Memory::default();
+        let memory = crate::stack::Memory::default();
         let spans = memory.spans.clone();
         let logs = Lines::default();
         let (dispatch, guard) = builder

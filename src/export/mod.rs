@@ -41,13 +41,6 @@ use crate::settings::{Export, Settings, Source};
 use file::FileSink;
 pub(crate) use processor::{BatchProcessor, MemorySink, SharedProcessor};
 
-/// Where the test kit collects what the stack would export.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Memory {
-    pub(crate) spans: MemorySink,
-    #[cfg(feature = "metrics")]
-    pub(crate) metrics: crate::metrics::MetricsMemory,
-}
 use processor::{SpanSink, Spans};
 use queue::{Handle, Prep, Signal};
 use queue::{Queue, Shared};

@@ -67,7 +67,7 @@ pub struct Builder {
     env: Option<HashMap<String, String>>,
     file: FileChoice,
     writer: LogWriter,
-    memory: Option<crate::export::Memory>,
+    memory: Option<crate::stack::Memory>,
     /// The user's layers, installed beside tracewire's by `init()` / `set_default()`.
     extra: Vec<BoxedLayer>,
     /// A sampler, processors, propagators, detectors, an id generator of the user's.
@@ -726,7 +726,7 @@ impl Builder {
 
     /// Exports into this in-memory sink instead of the configured target.
     #[cfg_attr(not(feature = "testing"), allow(dead_code))]
-    pub(crate) fn with_memory_sink(mut self, sink: crate::export::Memory) -> Self {
+    pub(crate) fn with_memory_sink(mut self, sink: crate::stack::Memory) -> Self {
         self.memory = Some(sink);
         self
     }

@@ -194,7 +194,7 @@ pub(crate) fn with_stack_info<R>(f: impl FnOnce(&StackInfo) -> R) -> Option<R> {
 pub(super) fn build(
     settings: &Settings,
     writer: LogWriter,
-    memory: Option<crate::export::Memory>,
+    memory: Option<crate::stack::Memory>,
     extra: Vec<BoxedLayer>,
     plugins: super::plugins::Plugins,
 ) -> Result<(Stack, Inner)> {
@@ -252,7 +252,7 @@ pub(super) fn filtered(parts: Parts) -> BoxedLayer {
 /// once and handed to each part that decides.
 fn span_layer(
     settings: &Settings,
-    memory: Option<crate::export::Memory>,
+    memory: Option<crate::stack::Memory>,
     warn_to: &Arc<std::sync::OnceLock<tracing::dispatcher::WeakDispatch>>,
     inner: &mut Inner,
     metrics: &mut MetricsPart,
@@ -347,7 +347,7 @@ fn span_layer(
 pub(super) fn build_parts(
     settings: &Settings,
     writer: LogWriter,
-    memory: Option<crate::export::Memory>,
+    memory: Option<crate::stack::Memory>,
     mut plugins: super::plugins::Plugins,
 ) -> Result<(Parts, Inner)> {
     let extra_propagators: Arc<[_]> = std::mem::take(&mut plugins.propagators).into();

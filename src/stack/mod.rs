@@ -18,3 +18,13 @@ pub use layers::BoxedLayer;
 pub(crate) use layers::server_request;
 pub(crate) use layers::with_stack_info;
 pub(crate) use plugins::UserProcessor;
+
+/// Where the test kit collects what the stack would export: spans (the export pipeline's
+/// memory sink) and metrics. Here, where both are assembled, so that `export` needs nothing of
+/// `metrics`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Memory {
+    pub(crate) spans: crate::export::MemorySink,
+    #[cfg(feature = "metrics")]
+    pub(crate) metrics: crate::metrics::MetricsMemory,
+}
