@@ -182,9 +182,8 @@ mod hooks;
     )))
 )]
 pub mod http;
-mod human_lines;
 mod ids;
-mod json_lines;
+mod layers;
 pub mod messaging;
 #[cfg(feature = "metrics")]
 mod metrics;
@@ -198,8 +197,6 @@ mod stack;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 mod text;
-mod tracer;
-mod typed_fields;
 
 /// The OpenTelemetry API crate tracewire is built on (the version `propagation`'s
 /// `Context` and `TraceContextExt` come from): use it through here rather than pinning the same

@@ -15,7 +15,7 @@ use super::layers::{
     BoxedLayer, already_initialized, build, build_parts, filtered, set_process_state,
 };
 use crate::error::{Error, ErrorKind, Result};
-use crate::json_lines::LogWriter;
+use crate::layers::json_lines::LogWriter;
 use crate::settings::{FileChoice, LogFormat, Protocol, Raw, Settings};
 
 mod setters;

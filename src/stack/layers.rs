@@ -11,7 +11,7 @@ use tracing_subscriber::{EnvFilter, Layer, Registry};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::export::Pipeline;
-use crate::json_lines::{JsonLayer, LogWriter};
+use crate::layers::json_lines::{JsonLayer, LogWriter};
 use crate::settings::{Export, LogFormat, Settings, Source};
 
 use super::guard::Inner;
@@ -106,10 +106,10 @@ pub type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync + 'static>;
 /// The filter, the OpenTelemetry layer, the log-record bridge and the log line layer.
 pub(super) struct Parts {
     filter: EnvFilter,
-    otel: Option<crate::typed_fields::SpanLayer<Registry>>,
+    otel: Option<crate::layers::typed_fields::SpanLayer<Registry>>,
     #[cfg(feature = "logs")]
     log_records: Option<
-        crate::typed_fields::TypedFields<
+        crate::layers::typed_fields::TypedFields<
             opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge<
                 opentelemetry_sdk::logs::SdkLoggerProvider,
                 opentelemetry_sdk::logs::SdkLogger,
@@ -258,7 +258,7 @@ fn span_layer(
     metrics: &mut MetricsPart,
     deferred: &mut Option<Arc<crate::sampling::Deferred>>,
     plugins: super::plugins::Plugins,
-) -> Result<crate::typed_fields::SpanLayer<Registry>> {
+) -> Result<crate::layers::typed_fields::SpanLayer<Registry>> {
     #[cfg(not(feature = "metrics"))]
     let _ = &metrics;
     let plan = crate::sampling::Plan::new(settings)
@@ -328,7 +328,7 @@ fn span_layer(
             .clone()
             .filter(|_| plan.tail_rule().is_some()),
     )));
-    let tracer = crate::tracer::Tracer::new(
+    let tracer = crate::layers::tracer::Tracer::new(
         &plan,
         span_limits(settings),
         shared_processor,
@@ -336,7 +336,7 @@ fn span_layer(
         plugins.ids,
     );
     inner.provider = Some(provider);
-    Ok(crate::typed_fields::span_layer(
+    Ok(crate::layers::typed_fields::span_layer(
         tracer,
         crate::redact::Redactor::new(&settings.redact_fields),
         settings.span_source_attributes,
@@ -390,15 +390,15 @@ pub(super) fn build_parts(
 
     #[cfg(feature = "logs")]
     let log_records = inner.logger.as_ref().map(|lp| {
-        crate::typed_fields::TypedFields::new(
+        crate::layers::typed_fields::TypedFields::new(
             opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(lp),
             crate::redact::Redactor::new(&settings.redact_fields),
         )
     });
 
-    let ansi = crate::human_lines::colours(writer.is_stdout(), settings.no_color);
+    let ansi = crate::layers::human_lines::colours(writer.is_stdout(), settings.no_color);
     let fields = || {
-        crate::human_lines::RedactedFields::new(crate::redact::Redactor::new(
+        crate::layers::human_lines::RedactedFields::new(crate::redact::Redactor::new(
             &settings.redact_fields,
         ))
     };
@@ -406,15 +406,15 @@ pub(super) fn build_parts(
         LogFormat::Pretty => tracing_subscriber::fmt::layer()
             .with_ansi(ansi)
             .fmt_fields(fields())
-            .event_format(crate::human_lines::WithIds(crate::human_lines::Pretty {
-                ansi,
-            }))
+            .event_format(crate::layers::human_lines::WithIds(
+                crate::layers::human_lines::Pretty { ansi },
+            ))
             .with_writer(writer)
             .boxed(),
         LogFormat::Compact => tracing_subscriber::fmt::layer()
             .with_ansi(ansi)
             .fmt_fields(fields())
-            .event_format(crate::human_lines::WithIds(
+            .event_format(crate::layers::human_lines::WithIds(
                 tracing_subscriber::fmt::format().compact().with_ansi(ansi),
             ))
             .with_writer(writer)

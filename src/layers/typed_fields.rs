@@ -9,7 +9,7 @@
 
 use std::any::TypeId;
 
-use crate::tracer::Tracer;
+use crate::layers::tracer::Tracer;
 use tracing::field::{DisplayValue, Field, Value, ValueSet, Visit, display};
 
 use crate::redact::{REDACTED, Redactor, masked, scrub};
