@@ -184,6 +184,7 @@ mod hooks;
 pub mod http;
 mod ids;
 mod layers;
+mod lock;
 pub mod messaging;
 #[cfg(feature = "metrics")]
 mod metrics;

@@ -24,6 +24,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use crate::lock::LockExt as _;
 use tracing_core::callsite::Identifier;
 use tracing_core::field::FieldSet;
 
@@ -143,7 +144,7 @@ impl Redactor {
         if self.patterns.is_empty() {
             return false;
         }
-        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        let mut names = self.names.lock_or_recover();
         if let Some(&v) = names.get(name) {
             return v;
         }

@@ -35,6 +35,7 @@ use std::time::Duration;
 use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry_sdk::trace::SpanData;
 
+use crate::lock::LockExt as _;
 use crate::stack::{Builder, Guard};
 
 /// A typed attribute value, as the exporter sends it.
@@ -245,10 +246,7 @@ struct Lines(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Lines {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(buf);
+        self.0.lock_or_recover().extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -406,7 +404,7 @@ impl Capture {
     #[cfg(feature = "metrics")]
     pub fn metrics(&self) -> Vec<CapturedMetric> {
         let _ = self.guard.flush();
-        let requests = self.metrics.lock().unwrap_or_else(|p| p.into_inner());
+        let requests = self.metrics.lock_or_recover();
         requests
             .iter()
             .rev()
@@ -457,8 +455,7 @@ impl Capture {
     pub fn spans(&self) -> Vec<CapturedSpan> {
         let _ = self.guard.flush();
         self.spans
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .lock_or_recover()
             .iter()
             .map(CapturedSpan::from_data)
             .collect()
@@ -513,12 +510,7 @@ impl Capture {
     /// assert_eq!(capture.logs()[0]["n"], 1);
     /// ```
     pub fn logs(&self) -> Vec<serde_json::Value> {
-        let bytes = self
-            .logs
-            .0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let bytes = self.logs.0.lock_or_recover().clone();
         String::from_utf8_lossy(&bytes)
             .lines()
             .filter_map(|l| serde_json::from_str(l).ok())

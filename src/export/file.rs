@@ -11,6 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use crate::lock::LockExt as _;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
@@ -74,12 +75,7 @@ impl FileSink {
     /// Appends one line; a batch that would pass the cap is not written (`Ok(false)`: the export
     /// task counts it), never written in part.
     pub(crate) fn write(&self, batch: Vec<SpanData>) -> Result<bool, String> {
-        if self
-            .file
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_none()
-        {
+        if self.file.lock_or_recover().is_none() {
             return Err(self.closed.clone());
         }
         let request = ExportTraceServiceRequest {
@@ -87,11 +83,11 @@ impl FileSink {
         };
         let mut line = serde_json::to_vec(&request).map_err(|e| e.to_string())?;
         line.push(b'\n');
-        let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
+        let mut written = self.written.lock_or_recover();
         if *written + line.len() as u64 > self.cap {
             return Ok(false);
         }
-        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let mut file = self.file.lock_or_recover();
         let Some(f) = file.as_mut() else {
             return Err(self.closed.clone());
         };
@@ -107,7 +103,7 @@ impl FileSink {
 
     /// Flushes and closes the file; later writes fail (and are counted).
     pub(crate) fn close(&self) {
-        if let Some(mut f) = self.file.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some(mut f) = self.file.lock_or_recover().take() {
             let _ = f.flush();
         }
     }

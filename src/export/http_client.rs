@@ -30,6 +30,7 @@ use std::sync::Arc;
 
 use super::failure::{ExportError, Kind};
 use super::otlp::{LastTransportError, chain};
+use crate::lock::LockExt as _;
 
 /// An OTLP/HTTP client: one connection pool, a timeout per request.
 #[derive(Clone)]
@@ -96,7 +97,7 @@ impl OtlpHttpClient {
     }
 
     fn remember(&self, e: String) -> HttpError {
-        *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.clone());
+        *self.last_error.lock_or_recover() = Some(e.clone());
         e.into()
     }
 }
@@ -143,7 +144,7 @@ impl GrpcProbe {
     /// What the endpoint says, at most once per 10 s (`None`: not now, or nothing to add).
     pub(crate) async fn ask(&self, within: Duration) -> Option<String> {
         {
-            let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+            let mut last = self.last.lock_or_recover();
             if last.is_some_and(|t| t.elapsed() < Duration::from_secs(10)) {
                 return None;
             }

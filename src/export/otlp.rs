@@ -9,6 +9,7 @@
 //! installs, corporate CAs included, updated with the OS), or only against `otlp_certificate`
 //! when it is set, as the specification's `OTEL_EXPORTER_OTLP_CERTIFICATE` says.
 
+use crate::lock::LockExt as _;
 use crate::settings::{OtlpExport, Protocol};
 
 /// The latest transport error of tracewire's HTTP client (the exporter keeps only "network
@@ -37,7 +38,7 @@ impl Diagnosis {
         if let Some(last) = &self.last_error
             && matches!(error.kind(), Kind::Transport | Kind::Http(_))
         {
-            return last.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            return last.lock_or_recover().clone();
         }
         // tonic's transport errors carry their reason already.
         #[cfg(feature = "http-proto")]

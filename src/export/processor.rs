@@ -14,6 +14,7 @@ use super::file::FileSink;
 use super::queue::{Delivery, Handle, Prep, Signal};
 use super::stats::{Counters, Tally};
 use super::{prepare, tail};
+use crate::lock::LockExt as _;
 
 /// Where the test kit collects finished spans.
 pub(crate) type MemorySink = Arc<Mutex<Vec<SpanData>>>;
@@ -66,7 +67,7 @@ impl Signal for Spans {
                 })
                 .map_err(|e| ExportError::new(Kind::Local, e)),
             SpanSink::Memory(m) => {
-                m.lock().unwrap_or_else(|p| p.into_inner()).extend(batch);
+                m.lock_or_recover().extend(batch);
                 Ok(Delivery::Sent)
             }
         }
@@ -159,18 +160,14 @@ impl BatchProcessor {
         allow: impl FnOnce() -> bool,
     ) -> Option<tail::Promotion> {
         let tail = self.tail.as_ref()?;
-        Some(
-            tail.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .promote(trace_id, allow),
-        )
+        Some(tail.lock_or_recover().promote(trace_id, allow))
     }
 
     /// Whether the tail rule keeps `trace_id` as things stand.
     pub(crate) fn keeps(&self, trace_id: opentelemetry::trace::TraceId) -> bool {
         self.tail
             .as_ref()
-            .is_some_and(|t| t.lock().unwrap_or_else(|p| p.into_inner()).keeps(trace_id))
+            .is_some_and(|t| t.lock_or_recover().keeps(trace_id))
     }
 
     /// The counters, for what promotions come to.
@@ -213,12 +210,9 @@ impl SpanProcessor for BatchProcessor {
             let mut span = span;
             let size = prepare::limit(&mut span, self.queue.shared.prep.max_len);
             let closed = std::time::SystemTime::now();
-            let keep = tail.lock().unwrap_or_else(|p| p.into_inner()).on_end(
-                span,
-                size,
-                closed,
-                &self.queue.shared.counters,
-            );
+            let keep =
+                tail.lock_or_recover()
+                    .on_end(span, size, closed, &self.queue.shared.counters);
             for span in keep {
                 self.queue.push(span);
             }

@@ -16,6 +16,7 @@ use tokio::sync::Notify;
 
 use super::Diagnosis;
 use super::stats::{Cause, Counters, Stats, Tally};
+use crate::lock::LockExt as _;
 use crate::redact::Redactor;
 
 /// A kind of telemetry the pipeline carries: spans, and log records with the `logs` feature.
@@ -135,13 +136,13 @@ pub(super) struct Shared<S: Signal> {
 
 impl<S: Signal> Shared<S> {
     pub(super) fn deadline(&self) -> Option<Instant> {
-        *self.deadline.lock().unwrap_or_else(|p| p.into_inner())
+        *self.deadline.lock_or_recover()
     }
 
     /// Up to `max_batch` items and [`BATCH_MAX_BYTES`] bytes (at least one item), counted as in
     /// flight.
     pub(super) fn take_batch(&self) -> Vec<S::Item> {
-        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        let mut q = self.queue.lock_or_recover();
         let (mut n, mut bytes) = (0, 0);
         for &size in q.sizes.iter() {
             if n == self.max_batch || (n > 0 && bytes + size > BATCH_MAX_BYTES) {
@@ -162,13 +163,13 @@ impl<S: Signal> Shared<S> {
 
     /// Whether the queue holds half of what it may (by count or bytes).
     pub(super) fn half_full(&self) -> bool {
-        let q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        let q = self.queue.lock_or_recover();
         q.items.len() * 2 >= self.max_queue || q.bytes * 2 >= self.max_bytes
     }
 
     /// Settles `n` items that were in flight, under the queue's lock (see `push`).
     pub(super) fn settle(&self, n: u64, outcome: std::result::Result<Delivery, Failure>) {
-        let _q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        let _q = self.queue.lock_or_recover();
         let tally = S::tally(&self.counters);
         let c = &self.counters;
         match outcome {
@@ -217,7 +218,7 @@ impl<S: Signal> Shared<S> {
 
     /// Queued and in flight, with every counter, read under the queue's lock: they add up.
     pub(super) fn snapshot(&self) -> Stats {
-        let q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        let q = self.queue.lock_or_recover();
         let mut stats = self.counters.raw_snapshot();
         stats.queued_spans += q.items.len() as u64;
         stats
@@ -254,7 +255,7 @@ impl<S: Signal> Handle<S> {
     pub(super) fn push(&self, mut item: S::Item) {
         let size = S::limit(&mut item, self.shared.prep.max_len);
         let tally = S::tally(&self.shared.counters);
-        let mut queue = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+        let mut queue = self.shared.queue.lock_or_recover();
         if queue.items.len() >= self.shared.max_queue || queue.bytes + size > self.shared.max_bytes
         {
             // Counted under the queue's lock, as every change of a span's state is, so that a
@@ -283,11 +284,7 @@ impl<S: Signal> Handle<S> {
     pub(super) fn shutdown(&self, timeout: Duration) -> OTelSdkResult {
         let deadline = Instant::now() + timeout;
         // Seen by the export task even in the middle of a drain: it stops by the deadline.
-        *self
-            .shared
-            .deadline
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some(deadline);
+        *self.shared.deadline.lock_or_recover() = Some(deadline);
         self.shared.deadline_set.notify_one();
         let (tx, rx) = mpsc::channel();
         self.control

@@ -25,6 +25,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use super::stats::Counters;
+use crate::lock::LockExt as _;
 
 /// A segment is closed for writing at this size (smaller when the spool's bound is small).
 pub(crate) const SEGMENT_MAX_BYTES: u64 = 8 << 20;
@@ -175,11 +176,7 @@ impl Spool {
 
     /// Whether writes are taken (not after a full or read-only disk refused one).
     pub(crate) fn usable(&self) -> bool {
-        self.state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .broken
-            .is_none()
+        self.state.lock_or_recover().broken.is_none()
     }
 
     /// Whether records wait to be sent.
@@ -191,7 +188,7 @@ impl Spool {
     /// disk, or a request bigger than the whole spool), with why.
     pub(crate) fn write(&self, payload: &[u8], spans: u64) -> Result<(), String> {
         let len = HEADER + payload.len() as u64;
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut st = self.state.lock_or_recover();
         if let Some(why) = &st.broken {
             return Err(why.clone());
         }
@@ -258,7 +255,7 @@ impl Spool {
 
     /// The oldest record not yet delivered; corrupt ones on the way are skipped and counted.
     pub(crate) fn peek(&self) -> Option<Record> {
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut st = self.state.lock_or_recover();
         loop {
             let seg = st.segments.front()?;
             if st.cursor >= seg.bytes {
@@ -296,7 +293,7 @@ impl Spool {
 
     /// `record` was sent: `delivered` of its spans arrived, the rest were refused (lost).
     pub(crate) fn settle(&self, record: &Record, delivered: u64) {
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut st = self.state.lock_or_recover();
         let Some(seg) = st.segments.front_mut().filter(|s| s.seq == record.seq) else {
             // Evicted meanwhile: already counted as lost.
             return;

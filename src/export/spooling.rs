@@ -17,6 +17,7 @@ use super::failure::{ExportError, Kind};
 use super::queue::Delivery;
 use super::span_client::SpanClient;
 use super::spool::Spool;
+use crate::lock::LockExt as _;
 
 /// How often a request is tried during an outage.
 const PROBE_EVERY: Duration = Duration::from_secs(1);
@@ -50,7 +51,7 @@ impl Spooling {
         if !self.outage.load(Ordering::Relaxed) {
             return true;
         }
-        let mut last = self.last_try.lock().unwrap_or_else(|p| p.into_inner());
+        let mut last = self.last_try.lock_or_recover();
         if last.is_some_and(|t| t.elapsed() < PROBE_EVERY) {
             return false;
         }
@@ -60,7 +61,7 @@ impl Spooling {
 
     fn outage_began(&self) {
         self.outage.store(true, Ordering::Relaxed);
-        *self.last_try.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        *self.last_try.lock_or_recover() = Some(Instant::now());
     }
 
     /// One export: to the collector, or to disk when it cannot take it.

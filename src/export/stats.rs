@@ -8,6 +8,7 @@
 //! spooled (here or by an earlier process) is `replayed + dropped_spool + waiting`. A request that got no answer in
 //! time is counted apart from one that failed: the collector may still have received it.
 
+use crate::lock::LockExt as _;
 use std::fmt;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -230,14 +231,11 @@ pub(crate) struct Tally<'a> {
 impl Counters {
     /// The most recent export failure, for the shutdown report.
     pub(crate) fn last_error(&self) -> Option<String> {
-        self.last_error
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.last_error.lock_or_recover().clone()
     }
 
     pub(crate) fn set_last_error(&self, e: String) {
-        *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+        *self.last_error.lock_or_recover() = Some(e);
     }
 
     /// Records why spans went undelivered in `cause`'s way (and as the last export error).
@@ -253,7 +251,7 @@ impl Counters {
 
     fn cause(&self, cause: Cause, e: String, replace: bool) {
         {
-            let mut c = self.causes.lock().unwrap_or_else(|p| p.into_inner());
+            let mut c = self.causes.lock_or_recover();
             let slot = match cause {
                 Cause::Failed => &mut c.failed,
                 Cause::TimedOut => &mut c.timed_out,
@@ -307,7 +305,7 @@ impl Counters {
         let mut text = stats.to_string();
         let mut said = Vec::new();
         {
-            let c = self.causes.lock().unwrap_or_else(|p| p.into_inner());
+            let c = self.causes.lock_or_recover();
             for (n, label, why) in [
                 (stats.failed_spans, "failed", &c.failed),
                 (stats.timed_out_spans, "timed out", &c.timed_out),

@@ -10,6 +10,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use super::queue::{Control, Delivery, Failure, Shared, Signal};
+use crate::lock::LockExt as _;
 
 /// The export task of one signal: runs until shutdown (or until every handle is gone), then
 /// shuts the sink down. `warn`: this task logs the pipeline's drop warnings (one task per
@@ -56,8 +57,7 @@ pub(super) async fn export_loop<S: Signal>(
             }
             // Every sender is gone: the processor was dropped without a shutdown.
             Some(None) => {
-                *shared.deadline.lock().unwrap_or_else(|p| p.into_inner()) =
-                    Some(Instant::now() + timeout);
+                *shared.deadline.lock_or_recover() = Some(Instant::now() + timeout);
                 drain(&shared, &exporter, timeout, warning).await;
                 S::shutdown(&mut exporter);
                 return;
@@ -275,7 +275,7 @@ async fn export_batch<S: Signal>(
 /// At the shutdown deadline: requests still in flight are timed out, the queue is dropped, each
 /// counted.
 fn abandon<S: Signal>(shared: &Shared<S>, in_flight: &[u64]) {
-    let mut q = shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+    let mut q = shared.queue.lock_or_recover();
     let tally = S::tally(&shared.counters);
     let flying: u64 = in_flight.iter().sum();
     if flying > 0 {

@@ -29,6 +29,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 use tracing_log::NormalizeEvent as _;
 
+use crate::lock::LockExt as _;
 use crate::redact::{REDACTED, Redactor, masked, scrub};
 use crate::sampling::Unsampled;
 
@@ -62,7 +63,7 @@ impl LogWriter {
         // A log line that cannot be written is not worth failing the request for.
         let _ = match self {
             LogWriter::Stdout => std::io::stdout().lock().write_all(line),
-            LogWriter::Custom(w) => w.lock().unwrap_or_else(|p| p.into_inner()).write_all(line),
+            LogWriter::Custom(w) => w.lock_or_recover().write_all(line),
         };
     }
 }
@@ -84,10 +85,10 @@ struct Locked<'a>(&'a Mutex<Box<dyn Write + Send>>);
 
 impl Write for Locked<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).write(buf)
+        self.0.lock_or_recover().write(buf)
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).flush()
+        self.0.lock_or_recover().flush()
     }
 }
 

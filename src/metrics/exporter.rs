@@ -15,6 +15,7 @@ use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::export::Counters;
+use crate::lock::LockExt as _;
 use crate::settings::{Export, Settings};
 
 /// Where the test kit collects metric exports (as OTLP requests, the shape a collector gets).
@@ -89,7 +90,7 @@ impl MetricsFile {
         let mut line = serde_json::to_vec(request)
             .map_err(|e| OTelSdkError::InternalFailure(e.to_string()))?;
         line.push(b'\n');
-        let mut slot = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let mut slot = self.file.lock_or_recover();
         if slot.is_none() {
             let file = OpenOptions::new()
                 .create(true)
@@ -172,7 +173,7 @@ impl MetricSink {
     /// The export timeout, or less once the shutdown deadline is near.
     #[cfg_attr(not(any(feature = "grpc", feature = "http-proto")), allow(dead_code))]
     fn limit(&self) -> Duration {
-        match *self.deadline.lock().unwrap_or_else(|p| p.into_inner()) {
+        match *self.deadline.lock_or_recover() {
             Some(d) => d
                 .saturating_duration_since(Instant::now())
                 .min(self.timeout),
@@ -208,7 +209,7 @@ impl MetricSink {
                 f.write(&request)
             }
             Sink::Memory(m) => {
-                m.lock().unwrap_or_else(|p| p.into_inner()).push(request());
+                m.lock_or_recover().push(request());
                 Ok(())
             }
         }

@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use crate::lock::LockExt as _;
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Counter, Histogram, Meter, UpDownCounter};
 use tracing::Event;
@@ -171,48 +172,42 @@ impl EventMetrics {
     }
 
     fn u64_counter(&self, name: &'static str) -> Counter<u64> {
-        let mut m = self.u64_counters.lock().unwrap_or_else(|p| p.into_inner());
+        let mut m = self.u64_counters.lock_or_recover();
         m.entry(name)
             .or_insert_with(|| self.meter.u64_counter(name).build())
             .clone()
     }
 
     fn f64_counter(&self, name: &'static str) -> Counter<f64> {
-        let mut m = self.f64_counters.lock().unwrap_or_else(|p| p.into_inner());
+        let mut m = self.f64_counters.lock_or_recover();
         m.entry(name)
             .or_insert_with(|| self.meter.f64_counter(name).build())
             .clone()
     }
 
     fn i64_up_down(&self, name: &'static str) -> UpDownCounter<i64> {
-        let mut m = self.i64_up_downs.lock().unwrap_or_else(|p| p.into_inner());
+        let mut m = self.i64_up_downs.lock_or_recover();
         m.entry(name)
             .or_insert_with(|| self.meter.i64_up_down_counter(name).build())
             .clone()
     }
 
     fn f64_up_down(&self, name: &'static str) -> UpDownCounter<f64> {
-        let mut m = self.f64_up_downs.lock().unwrap_or_else(|p| p.into_inner());
+        let mut m = self.f64_up_downs.lock_or_recover();
         m.entry(name)
             .or_insert_with(|| self.meter.f64_up_down_counter(name).build())
             .clone()
     }
 
     fn u64_histogram(&self, name: &'static str) -> Histogram<u64> {
-        let mut m = self
-            .u64_histograms
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut m = self.u64_histograms.lock_or_recover();
         m.entry(name)
             .or_insert_with(|| self.meter.u64_histogram(name).build())
             .clone()
     }
 
     fn f64_histogram(&self, name: &'static str) -> Histogram<f64> {
-        let mut m = self
-            .f64_histograms
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut m = self.f64_histograms.lock_or_recover();
         m.entry(name)
             .or_insert_with(|| self.meter.f64_histogram(name).build())
             .clone()

@@ -31,6 +31,7 @@ pub(crate) use from_spans::MetricsLayer;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::export::Pipeline;
+use crate::lock::LockExt as _;
 use crate::settings::{MetricsTemporality, Settings};
 
 /// The SDK's temporality for the setting.
@@ -53,7 +54,7 @@ pub(crate) struct Meters {
 impl Meters {
     /// Exports the last interval and stops, by `deadline` (the reader itself waits at most 5 s).
     pub(crate) fn shutdown(&self, deadline: Instant) -> Result<()> {
-        *self.deadline.lock().unwrap_or_else(|p| p.into_inner()) = Some(deadline);
+        *self.deadline.lock_or_recover() = Some(deadline);
         self.provider.shutdown().map_err(|e| {
             Error::new(
                 ErrorKind::Shutdown,

@@ -23,6 +23,7 @@ use opentelemetry::trace::{SpanContext, TraceContextExt as _};
 
 use crate::export::BatchProcessor;
 use crate::export::tail::Promotion;
+use crate::lock::LockExt as _;
 use crate::settings::{Settings, TraceResponseMode};
 
 /// The response header's name.
@@ -188,9 +189,7 @@ impl Deferred {
             return;
         }
         let counters = p.counters();
-        let outcome = p.promote(trace_id, || {
-            self.bucket.lock().unwrap_or_else(|p| p.into_inner()).take()
-        });
+        let outcome = p.promote(trace_id, || self.bucket.lock_or_recover().take());
         use std::sync::atomic::Ordering::Relaxed;
         match outcome {
             Some(Promotion::Promoted) => {
