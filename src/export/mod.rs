@@ -15,11 +15,15 @@ mod http_client;
 pub(crate) mod log_records;
 #[cfg(any(feature = "grpc", feature = "http-proto"))]
 pub(crate) mod otlp;
+#[cfg(any(feature = "grpc", feature = "http-proto"))]
+mod otlp_response;
 mod prepare;
 mod processor;
 #[cfg(any(feature = "grpc", feature = "http-proto"))]
 mod proxy;
 mod queue;
+#[cfg(any(feature = "grpc", feature = "http-proto"))]
+mod retry;
 #[cfg(any(feature = "grpc", feature = "http-proto"))]
 mod span_client;
 #[cfg(any(feature = "grpc", feature = "http-proto"))]

@@ -29,7 +29,13 @@ use super::encode::SpanEncoder;
 use super::failure::{ExportError, Kind};
 #[cfg(feature = "grpc")]
 use super::otlp::chain;
+#[cfg(feature = "grpc")]
+use super::otlp_response::PassThrough;
+use super::otlp_response::partial_success;
 use super::queue::Delivery;
+#[cfg(feature = "grpc")]
+use super::retry::grpc_failure;
+use super::retry::{Attempt, Retry};
 use crate::settings::OtlpExport;
 
 /// The gRPC method every OTLP trace receiver serves.
@@ -106,19 +112,6 @@ impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
-}
-
-/// One attempt's failure: what happened, and whether (and when) to try again.
-struct Attempt {
-    error: ExportError,
-    retry: Retry,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Retry {
-    No,
-    Backoff,
-    After(Duration),
 }
 
 impl SpanClient {
@@ -396,28 +389,15 @@ impl SpanClient {
                 *request.method_mut() = http::Method::POST;
                 *request.uri_mut() = url.clone();
                 *request.headers_mut() = headers.clone();
-                let response = client.post(request).await.map_err(|error| {
-                    let retry = match error.kind() {
-                        Kind::Connect | Kind::Transport => Retry::Backoff,
-                        _ => Retry::No,
-                    };
-                    Attempt { error, retry }
+                let response = client.post(request).await.map_err(|error| Attempt {
+                    retry: super::retry::transport_retry(&error),
+                    error,
                 })?;
                 let status = response.status();
                 if status.is_success() {
                     return Ok(partial_success(response.body()));
                 }
-                let after = response
-                    .headers()
-                    .get(http::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs);
-                let retry = match status.as_u16() {
-                    429 | 503 => after.map_or(Retry::Backoff, Retry::After),
-                    502 | 504 => Retry::Backoff,
-                    _ => Retry::No,
-                };
+                let retry = super::retry::http_retry(status, response.headers());
                 Err(Attempt {
                     // "the endpoint answered HTTP 401: <the page's title>"
                     error: ExportError::new(
@@ -431,258 +411,5 @@ impl SpanClient {
                 })
             }
         }
-    }
-}
-
-/// tonic's status, classified: the code, and for errors tonic made itself (connect, TLS, DNS,
-/// a broken connection) their cause. The server's message is left out, as opentelemetry-otlp
-/// does: a server may echo credentials in it.
-#[cfg(feature = "grpc")]
-fn grpc_failure(status: &tonic::Status) -> Attempt {
-    use tonic::Code;
-    use tonic_types::StatusExt as _;
-    let delay = status
-        .get_details_retry_info()
-        .and_then(|r| r.retry_delay)
-        .filter(|d| !d.is_zero());
-    let kind = grpc_kind(status);
-    let retry = match kind {
-        // A connection lost after it was made (tonic says `Unknown`), a GOAWAY or a refused
-        // stream: the request was not processed, or may be sent again (OTLP is idempotent
-        // enough: a duplicate is better than a loss).
-        Kind::Connect | Kind::Transport => Retry::Backoff,
-        Kind::Http(429 | 502 | 503 | 504) => Retry::Backoff,
-        Kind::Timeout => Retry::Backoff,
-        Kind::Grpc(_) => match status.code() {
-            Code::ResourceExhausted => delay.map_or(Retry::No, Retry::After),
-            Code::Unavailable => delay.map_or(Retry::Backoff, Retry::After),
-            Code::Cancelled | Code::Aborted | Code::OutOfRange | Code::DataLoss => Retry::Backoff,
-            _ => Retry::No,
-        },
-        _ => Retry::No,
-    };
-    let mut error = format!("export failed with gRPC code: {:?}", status.code());
-    let mut only_code = false;
-    if let Some(source) = std::error::Error::source(status) {
-        error.push_str(": ");
-        error.push_str(&chain(source));
-    } else if let Kind::Http(code) = kind {
-        error.push_str(&format!(": the endpoint answered HTTP {code}, not gRPC"));
-    } else {
-        only_code = true;
-    }
-    let error = ExportError::new(kind, error);
-    Attempt {
-        error: if only_code {
-            error.only_a_code()
-        } else {
-            error
-        },
-        retry,
-    }
-}
-
-/// What a gRPC failure was, from the errors tonic keeps as its source (typed: tonic's timeout
-/// and connect errors, hyper's and HTTP/2's), and from tonic's one way of saying the answer was
-/// plain HTTP (no `grpc-status`, mapped from the HTTP status).
-#[cfg(feature = "grpc")]
-fn grpc_kind(status: &tonic::Status) -> Kind {
-    let mut source = std::error::Error::source(status);
-    while let Some(e) = source {
-        if e.downcast_ref::<tonic::TimeoutExpired>().is_some() {
-            return Kind::Timeout;
-        }
-        if e.downcast_ref::<tonic::ConnectError>().is_some() {
-            return Kind::Connect;
-        }
-        if let Some(h2) = e.downcast_ref::<h2::Error>() {
-            // Detected here, in what the peer sent: not HTTP/2 at all (an HTTP/1 server's
-            // answer read as frames). A GOAWAY, a reset or an I/O error is a real HTTP/2 peer.
-            let garbage = h2.is_library()
-                && matches!(
-                    h2.reason(),
-                    Some(h2::Reason::PROTOCOL_ERROR | h2::Reason::FRAME_SIZE_ERROR)
-                );
-            return if garbage {
-                Kind::WrongProtocol
-            } else {
-                Kind::Transport
-            };
-        }
-        if let Some(hyper) = e.downcast_ref::<hyper::Error>() {
-            return if hyper.is_parse() {
-                Kind::WrongProtocol
-            } else if hyper.is_timeout() {
-                Kind::Timeout
-            } else {
-                Kind::Transport
-            };
-        }
-        source = e.source();
-    }
-    if let Some(code) = status
-        .message()
-        .strip_prefix("grpc-status header missing, mapped from HTTP status code ")
-        .and_then(|c| c.trim().parse::<u16>().ok())
-    {
-        return Kind::Http(code);
-    }
-    match status.code() {
-        tonic::Code::DeadlineExceeded => Kind::Timeout,
-        code => Kind::Grpc(code as i32),
-    }
-}
-
-/// An `ExportTraceServiceResponse`: `partial_success` (1) { `rejected_spans` (1),
-/// `error_message` (2) }. Anything unreadable counts as full success: the collector said OK.
-fn partial_success(response: &[u8]) -> Delivery {
-    let Some(inner) = field(response, 1) else {
-        return Delivery::Sent;
-    };
-    let rejected = varint_field(inner, 1).unwrap_or(0);
-    // A collector's message can be megabytes: it goes into the warning and the report, cut.
-    let message = field(inner, 2)
-        .map(|m| String::from_utf8_lossy(&m[..m.len().min(512)]).into_owned())
-        .unwrap_or_default();
-    if rejected == 0 && message.is_empty() {
-        Delivery::Sent
-    } else {
-        Delivery::Partial { rejected, message }
-    }
-}
-
-/// The first length-delimited field `wanted` of a protobuf message.
-fn field(mut msg: &[u8], wanted: u64) -> Option<&[u8]> {
-    while !msg.is_empty() {
-        let key = read_varint(&mut msg)?;
-        match key & 7 {
-            0 => {
-                read_varint(&mut msg)?;
-            }
-            1 => msg = msg.get(8..)?,
-            5 => msg = msg.get(4..)?,
-            2 => {
-                let len = usize::try_from(read_varint(&mut msg)?).ok()?;
-                let body = msg.get(..len)?;
-                msg = &msg[len..];
-                if key >> 3 == wanted {
-                    return Some(body);
-                }
-            }
-            _ => return None,
-        }
-    }
-    None
-}
-
-/// The first varint field `wanted` of a protobuf message.
-fn varint_field(mut msg: &[u8], wanted: u64) -> Option<u64> {
-    while !msg.is_empty() {
-        let key = read_varint(&mut msg)?;
-        match key & 7 {
-            0 => {
-                let v = read_varint(&mut msg)?;
-                if key >> 3 == wanted {
-                    return Some(v);
-                }
-            }
-            1 => msg = msg.get(8..)?,
-            5 => msg = msg.get(4..)?,
-            2 => {
-                let len = usize::try_from(read_varint(&mut msg)?).ok()?;
-                msg = msg.get(len..)?;
-            }
-            _ => return None,
-        }
-    }
-    None
-}
-
-fn read_varint(msg: &mut &[u8]) -> Option<u64> {
-    let mut v = 0u64;
-    for shift in (0..64).step_by(7) {
-        let (&b, rest) = msg.split_first()?;
-        *msg = rest;
-        v |= u64::from(b & 0x7f) << shift;
-        if b < 0x80 {
-            return Some(v);
-        }
-    }
-    None
-}
-
-/// The request is already protobuf: tonic frames (and compresses) it as it is; the response is
-/// kept as bytes for [`partial_success`].
-#[cfg(feature = "grpc")]
-struct PassThrough;
-
-#[cfg(feature = "grpc")]
-impl tonic::codec::Codec for PassThrough {
-    type Encode = Bytes;
-    type Decode = Bytes;
-    type Encoder = PassThrough;
-    type Decoder = PassThrough;
-
-    fn encoder(&mut self) -> PassThrough {
-        PassThrough
-    }
-
-    fn decoder(&mut self) -> PassThrough {
-        PassThrough
-    }
-}
-
-#[cfg(feature = "grpc")]
-impl tonic::codec::Encoder for PassThrough {
-    type Item = Bytes;
-    type Error = tonic::Status;
-
-    fn encode(
-        &mut self,
-        item: Bytes,
-        dst: &mut tonic::codec::EncodeBuf<'_>,
-    ) -> Result<(), tonic::Status> {
-        use bytes::BufMut as _;
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-#[cfg(feature = "grpc")]
-impl tonic::codec::Decoder for PassThrough {
-    type Item = Bytes;
-    type Error = tonic::Status;
-
-    fn decode(
-        &mut self,
-        src: &mut tonic::codec::DecodeBuf<'_>,
-    ) -> Result<Option<Bytes>, tonic::Status> {
-        use bytes::Buf as _;
-        Ok(Some(src.copy_to_bytes(src.remaining())))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn partial_success_is_read_from_the_response() {
-        // partial_success { rejected_spans: 3, error_message: "too old" }
-        let mut inner = vec![0x08, 3, 0x12, 7];
-        inner.extend_from_slice(b"too old");
-        let mut response = vec![0x0a, inner.len() as u8];
-        response.extend_from_slice(&inner);
-        match partial_success(&response) {
-            Delivery::Partial { rejected, message } => {
-                assert_eq!((rejected, message.as_str()), (3, "too old"));
-            }
-            other => panic!("{other:?}"),
-        }
-        assert!(matches!(partial_success(&[]), Delivery::Sent));
-        // An empty partial_success message: full success.
-        assert!(matches!(partial_success(&[0x0a, 0]), Delivery::Sent));
-        // Garbage is not a failure: the collector answered OK.
-        assert!(matches!(partial_success(&[0xff, 0xff]), Delivery::Sent));
     }
 }
