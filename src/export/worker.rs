@@ -178,17 +178,8 @@ async fn drain<S: Signal>(
         if in_flight.is_empty() {
             return;
         }
-        // Every slot waits on the collector and the queue is half full: with a disk spool,
-        // batches go to disk rather than overflow the queue.
-        while in_flight.len() >= max && S::spills(exporter) && shared.half_full() {
-            let mut batch = shared.take_batch();
-            if batch.is_empty() {
-                break;
-            }
-            S::prepare(&mut batch, &shared.prep);
-            let n = batch.len() as u64;
-            let outcome = S::spill(exporter, batch).map_err(Failure::Failed);
-            shared.settle(n, outcome);
+        if in_flight.len() >= max {
+            spill_while_waiting(shared, exporter);
         }
         let done = std::future::poll_fn(|cx| {
             for (i, f) in in_flight.iter_mut().enumerate() {
@@ -234,6 +225,21 @@ async fn drain<S: Signal>(
         };
         drop(in_flight.swap_remove(i));
         sizes.swap_remove(i);
+        shared.settle(n, outcome);
+    }
+}
+
+/// Every export slot waits on the collector: with a disk spool, batches go to disk while the
+/// queue is half full rather than overflow it.
+fn spill_while_waiting<S: Signal>(shared: &Shared<S>, exporter: &S::Sink) {
+    while S::spills(exporter) && shared.half_full() {
+        let mut batch = shared.take_batch();
+        if batch.is_empty() {
+            break;
+        }
+        S::prepare(&mut batch, &shared.prep);
+        let n = batch.len() as u64;
+        let outcome = S::spill(exporter, batch).map_err(Failure::Failed);
         shared.settle(n, outcome);
     }
 }
