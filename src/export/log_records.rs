@@ -8,8 +8,8 @@
 //! span exporter (`otlp.rs`), so the two cannot drift: both get the endpoint, `otlp_headers`,
 //! TLS, timeout and compression.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use opentelemetry::InstrumentationScope;
@@ -127,7 +127,7 @@ pub(crate) fn provider(
     pipeline: &Pipeline,
     settings: &Settings,
     resource: &Resource,
-    warn_to: Arc<OnceLock<tracing::dispatcher::WeakDispatch>>,
+    warn_to: super::WarnTo,
 ) -> Result<Option<SdkLoggerProvider>> {
     let Some(otlp) = &settings.logs_otlp else {
         // Log records need a collector: with the file sink or no export, events stay log lines.

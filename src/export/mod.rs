@@ -55,6 +55,10 @@ use worker::export_loop;
 #[cfg(any(feature = "grpc", feature = "http-proto"))]
 pub(crate) use otlp::Diagnosis;
 
+/// Where the export side's warnings go: the stack a pipeline serves, set once the stack exists
+/// (weak: a strong one would keep the stack alive from its own pipeline).
+pub(crate) type WarnTo = Arc<OnceLock<tracing::dispatcher::WeakDispatch>>;
+
 /// Nothing to ask without an OTLP exporter.
 #[cfg(not(any(feature = "grpc", feature = "http-proto")))]
 #[derive(Debug, Clone, Default)]
@@ -88,7 +92,7 @@ impl Pipeline {
         settings: &Settings,
         tail_rule: Option<tail::Rule>,
         resource: &Resource,
-        warn_to: Arc<OnceLock<tracing::dispatcher::WeakDispatch>>,
+        warn_to: WarnTo,
         memory: Option<MemorySink>,
     ) -> Result<Option<(Pipeline, Option<BatchProcessor>)>> {
         let spans = settings.export != Export::None || memory.is_some();
@@ -170,7 +174,7 @@ impl Pipeline {
         &self,
         sink: S::Sink,
         settings: &Settings,
-        warn_to: Arc<OnceLock<tracing::dispatcher::WeakDispatch>>,
+        warn_to: WarnTo,
         max_queue: usize,
         warn: bool,
         diagnosis: Diagnosis,

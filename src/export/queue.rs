@@ -8,7 +8,7 @@
 
 use std::future::Future;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
@@ -128,7 +128,7 @@ pub(super) struct Shared<S: Signal> {
     pub(super) counters: Arc<Counters>,
     pub(super) prep: Prep,
     /// Where drop warnings go: the stack this pipeline serves, set once it exists.
-    pub(super) warn_to: Arc<OnceLock<tracing::dispatcher::WeakDispatch>>,
+    pub(super) warn_to: super::WarnTo,
     pub(super) warn_interval: Duration,
     /// Says more about a failed export than the exporter does.
     pub(super) diagnosis: Diagnosis,

@@ -131,7 +131,7 @@ type MetricsPart = Option<tracing_subscriber::layer::Identity>;
 /// `set_default()`, the test kit and a `ServerLayer` built before the stack all honour them);
 /// and, once the layer is part of a dispatcher, where the export task's drop warnings go.
 pub(crate) struct StackInfo {
-    warn_to: Arc<std::sync::OnceLock<tracing::dispatcher::WeakDispatch>>,
+    warn_to: crate::export::WarnTo,
     /// The configured propagation formats, in order.
     pub(crate) propagators: crate::propagation::Formats,
     /// Propagators plugged in with `Builder::with_propagator`, run after the formats.
@@ -253,7 +253,7 @@ pub(super) fn filtered(parts: Parts) -> BoxedLayer {
 fn span_layer(
     settings: &Settings,
     memory: Option<crate::stack::Memory>,
-    warn_to: &Arc<std::sync::OnceLock<tracing::dispatcher::WeakDispatch>>,
+    warn_to: &crate::export::WarnTo,
     inner: &mut Inner,
     metrics: &mut MetricsPart,
     deferred: &mut Option<Arc<crate::sampling::Deferred>>,
@@ -371,7 +371,7 @@ pub(super) fn build_parts(
         timeout: settings.shutdown_timeout,
         scope: None,
     };
-    let warn_to: Arc<std::sync::OnceLock<tracing::dispatcher::WeakDispatch>> = Arc::default();
+    let warn_to: crate::export::WarnTo = Arc::default();
     let mut metrics: MetricsPart = None;
     let mut deferred = None;
     let otel_layer = if settings.enabled && settings.tracing_enabled {
