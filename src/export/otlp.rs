@@ -94,24 +94,24 @@ fn is_https(url: &str) -> bool {
     url.starts_with("https://")
 }
 
-#[cfg(feature = "grpc")]
-fn metadata(s: &OtlpExport) -> BuildResult<opentelemetry_otlp::tonic_types::metadata::MetadataMap> {
+/// `otlp_headers` as an HTTP header map; `as_what` says where a refused one was to go.
+pub(crate) fn header_map(s: &OtlpExport, as_what: &str) -> BuildResult<http::HeaderMap> {
     let mut headers = http::HeaderMap::new();
     for (k, v) in &s.headers {
-        match (
+        let (Ok(name), Ok(value)) = (
             http::HeaderName::try_from(k.as_str()),
             http::HeaderValue::try_from(v.as_str()),
-        ) {
-            (Ok(name), Ok(value)) => {
-                headers.insert(name, value);
-            }
-            _ => {
-                return Err(format!(
-                    "otlp_headers: `{k}` cannot be sent as gRPC metadata"
-                ));
-            }
-        }
+        ) else {
+            return Err(format!("otlp_headers: `{k}` cannot be sent as {as_what}"));
+        };
+        headers.insert(name, value);
     }
+    Ok(headers)
+}
+
+#[cfg(feature = "grpc")]
+fn metadata(s: &OtlpExport) -> BuildResult<opentelemetry_otlp::tonic_types::metadata::MetadataMap> {
+    let headers = header_map(s, "gRPC metadata")?;
     Ok(opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(headers))
 }
 

@@ -187,18 +187,7 @@ impl SpanClient {
         let uri: http::Uri = url
             .parse()
             .map_err(|e| format!("invalid endpoint {url}: {e}"))?;
-        let mut headers = http::HeaderMap::new();
-        for (k, v) in &s.headers {
-            let (Ok(name), Ok(value)) = (
-                http::HeaderName::try_from(k.as_str()),
-                http::HeaderValue::try_from(v.as_str()),
-            ) else {
-                return Err(format!(
-                    "otlp_headers: `{k}` cannot be sent as an HTTP header"
-                ));
-            };
-            headers.insert(name, value);
-        }
+        let mut headers = super::otlp::header_map(s, "an HTTP header")?;
         headers.insert(
             http::header::CONTENT_TYPE,
             http::HeaderValue::from_static("application/x-protobuf"),
