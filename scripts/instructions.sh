@@ -7,8 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # ONLY="setup1 setup2" limits the setups measured.
 A=${1:-200}; B=${2:-2200}
-cargo build -q --release --features http-server,tonic,redis --example instructions
-BIN=target/release/examples/instructions
+# BIN=path measures a binary built earlier (e.g. of the commit before a change) instead.
+if [ -z "${BIN:-}" ]; then
+  cargo build -q --release --features http-server,tonic,redis --example instructions
+  BIN=target/release/examples/instructions
+fi
 SETUPS="no_subscriber registry_empty_layer stock_otel stock_otel_json tracewire_sampled tracewire_unsampled tracewire_tail_10pct tracewire_tracing_disabled tracewire_disabled tracewire_metrics_off tracewire_span_metrics tracewire_span_metrics_unsampled own_layer_prototype"
 WORKLOADS=${WORKLOADS:-"span_one_field:1 span_with_event:1 root_10_children:11 http_request:1 grpc_request:1 redis_command:1"}
 count() { # setup workload n -> instructions of the main thread

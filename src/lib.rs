@@ -194,6 +194,7 @@ mod redact;
 mod sampling;
 mod settings;
 mod stack;
+mod stats;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
@@ -228,7 +229,7 @@ pub use opentelemetry;
 pub use tracing_opentelemetry;
 
 pub use error::{Error, ErrorKind, Result};
-pub use export::Stats;
+pub use stats::Stats;
 pub use panic::install_panic_hook;
 pub use redact::REDACTED;
 pub use settings::{

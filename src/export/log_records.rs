@@ -20,7 +20,7 @@ use opentelemetry_sdk::logs::{LogBatch, LogExporter as _, SdkLogRecord, SdkLogge
 
 use super::Pipeline;
 use super::queue::{Delivery, Handle, Prep, Signal};
-use super::stats::{Counters, Tally};
+use super::counters::{Counters, Tally};
 use crate::error::{Error, ErrorKind, Result};
 use crate::settings::Settings;
 

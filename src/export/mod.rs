@@ -30,7 +30,7 @@ mod span_client;
 mod spool;
 #[cfg(any(feature = "grpc", feature = "http-proto"))]
 mod spooling;
-mod stats;
+mod counters;
 pub(crate) mod tail;
 mod worker;
 
@@ -48,8 +48,7 @@ pub(crate) use processor::{BatchProcessor, MemorySink, SharedProcessor};
 use processor::{SpanSink, Spans};
 use queue::{Handle, Prep, Signal};
 use queue::{Queue, Shared};
-pub(crate) use stats::Counters;
-pub use stats::Stats;
+pub(crate) use counters::Counters;
 use worker::export_loop;
 
 #[cfg(any(feature = "grpc", feature = "http-proto"))]
@@ -58,6 +57,16 @@ pub(crate) use otlp::Diagnosis;
 /// Where the export side's warnings go: the stack a pipeline serves, set once the stack exists
 /// (weak: a strong one would keep the stack alive from its own pipeline).
 pub(crate) type WarnTo = Arc<OnceLock<tracing::dispatcher::WeakDispatch>>;
+
+/// The layer that tells the export side which stack it serves, once the stack exists: its
+/// drop warnings are logged through it.
+pub(crate) struct DropWarnings(pub(crate) WarnTo);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for DropWarnings {
+    fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
+        let _ = self.0.set(subscriber.downgrade());
+    }
+}
 
 /// Nothing to ask without an OTLP exporter.
 #[cfg(not(any(feature = "grpc", feature = "http-proto")))]

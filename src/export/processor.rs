@@ -12,7 +12,7 @@ use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use super::failure::{ExportError, Kind};
 use super::file::FileSink;
 use super::queue::{Delivery, Handle, Prep, Signal};
-use super::stats::{Counters, Tally};
+use super::counters::{Counters, Tally};
 use super::{prepare, tail};
 use crate::lock::LockExt as _;
 

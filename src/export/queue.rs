@@ -15,7 +15,8 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use tokio::sync::Notify;
 
 use super::Diagnosis;
-use super::stats::{Cause, Counters, Stats, Tally};
+use super::counters::{Cause, Counters, Tally};
+use crate::stats::Stats;
 use crate::lock::LockExt as _;
 use crate::redact::Redactor;
 

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
-use super::stats::Counters;
+use super::counters::Counters;
 use crate::lock::LockExt as _;
 
 /// A segment is closed for writing at this size (smaller when the spool's bound is small).

@@ -94,17 +94,12 @@ impl DropWarning {
         };
         tracing::dispatcher::with_default(&dispatch, || {
             if dropped > self.reported {
-                tracing::warn!(
-                    target: "tracewire",
-                    dropped_total = dropped,
+                crate::stats::warn_lost!(
+                    stats,
+                    shared.counters.report(),
+                    "spans are being dropped",
                     dropped_since_last_warning = dropped - self.reported,
-                    queue_full = stats.dropped_queue_full,
-                    file_sink_full = stats.dropped_file_cap,
-                    failed = stats.failed_spans,
-                    timed_out = stats.timed_out_spans,
                     failed_exports = stats.failed_exports,
-                    report = shared.counters.report(),
-                    "spans are being dropped"
                 );
             } else {
                 tracing::warn!(
@@ -292,7 +287,7 @@ fn abandon<S: Signal>(shared: &Shared<S>, in_flight: &[u64]) {
             .failed_exports
             .fetch_add(in_flight.len() as u64, Ordering::Relaxed);
         shared.counters.add_cause(
-            super::stats::Cause::TimedOut,
+            super::counters::Cause::TimedOut,
             "export still in flight at the shutdown deadline (the collector may have received it)"
                 .to_string(),
         );

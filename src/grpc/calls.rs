@@ -60,7 +60,7 @@ pub(super) fn recognized(known: &[String], method: &str) -> bool {
 /// The server's `traceresponse` for a call that ended with `code`: in the trailers (or the
 /// headers of a trailers-only answer), gRPC's place for what is known at the end.
 pub(super) fn traceresponse(
-    pending: Option<&crate::sampling::Pending>,
+    pending: Option<&crate::propagation::Pending>,
     span: &tracing::Span,
     code: u16,
 ) -> Option<http::HeaderValue> {
@@ -101,7 +101,7 @@ pub(super) fn record_status(span: &tracing::Span, side: Side, code: u16, method:
 
 /// `OTEL_SEMCONV_STABILITY_OPT_IN=rpc/dup` in the current stack: the deprecated names too.
 fn previous_names() -> bool {
-    crate::stack::with_stack_info(|s| s.rpc_dup).unwrap_or(false)
+    crate::propagation::with_boundary(|b| b.rpc_dup).unwrap_or(false)
 }
 
 /// The span of a call: the name and kind are literals per side, so that each side is its own

@@ -55,11 +55,11 @@ where
         match self.side {
             Side::Server => {
                 let remote = propagation::extract(req.headers());
-                let begin = |d: &Arc<crate::sampling::Deferred>| {
+                let begin = |d: &Arc<crate::propagation::TraceResponse>| {
                     d.begin(&remote, || req.headers().contains_key("traceparent"))
                 };
                 let Some(traceresponse) =
-                    crate::stack::server_request(self.exclude.as_deref(), req.uri().path(), begin)
+                    crate::propagation::server_request(self.exclude.as_deref(), req.uri().path(), begin)
                 else {
                     let _forward = remote.clone().attach();
                     return GrpcFuture {
@@ -152,8 +152,8 @@ pin_project_lite::pin_project! {
         path: Option<http::uri::PathAndQuery>,
         remote: Context,
         response_hook: Option<Arc<dyn ResponseHook>>,
-        // Set when the server's answer may carry a `traceresponse` (sampling/deferred.rs).
-        traceresponse: Option<crate::sampling::Pending>,
+        // Set when the server's answer may carry a `traceresponse` (propagation/traceresponse.rs).
+        traceresponse: Option<crate::propagation::Pending>,
     }
 }
 
@@ -190,11 +190,11 @@ where
                     // A trailers-only answer: the status is known now.
                     record_status(s, side, code, method_of(this.path.as_ref()));
                     if let Some(v) = traceresponse(this.traceresponse.as_ref(), s, code) {
-                        parts.headers.insert(crate::sampling::TRACERESPONSE, v);
+                        parts.headers.insert(crate::propagation::TRACERESPONSE, v);
                     }
                 }
                 if let (Side::Client, Some(s)) = (side, span.as_ref()) {
-                    crate::sampling::read_response(s, &parts.headers);
+                    crate::propagation::read_response(s, &parts.headers);
                 }
                 if parts.status != http::StatusCode::OK
                     && let Some(s) = span.as_ref()
@@ -237,7 +237,7 @@ pin_project_lite::pin_project! {
         span: Option<tracing::Span>,
         side: Side,
         path: Option<http::uri::PathAndQuery>,
-        traceresponse: Option<crate::sampling::Pending>,
+        traceresponse: Option<crate::propagation::Pending>,
     }
 }
 
@@ -269,10 +269,10 @@ impl<B: http_body::Body> http_body::Body for GrpcBody<B> {
                         Side::Server => {
                             if let Some(v) = traceresponse(this.traceresponse.as_ref(), span, code)
                             {
-                                trailers.insert(crate::sampling::TRACERESPONSE, v);
+                                trailers.insert(crate::propagation::TRACERESPONSE, v);
                             }
                         }
-                        Side::Client => crate::sampling::read_response(span, trailers),
+                        Side::Client => crate::propagation::read_response(span, trailers),
                     }
                 }
             }

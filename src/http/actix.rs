@@ -204,11 +204,11 @@ where
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let remote = propagation::extract(&Headers(req.headers()));
-        let begin = |d: &std::sync::Arc<crate::sampling::Deferred>| {
+        let begin = |d: &std::sync::Arc<crate::propagation::TraceResponse>| {
             d.begin(&remote, || req.headers().contains_key("traceparent"))
         };
         let Some(traceresponse) =
-            crate::stack::server_request(self.config.exclude.as_deref(), req.path(), begin)
+            crate::propagation::server_request(self.config.exclude.as_deref(), req.path(), begin)
         else {
             let fut = {
                 let _forward = remote.clone().attach();
@@ -251,7 +251,7 @@ where
                         {
                             res.headers_mut().insert(
                                 actix_web::http::header::HeaderName::from_static(
-                                    crate::sampling::TRACERESPONSE,
+                                    crate::propagation::TRACERESPONSE,
                                 ),
                                 v,
                             );

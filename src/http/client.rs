@@ -104,7 +104,7 @@ impl Middleware for ClientMiddleware {
                     span.record("otel.status_code", "error");
                 }
                 // A callee that kept this trace though it was not sampled here says so.
-                crate::sampling::read_response(&span, res.headers());
+                crate::propagation::read_response(&span, res.headers());
                 if let Some(hook) = &self.response_hook {
                     span.in_scope(|| hook.on_response(&span, res));
                 }

@@ -182,7 +182,7 @@ where
                     this.span.record("error.type", status.as_str());
                     this.span.record("otel.status_code", "error");
                 }
-                crate::sampling::read_response(this.span, res.headers());
+                crate::propagation::read_response(this.span, res.headers());
                 let res = match this.response_hook.as_ref() {
                     Some(hook) => {
                         let (parts, body) = res.into_parts();

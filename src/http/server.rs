@@ -249,11 +249,11 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let remote = propagation::extract(req.headers());
-        let begin = |d: &Arc<crate::sampling::Deferred>| {
+        let begin = |d: &Arc<crate::propagation::TraceResponse>| {
             d.begin(&remote, || req.headers().contains_key("traceparent"))
         };
         let Some(traceresponse) =
-            crate::stack::server_request(self.layer.exclude.as_deref(), req.uri().path(), begin)
+            crate::propagation::server_request(self.layer.exclude.as_deref(), req.uri().path(), begin)
         else {
             let _forward = remote.clone().attach();
             return ServerResponseFuture {
@@ -309,8 +309,8 @@ pin_project_lite::pin_project! {
         remote: Context,
         echo: bool,
         response_hook: Option<Arc<dyn super::ServerResponseHook>>,
-        // Set when this request may get a `traceresponse` (see sampling/deferred.rs).
-        traceresponse: Option<crate::sampling::Pending>,
+        // Set when this request may get a `traceresponse` (see propagation/traceresponse.rs).
+        traceresponse: Option<crate::propagation::Pending>,
     }
 }
 
@@ -365,7 +365,7 @@ where
                     .as_ref()
                     .and_then(|p| p.header(this.span, status.is_server_error()))
                 {
-                    res.headers_mut().insert(crate::sampling::TRACERESPONSE, v);
+                    res.headers_mut().insert(crate::propagation::TRACERESPONSE, v);
                 }
                 if *this.echo
                     && let Some(tp) = propagation::current_traceparent()

@@ -11,14 +11,16 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use opentelemetry::trace::{
     Link, SpanBuilder, SpanContext, SpanId, SpanKind, Status, TraceContextExt,
 };
 use opentelemetry::{Context, InstrumentationScope, KeyValue};
+use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
-    SamplingDecision, ShouldSample, SpanData, SpanEvents, SpanLimits, SpanLinks, SpanProcessor,
+    SamplingDecision, ShouldSample, SpanData, SpanEvents, SpanLimits, SpanLinks,
+    SpanProcessor,
 };
 
 use crate::export::BatchProcessor;
@@ -43,7 +45,7 @@ struct Shared {
     processor: Option<Arc<BatchProcessor>>,
     /// The user's processors (`Builder::with_span_processor`): each gets a copy of every span
     /// that ends recorded, before tracewire's queue takes it.
-    user: Vec<crate::stack::UserProcessor>,
+    user: Vec<UserProcessor>,
     /// The user's id generator (`Builder::with_id_generator`).
     ids: Option<Arc<dyn opentelemetry_sdk::trace::IdGenerator>>,
 }
@@ -59,7 +61,7 @@ impl Tracer {
         plan: &Plan,
         limits: SpanLimits,
         processor: Option<Arc<BatchProcessor>>,
-        user: Vec<crate::stack::UserProcessor>,
+        user: Vec<UserProcessor>,
         ids: Option<Arc<dyn opentelemetry_sdk::trace::IdGenerator>>,
     ) -> Tracer {
         Tracer(Arc::new(Shared {
@@ -356,5 +358,28 @@ impl opentelemetry::trace::Span for Span {
 
     fn end_with_timestamp(&mut self, timestamp: SystemTime) {
         self.finish(Some(timestamp));
+    }
+}
+
+/// A user's span processor, shared by the SDK provider (spans made through the OpenTelemetry
+/// API) and tracewire's tracer (spans made through `tracing`).
+#[derive(Debug, Clone)]
+pub(crate) struct UserProcessor(pub(crate) Arc<dyn SpanProcessor>);
+
+impl SpanProcessor for UserProcessor {
+    fn on_start(&self, span: &mut opentelemetry_sdk::trace::Span, cx: &Context) {
+        self.0.on_start(span, cx);
+    }
+
+    fn on_end(&self, span: SpanData) {
+        self.0.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
     }
 }

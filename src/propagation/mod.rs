@@ -48,9 +48,11 @@
 
 mod b3;
 mod baggage;
+mod boundary;
 mod carrier;
 mod jaeger;
 mod trace_context;
+mod traceresponse;
 mod xray;
 
 use opentelemetry::baggage::{BaggageExt as _, BaggageMetadata, KeyValueMetadata};
@@ -60,6 +62,13 @@ use opentelemetry::{Context, propagation::text_map_propagator::FieldIter};
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 pub use carrier::{Extract, Inject};
+
+pub(crate) use boundary::{Boundary, with_boundary};
+#[cfg(any(feature = "http-server", feature = "tonic", feature = "actix-web"))]
+pub(crate) use boundary::server_request;
+// Used by the integrations' server and client layers, each behind its feature.
+#[allow(unused_imports)]
+pub(crate) use traceresponse::{Pending, TRACERESPONSE, TraceResponse, read_response};
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -143,9 +152,9 @@ type Plugged = std::sync::Arc<[std::sync::Arc<dyn TextMapPropagator + Send + Syn
 
 /// The current stack's formats, and its plugged-in propagators when it has any.
 fn formats() -> (Formats, Option<Plugged>) {
-    crate::stack::with_stack_info(|s| {
-        let plugged = (!s.extra_propagators.is_empty()).then(|| s.extra_propagators.clone());
-        (s.propagators, plugged)
+    with_boundary(|b| {
+        let plugged = (!b.plugged.is_empty()).then(|| b.plugged.clone());
+        (b.formats, plugged)
     })
     .unwrap_or((Formats::OUTSIDE, None))
 }

@@ -29,12 +29,8 @@
 //! through the OpenTelemetry API ([`Plan::sdk_sampler`]) and the tail rule's buffer
 //! ([`Plan::tail_rule`]: with it, nothing is dropped at the head, everything recorded).
 
-mod deferred;
 mod gate;
 
-// Used by the integrations' server and client layers, each behind its feature.
-#[allow(unused_imports)]
-pub(crate) use deferred::{Deferred, Pending, TRACERESPONSE, read_response};
 pub(crate) use gate::{Gate, HeadGate, Unsampled, context_of, remark};
 
 use opentelemetry::trace::{TraceContextExt, TraceId, TraceState};

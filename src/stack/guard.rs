@@ -7,7 +7,8 @@ use std::time::Duration;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::export::{Counters, Pipeline, Stats};
+use crate::export::{Counters, Pipeline};
+use crate::stats::Stats;
 
 #[derive(Debug)]
 pub(super) struct Inner {
@@ -63,17 +64,12 @@ impl Inner {
             .map(|c| c.report())
             .unwrap_or_else(|| stats.to_string());
         if stats.dropped() > 0 {
-            tracing::warn!(
-                target: "tracewire",
-                dropped_total = stats.dropped(),
-                queue_full = stats.dropped_queue_full,
-                file_sink_full = stats.dropped_file_cap,
-                failed = stats.failed_spans,
-                timed_out = stats.timed_out_spans,
+            crate::stats::warn_lost!(
+                stats,
+                report.as_str(),
+                "spans were not delivered",
                 at_shutdown = stats.dropped_at_shutdown,
                 exported = stats.exported_spans,
-                report = report.as_str(),
-                "spans were not delivered"
             );
         }
         // Leave the scoped subscriber last, so that what shutdown reports is still seen.

@@ -103,91 +103,50 @@ pub(super) fn with_integration_spans(log_level: &str) -> String {
 /// [`Builder::layer`](crate::Builder::layer) hands over.
 pub type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync + 'static>;
 
-/// The filter, the OpenTelemetry layer, the log-record bridge and the log line layer.
+/// The filter, and the layers behind it: the OpenTelemetry layer, the log-record bridge, the log
+/// line layer, the metrics layer, and two that record nothing: what the stack does at the
+/// service's boundary (found by the integrations in the dispatcher) and where the export task's
+/// drop warnings go.
 pub(super) struct Parts {
     filter: EnvFilter,
     otel: Option<crate::layers::typed_fields::SpanLayer<Registry>>,
-    #[cfg(feature = "logs")]
-    log_records: Option<
-        crate::layers::typed_fields::TypedFields<
-            opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge<
-                opentelemetry_sdk::logs::SdkLoggerProvider,
-                opentelemetry_sdk::logs::SdkLogger,
-            >,
-        >,
-    >,
+    log_records: LogRecordsPart,
     lines: BoxedLayer,
     metrics: MetricsPart,
-    info: StackInfo,
+    boundary: crate::propagation::Boundary,
+    warnings: crate::export::DropWarnings,
 }
+
+impl Parts {
+    /// Every layer but the filter, chained: the one chain both forms of the stack use.
+    fn chain(self) -> (EnvFilter, impl Layer<Registry> + Send + Sync + 'static) {
+        use tracing_subscriber::Layer as _;
+        // `Layer::and_then`, not `Option::and_then`: the OpenTelemetry layer may be absent.
+        let chain = Layer::and_then(self.otel, self.log_records)
+            .and_then(self.lines)
+            .and_then(self.metrics)
+            .and_then(self.boundary)
+            .and_then(self.warnings);
+        (self.filter, chain)
+    }
+}
+
+#[cfg(feature = "logs")]
+type LogRecordsPart = Option<
+    crate::layers::typed_fields::TypedFields<
+        opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge<
+            opentelemetry_sdk::logs::SdkLoggerProvider,
+            opentelemetry_sdk::logs::SdkLogger,
+        >,
+    >,
+>;
+#[cfg(not(feature = "logs"))]
+type LogRecordsPart = Option<tracing_subscriber::layer::Identity>;
 
 #[cfg(feature = "metrics")]
 type MetricsPart = Option<crate::metrics::MetricsLayer>;
 #[cfg(not(feature = "metrics"))]
 type MetricsPart = Option<tracing_subscriber::layer::Identity>;
-
-/// What travels with the stack instead of living in process globals: which propagation formats
-/// are active and which HTTP paths are not traced, found from the current dispatcher (so
-/// `set_default()`, the test kit and a `ServerLayer` built before the stack all honour them);
-/// and, once the layer is part of a dispatcher, where the export task's drop warnings go.
-pub(crate) struct StackInfo {
-    warn_to: crate::export::WarnTo,
-    /// The configured propagation formats, in order.
-    pub(crate) propagators: crate::propagation::Formats,
-    /// Propagators plugged in with `Builder::with_propagator`, run after the formats.
-    pub(crate) extra_propagators:
-        Arc<[Arc<dyn opentelemetry::propagation::TextMapPropagator + Send + Sync>]>,
-    #[cfg_attr(
-        not(any(feature = "http-server", feature = "tonic", feature = "actix-web")),
-        allow(dead_code)
-    )]
-    pub(crate) exclude_paths: Arc<[String]>,
-    /// `OTEL_SEMCONV_STABILITY_OPT_IN` holds `rpc/dup`: gRPC spans carry the previous names too.
-    #[cfg_attr(not(feature = "tonic"), allow(dead_code))]
-    pub(crate) rpc_dup: bool,
-    /// What `traceresponse` does in this stack (`None` with tracing off).
-    pub(crate) deferred: Option<Arc<crate::sampling::Deferred>>,
-}
-
-impl<S: tracing::Subscriber> Layer<S> for StackInfo {
-    fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
-        let _ = self.warn_to.set(subscriber.downgrade());
-    }
-}
-
-/// For a server layer's request: `None` when `path` is excluded (by `list`, an exact path or a
-/// prefix ending in `*`, when the integration was given one, else by the current stack's
-/// `exclude_paths`), else what `begin` makes of this stack's `traceresponse` settings (see
-/// `Deferred::begin`); one look at the stack for both.
-#[cfg_attr(
-    not(any(feature = "http-server", feature = "tonic", feature = "actix-web")),
-    allow(dead_code)
-)]
-pub(crate) fn server_request(
-    list: Option<&[String]>,
-    path: &str,
-    begin: impl FnOnce(&Arc<crate::sampling::Deferred>) -> Option<crate::sampling::Pending>,
-) -> Option<Option<crate::sampling::Pending>> {
-    let matches = |list: &[String]| {
-        list.iter().any(|p| match p.strip_suffix('*') {
-            Some(prefix) => path.starts_with(prefix),
-            None => p == path,
-        })
-    };
-    with_stack_info(|s| {
-        (!matches(list.unwrap_or(&s.exclude_paths))).then(|| s.deferred.as_ref().and_then(begin))
-    })
-    .unwrap_or_else(|| (!list.is_some_and(matches)).then_some(None))
-}
-
-/// `f` of the current stack's [`StackInfo`], `None` outside a tracewire stack.
-pub(crate) fn with_stack_info<R>(f: impl FnOnce(&StackInfo) -> R) -> Option<R> {
-    let mut f = Some(f);
-    tracing::dispatcher::get_default(|d| {
-        d.downcast_ref::<StackInfo>()
-            .and_then(|s| f.take().map(|f| f(s)))
-    })
-}
 
 /// `init()`'s stack: one filter in front of every layer (the cheapest form), and the user's
 /// extra layers, if any, beside tracewire's behind their own filters.
@@ -205,22 +164,9 @@ pub(super) fn build(
     if extra.is_empty() {
         use tracing_subscriber::Layer as _;
         // The filter is the stack's only filter here: global, as cheap as filtering gets.
-        #[cfg(feature = "logs")]
-        let all = parts
-            .filter
-            .and_then(parts.otel)
-            .and_then(parts.log_records)
-            .and_then(parts.lines)
-            .and_then(parts.metrics)
-            .and_then(parts.info);
-        #[cfg(not(feature = "logs"))]
-        let all = parts
-            .filter
-            .and_then(parts.otel)
-            .and_then(parts.lines)
-            .and_then(parts.metrics)
-            .and_then(parts.info);
-        return Ok((tracing::Dispatch::new(Registry::default().with(all)), inner));
+        let (filter, chain) = parts.chain();
+        let stack = Registry::default().with(filter.and_then(chain));
+        return Ok((tracing::Dispatch::new(stack), inner));
     }
     let mut layers = vec![filtered(parts)];
     layers.extend(extra);
@@ -234,17 +180,8 @@ pub(super) fn build(
 /// filter must not decide for them.
 pub(super) fn filtered(parts: Parts) -> BoxedLayer {
     use tracing_subscriber::Layer as _;
-    // `Layer::and_then`, not `Option::and_then`: the OpenTelemetry layer may be absent.
-    #[cfg(feature = "logs")]
-    let inner = Layer::and_then(parts.otel, parts.log_records)
-        .and_then(parts.lines)
-        .and_then(parts.metrics)
-        .and_then(parts.info);
-    #[cfg(not(feature = "logs"))]
-    let inner = Layer::and_then(parts.otel, parts.lines)
-        .and_then(parts.metrics)
-        .and_then(parts.info);
-    Box::new(inner.with_filter(parts.filter))
+    let (filter, chain) = parts.chain();
+    Box::new(chain.with_filter(filter))
 }
 
 /// The span layer and, behind it, the SDK provider, the export pipeline and (feature `logs`)
@@ -256,7 +193,7 @@ fn span_layer(
     warn_to: &crate::export::WarnTo,
     inner: &mut Inner,
     metrics: &mut MetricsPart,
-    deferred: &mut Option<Arc<crate::sampling::Deferred>>,
+    traceresponse: &mut Option<Arc<crate::propagation::TraceResponse>>,
     plugins: super::plugins::Plugins,
 ) -> Result<crate::layers::typed_fields::SpanLayer<Registry>> {
     #[cfg(not(feature = "metrics"))]
@@ -274,12 +211,12 @@ fn span_layer(
     }
     // A user's processor sees every span that ends recorded: through the provider for spans
     // of the OpenTelemetry API, through tracewire's tracer for `tracing` spans.
-    let user: Vec<super::plugins::UserProcessor> = plugins
+    let user: Vec<crate::layers::tracer::UserProcessor> = plugins
         .processors
         .into_iter()
         .map(|mut p| {
             p.set_resource(&resource);
-            super::plugins::UserProcessor(Arc::from(p))
+            crate::layers::tracer::UserProcessor(Arc::from(p))
         })
         .collect();
     for p in &user {
@@ -322,8 +259,11 @@ fn span_layer(
     }
     let provider = provider.build();
     // Promotions need the tail rule's buffer: without it an unsampled trace was not recorded.
-    *deferred = Some(Arc::new(crate::sampling::Deferred::new(
-        settings,
+    *traceresponse = Some(Arc::new(crate::propagation::TraceResponse::new(
+        settings.traceresponse,
+        settings.traceresponse_max_promotions_per_second,
+        settings.keep_errors,
+        settings.slow_threshold,
         shared_processor
             .clone()
             .filter(|_| plan.tail_rule().is_some()),
@@ -350,7 +290,7 @@ pub(super) fn build_parts(
     memory: Option<crate::stack::Memory>,
     mut plugins: super::plugins::Plugins,
 ) -> Result<(Parts, Inner)> {
-    let extra_propagators: Arc<[_]> = std::mem::take(&mut plugins.propagators).into();
+    let plugged: Arc<[_]> = std::mem::take(&mut plugins.propagators).into();
     let filter = EnvFilter::builder()
         .parse(with_integration_spans(&settings.log_level))
         .map_err(|e| {
@@ -373,7 +313,7 @@ pub(super) fn build_parts(
     };
     let warn_to: crate::export::WarnTo = Arc::default();
     let mut metrics: MetricsPart = None;
-    let mut deferred = None;
+    let mut traceresponse = None;
     let otel_layer = if settings.enabled && settings.tracing_enabled {
         Some(span_layer(
             settings,
@@ -381,13 +321,15 @@ pub(super) fn build_parts(
             &warn_to,
             &mut inner,
             &mut metrics,
-            &mut deferred,
+            &mut traceresponse,
             plugins,
         )?)
     } else {
         None
     };
 
+    #[cfg(not(feature = "logs"))]
+    let log_records = None;
     #[cfg(feature = "logs")]
     let log_records = inner.logger.as_ref().map(|lp| {
         crate::layers::typed_fields::TypedFields::new(
@@ -429,24 +371,23 @@ pub(super) fn build_parts(
         Parts {
             filter,
             otel: otel_layer,
-            #[cfg(feature = "logs")]
             log_records,
             lines: log_layer,
             metrics,
-            info: StackInfo {
-                warn_to,
-                propagators: crate::propagation::Formats::new(
+            boundary: crate::propagation::Boundary {
+                formats: crate::propagation::Formats::new(
                     &settings.propagators,
                     crate::sampling::Plan::new(settings).defer_rate(),
                 ),
-                extra_propagators,
+                plugged,
                 exclude_paths: settings.exclude_paths.clone().into(),
                 rpc_dup: settings
                     .semconv_stability_opt_in
                     .iter()
                     .any(|d| d == "rpc/dup"),
-                deferred,
+                traceresponse,
             },
+            warnings: crate::export::DropWarnings(warn_to),
         },
         inner,
     ))

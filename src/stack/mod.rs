@@ -14,10 +14,7 @@ mod sdk;
 pub use builder::{Builder, builder, init};
 pub use guard::Guard;
 pub use layers::BoxedLayer;
-#[cfg(any(feature = "http-server", feature = "tonic", feature = "actix-web"))]
-pub(crate) use layers::server_request;
-pub(crate) use layers::with_stack_info;
-pub(crate) use plugins::UserProcessor;
+
 
 /// Where the test kit collects what the stack would export: spans (the export pipeline's
 /// memory sink) and metrics. Here, where both are assembled, so that `export` needs nothing of

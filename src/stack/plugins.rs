@@ -4,13 +4,10 @@
 //! the accounting as the builder's documentation says.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use opentelemetry::Context;
 use opentelemetry::propagation::TextMapPropagator;
-use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::resource::ResourceDetector;
-use opentelemetry_sdk::trace::{IdGenerator, ShouldSample, Span, SpanData, SpanProcessor};
+use opentelemetry_sdk::trace::{IdGenerator, ShouldSample, SpanProcessor};
 
 /// The plugged-in parts, empty by default.
 #[derive(Default)]
@@ -32,29 +29,6 @@ impl std::fmt::Debug for Plugins {
             .field("detectors", &self.detectors.len())
             .field("ids", &self.ids.is_some())
             .finish()
-    }
-}
-
-/// A user's span processor, shared by the SDK provider (spans made through the OpenTelemetry
-/// API) and tracewire's tracer (spans made through `tracing`).
-#[derive(Debug, Clone)]
-pub(crate) struct UserProcessor(pub(crate) Arc<dyn SpanProcessor>);
-
-impl SpanProcessor for UserProcessor {
-    fn on_start(&self, span: &mut Span, cx: &Context) {
-        self.0.on_start(span, cx);
-    }
-
-    fn on_end(&self, span: SpanData) {
-        self.0.on_end(span);
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.0.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.0.shutdown_with_timeout(timeout)
     }
 }
 

@@ -1,5 +1,5 @@
-//! Deferred sampling across services: W3C Trace Context Level 2's `traceresponse` response
-//! header (`spec/21-http_response_header_format.md`, "Load Balancer Deferred Sampling"; a Level
+//! TraceResponse sampling across services: W3C Trace Context Level 2's `traceresponse` response
+//! header (`spec/21-http_response_header_format.md`, "Load Balancer TraceResponse Sampling"; a Level
 //! 2 draft), on top of the tail rule.
 //!
 //! A server layer answers with `traceresponse: 00-{trace}-{its span}-{flags}` when this service
@@ -24,14 +24,14 @@ use opentelemetry::trace::{SpanContext, TraceContextExt as _};
 use crate::export::BatchProcessor;
 use crate::export::tail::Promotion;
 use crate::lock::LockExt as _;
-use crate::settings::{Settings, TraceResponseMode};
+use crate::settings::TraceResponseMode;
 
 /// The response header's name.
 pub(crate) const TRACERESPONSE: &str = "traceresponse";
 
 /// What one stack does with `traceresponse`.
 #[derive(Debug)]
-pub(crate) struct Deferred {
+pub(crate) struct TraceResponse {
     mode: TraceResponseMode,
     keep_errors: bool,
     slow: Option<Duration>,
@@ -41,10 +41,10 @@ pub(crate) struct Deferred {
     bucket: Mutex<Bucket>,
 }
 
-/// A request that may get a `traceresponse` (see [`Deferred::begin`]).
+/// A request that may get a `traceresponse` (see [`TraceResponse::begin`]).
 #[derive(Debug)]
 pub(crate) struct Pending {
-    deferred: Arc<Deferred>,
+    deferred: Arc<TraceResponse>,
     caller: SpanContext,
     restarted: bool,
     /// When the request started, for `slow_threshold_ms` (only taken with it).
@@ -59,7 +59,7 @@ impl Pending {
             return None;
         }
         let d = &self.deferred;
-        let cx = crate::propagation::span_context(span);
+        let cx = super::span_context(span);
         let sc = cx.span().span_context().clone();
         if !sc.is_valid() {
             return None;
@@ -113,13 +113,22 @@ impl Bucket {
     }
 }
 
-impl Deferred {
-    pub(crate) fn new(settings: &Settings, processor: Option<Arc<BatchProcessor>>) -> Deferred {
-        let rate = f64::from(settings.traceresponse_max_promotions_per_second);
-        Deferred {
-            mode: settings.traceresponse,
-            keep_errors: settings.keep_errors,
-            slow: settings.slow_threshold,
+impl TraceResponse {
+    /// `mode` and at most `max_promotions_per_second`; `keep_errors` and `slow`: the tail rule's
+    /// keys, for whether this service keeps a trace its caller did not sample; `processor`: the
+    /// tail rule's buffer, which callees' answers promote traces in.
+    pub(crate) fn new(
+        mode: TraceResponseMode,
+        max_promotions_per_second: u32,
+        keep_errors: bool,
+        slow: Option<Duration>,
+        processor: Option<Arc<BatchProcessor>>,
+    ) -> TraceResponse {
+        let rate = f64::from(max_promotions_per_second);
+        TraceResponse {
+            mode,
+            keep_errors,
+            slow,
             processor,
             bucket: Mutex::new(Bucket {
                 rate,
@@ -180,10 +189,10 @@ impl Deferred {
         let Some(p) = &self.processor else {
             return;
         };
-        let Some((trace_id, _, flags)) = crate::propagation::parse_traceresponse(value) else {
+        let Some((trace_id, _, flags)) = super::parse_traceresponse(value) else {
             return;
         };
-        let cx = crate::propagation::span_context(span);
+        let cx = super::span_context(span);
         let sc = cx.span().span_context().clone();
         if !flags.is_sampled() || sc.trace_id() != trace_id || sc.is_sampled() {
             return;
@@ -203,7 +212,7 @@ impl Deferred {
     }
 }
 
-/// [`Deferred::callee_answered`] for the current stack, from a response's headers (or trailers).
+/// [`TraceResponse::callee_answered`] for the current stack, from a response's headers (or trailers).
 #[cfg_attr(
     not(any(feature = "http-client", feature = "reqwest", feature = "tonic")),
     allow(dead_code)
@@ -215,8 +224,8 @@ pub(crate) fn read_response(span: &tracing::Span, headers: &http::HeaderMap) {
     let Some(value) = headers.get(TRACERESPONSE).and_then(|v| v.to_str().ok()) else {
         return;
     };
-    crate::stack::with_stack_info(|s| {
-        if let Some(d) = &s.deferred {
+    super::boundary::with_boundary(|b| {
+        if let Some(d) = &b.traceresponse {
             d.callee_answered(span, value);
         }
     });
