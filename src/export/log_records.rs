@@ -22,7 +22,6 @@ use super::Pipeline;
 use super::queue::{Delivery, Handle, Prep, Signal};
 use super::counters::{Counters, Tally};
 use crate::error::{Error, ErrorKind, Result};
-use crate::settings::Settings;
 
 /// Log records as a [`Signal`]: the record with its scope, bounded like span attributes.
 pub(crate) struct Logs;
@@ -125,11 +124,11 @@ impl opentelemetry_sdk::logs::LogProcessor for LogProcessor {
 /// The logger provider whose records go to the same collector as the spans.
 pub(crate) fn provider(
     pipeline: &Pipeline,
-    settings: &Settings,
+    config: &super::Config,
     resource: &Resource,
     warn_to: super::WarnTo,
 ) -> Result<Option<SdkLoggerProvider>> {
-    let Some(otlp) = &settings.logs_otlp else {
+    let Some(otlp) = &config.logs_otlp else {
         // Log records need a collector: with the file sink or no export, events stay log lines.
         return Ok(None);
     };
@@ -149,10 +148,10 @@ pub(crate) fn provider(
     };
     let handle = pipeline.spawn::<Logs>(
         sink,
-        settings,
+        &config.queue,
+        Some(otlp.protocol),
         warn_to,
-        settings.batch_max_queue_size,
-        false,
+        super::Warns::No,
         diagnosis,
     );
     Ok(Some(

@@ -5,6 +5,7 @@
 //! multi-thread runtime and a `current_thread` runtime (whose single thread may be blocked
 //! exactly when an export needs to make progress), and so that shutdown can be bounded.
 
+mod config;
 #[cfg(any(feature = "grpc", feature = "http-proto"))]
 mod encode;
 mod failure;
@@ -41,7 +42,8 @@ use tokio::sync::Notify;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::redact::Redactor;
-use crate::settings::{Export, Settings, Source};
+use crate::settings::Export;
+pub(crate) use config::{Config, QueueConfig};
 use file::FileSink;
 pub(crate) use processor::{BatchProcessor, MemorySink, SharedProcessor};
 
@@ -94,19 +96,18 @@ pub(crate) struct Pipeline {
 }
 
 impl Pipeline {
-    /// Builds the runtime, and the exporter and processor for `settings.export` (`None` when
+    /// Builds the runtime, and the exporter and processor for `config.spans` (`None` when
     /// spans go nowhere but metrics or log records have an endpoint of their own). `None` when
     /// there is nothing to export to.
     pub(crate) fn build(
-        settings: &Settings,
-        tail_rule: Option<tail::Rule>,
+        config: &Config,
+        tail_rule: Option<crate::sampling::TailRule>,
         resource: &Resource,
         warn_to: WarnTo,
         memory: Option<MemorySink>,
     ) -> Result<Option<(Pipeline, Option<BatchProcessor>)>> {
-        let spans = settings.export != Export::None || memory.is_some();
-        let others = (settings.metrics_enabled && settings.metrics_otlp.is_some())
-            || (settings.logs_enabled && settings.logs_otlp.is_some());
+        let spans = config.spans != Export::None || memory.is_some();
+        let others = config.metrics_have_endpoint || config.logs_otlp.is_some();
         if !spans && !others {
             return Ok(None);
         }
@@ -138,7 +139,7 @@ impl Pipeline {
             let _in_runtime = runtime.enter();
             match memory {
                 Some(m) => Ok((SpanSink::Memory(m), Diagnosis::default())),
-                None => build_exporter(settings, resource, &counters),
+                None => build_exporter(config, resource, &counters),
             }
         };
         let (exporter, transport) = match built {
@@ -156,10 +157,10 @@ impl Pipeline {
         };
         let handle = pipeline.spawn::<Spans>(
             exporter,
-            settings,
+            &config.queue,
+            protocol_of(&config.spans),
             warn_to,
-            settings.batch_max_queue_size,
-            true,
+            Warns::Yes,
             transport,
         );
         let shared = Arc::downgrade(&handle.shared);
@@ -177,17 +178,19 @@ impl Pipeline {
         )))
     }
 
-    /// Starts the export task of one signal on this pipeline's runtime, with a queue of
-    /// `max_queue` items; `warn`: this task logs the pipeline's drop warnings.
+    /// Starts the export task of one signal on this pipeline's runtime, with the queue
+    /// `config` describes; `protocol`: the OTLP protocol its errors are explained for;
+    /// `warns`: whether this task logs the pipeline's drop warnings.
     pub(crate) fn spawn<S: Signal>(
         &self,
         sink: S::Sink,
-        settings: &Settings,
+        config: &QueueConfig,
+        protocol: Option<crate::settings::Protocol>,
         warn_to: WarnTo,
-        max_queue: usize,
-        warn: bool,
+        warns: Warns,
         diagnosis: Diagnosis,
     ) -> Handle<S> {
+        let max_queue = config.max_items;
         let shared = Arc::new(Shared::<S> {
             // Allocated once at its bound: a full queue during an outage does not grow the heap.
             queue: Mutex::new(Queue {
@@ -196,24 +199,21 @@ impl Pipeline {
                 bytes: 0,
             }),
             max_queue,
-            max_bytes: settings.batch_max_queue_bytes,
-            max_batch: settings.batch_max_export_batch_size.min(max_queue),
-            concurrency: settings.batch_max_concurrent_exports.max(1),
+            max_bytes: config.max_bytes,
+            max_batch: config.max_batch.min(max_queue),
+            concurrency: config.concurrency.max(1),
             batch_ready: Notify::new(),
             deadline: Mutex::new(None),
             deadline_set: Notify::new(),
             counters: self.counters.clone(),
             prep: Prep {
-                redactor: Redactor::new(&settings.redact_fields),
-                max_len: settings.attribute_value_length_limit,
-                drop_plain_events: settings.logs_enabled && !settings.span_events_with_logs,
-                protocol: match &settings.export {
-                    Export::Otlp { protocol, .. } => Some(*protocol),
-                    _ => None,
-                },
+                redactor: Redactor::new(&config.redact_fields),
+                max_len: config.max_value_len,
+                drop_plain_events: config.drop_plain_events,
+                protocol,
             },
             warn_to,
-            warn_interval: settings.drop_warning_interval,
+            warn_interval: config.warn_interval,
             diagnosis,
         });
         let (control, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -221,10 +221,10 @@ impl Pipeline {
             rt.spawn(export_loop(
                 shared.clone(),
                 sink,
-                settings.batch_scheduled_delay,
-                settings.otlp_timeout,
+                config.scheduled_delay,
+                config.timeout,
                 rx,
-                warn,
+                warns == Warns::Yes,
             ));
         }
         Handle { shared, control }
@@ -251,6 +251,23 @@ impl Drop for Pipeline {
     }
 }
 
+/// Whether a signal's export task logs the pipeline's drop warnings (the span task does; the
+/// others' losses show in the same report).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Warns {
+    Yes,
+    #[cfg_attr(not(feature = "logs"), allow(dead_code))]
+    No,
+}
+
+/// The OTLP protocol of a span export, for the hints its errors get.
+fn protocol_of(export: &Export) -> Option<crate::settings::Protocol> {
+    match export {
+        Export::Otlp { protocol, .. } => Some(*protocol),
+        _ => None,
+    }
+}
+
 /// The exporter's own crates (hyper, h2, tonic, tower) must never feed spans or logs back into
 /// the pipeline they serve: every thread of the export runtime gets a no-op subscriber.
 fn silence_this_thread() {
@@ -261,24 +278,20 @@ fn silence_this_thread() {
 
 /// The sink, and where its HTTP client keeps the last transport error (OTLP/HTTP).
 fn build_exporter(
-    settings: &Settings,
+    config: &Config,
     resource: &Resource,
     counters: &Arc<Counters>,
 ) -> Result<(SpanSink, Diagnosis)> {
     let _ = counters;
     let pipeline_err = |e: String| Error::new(ErrorKind::Pipeline, e);
-    match &settings.export {
+    match &config.spans {
         Export::None => unreachable!("checked by the caller"),
-        Export::File { path } => match FileSink::open(path, settings.file_max_bytes, resource) {
+        Export::File { path } => match FileSink::open(path, config.file_max_bytes, resource) {
             Ok(f) => Ok((SpanSink::File(f), Diagnosis::default())),
             // A directory that does not exist in a path someone wrote is a typo in the
             // configuration: refused at start.
             Err(e)
-                if e.kind() == std::io::ErrorKind::NotFound
-                    && !matches!(
-                        settings.source(crate::settings::key_name!("otlp_endpoint")),
-                        Some(Source::Default)
-                    ) =>
+                if e.kind() == std::io::ErrorKind::NotFound && !config.file_is_default =>
             {
                 Err(pipeline_err(format!(
                     "cannot open the file sink {}: {e}",
@@ -300,14 +313,14 @@ fn build_exporter(
         },
         #[cfg(any(feature = "grpc", feature = "http-proto"))]
         Export::Otlp { .. } => {
-            let otlp = settings.traces_otlp().expect("an OTLP export");
+            let otlp = config.traces_otlp.as_ref().expect("an OTLP export");
             let (mut client, diagnosis) =
-                otlp::span_client(&otlp, settings.batch_max_concurrent_exports, resource)
+                otlp::span_client(otlp, config.queue.concurrency, resource)
                     .map_err(pipeline_err)?;
-            if let Some(dir) = &settings.spool_dir {
+            if let Some((dir, max_bytes)) = &config.spool {
                 // A disk that cannot hold the spool is the machine's state: the service starts,
                 // without it, and says so.
-                match spool::Spool::open(dir, settings.spool_max_bytes, counters.clone()) {
+                match spool::Spool::open(dir, *max_bytes, counters.clone()) {
                     Ok(s) => client = client.with_spool(spooling::Spooling::new(s)),
                     Err(e) => eprintln!(
                         "tracewire: warning: {e}; the disk spool is off: spans the collector cannot take are dropped and counted"

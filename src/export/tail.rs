@@ -22,31 +22,11 @@ use opentelemetry::trace::{SpanContext, SpanId, Status, TraceId};
 use opentelemetry_sdk::trace::SpanData;
 
 use super::Counters;
+use crate::sampling::TailRule as Rule;
 
 /// A trace whose local root has not ended after this long is evicted: its spans were held for
 /// a decision that is not coming (a root leaked or held for the process's life).
 pub(crate) const MAX_AGE: Duration = Duration::from_secs(300);
-
-/// What the rule keeps, and how much it may hold.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Rule {
-    pub(crate) keep_errors: bool,
-    pub(crate) slow: Option<Duration>,
-    pub(crate) max_spans: usize,
-    pub(crate) max_bytes: usize,
-}
-
-impl Rule {
-    /// The tail rule, when `keep_errors` or `slow_threshold_ms` asks for one.
-    pub(crate) fn from_settings(s: &crate::Settings) -> Option<Rule> {
-        (s.keep_errors || s.slow_threshold.is_some()).then_some(Rule {
-            keep_errors: s.keep_errors,
-            slow: s.slow_threshold,
-            max_spans: s.tail_max_buffered_spans,
-            max_bytes: s.tail_max_buffered_bytes,
-        })
-    }
-}
 
 #[derive(Debug, Default)]
 struct Held {

@@ -13,7 +13,6 @@ use tracing::field::Empty;
 
 use super::redact_query;
 use crate::propagation;
-use crate::settings::Settings;
 
 /// The tower [`Layer`](tower::Layer): wrap an axum `Router` or any
 /// `Service<http::Request<B>, Response = http::Response<B2>>`.
@@ -73,19 +72,6 @@ impl ServerLayer {
             request_hook: None,
             response_hook: None,
         }
-    }
-
-    /// Excluded paths from these settings.
-    ///
-    /// ```
-    /// let s = tracewire::builder().without_settings_file()
-    ///     .with_env([("TRACEWIRE_EXCLUDE_PATHS", "/health,/metrics")]).settings()?;
-    /// let layer = tracewire::http::ServerLayer::from_settings(&s);
-    /// # let _ = layer;
-    /// # Ok::<(), tracewire::Error>(())
-    /// ```
-    pub fn from_settings(settings: &Settings) -> Self {
-        ServerLayer::new().with_exclude_paths(settings.exclude_paths.iter().cloned())
     }
 
     /// Paths not traced: exact, or a prefix when ending in `*`.

@@ -16,7 +16,6 @@ use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use crate::error::{Error, ErrorKind, Result};
 use crate::export::Counters;
 use crate::lock::LockExt as _;
-use crate::settings::{Export, Settings};
 
 /// Where the test kit collects metric exports (as OTLP requests, the shape a collector gets).
 pub(crate) type MetricsMemory = Arc<Mutex<Vec<ExportMetricsServiceRequest>>>;
@@ -36,12 +35,12 @@ pub(super) enum Sink {
 impl Sink {
     /// The sink for metrics: their OTLP endpoint, else the metrics file beside the span file;
     /// `None` when there is neither.
-    pub(super) fn for_export(settings: &Settings) -> Result<Option<Sink>> {
+    pub(super) fn for_export(config: &super::Config) -> Result<Option<Sink>> {
         let err = |e: String| Error::new(ErrorKind::Pipeline, e);
-        if let Some(otlp) = &settings.metrics_otlp {
+        if let Some(otlp) = &config.otlp {
             #[cfg(any(feature = "grpc", feature = "http-proto"))]
             {
-                let temporality = super::sdk_temporality(settings.metrics_temporality);
+                let temporality = super::sdk_temporality(config.temporality);
                 let (exporter, _) =
                     crate::export::otlp::metric_exporter(otlp, temporality).map_err(err)?;
                 return Ok(Some(Sink::Otlp(exporter)));
@@ -52,10 +51,10 @@ impl Sink {
                 otlp.url
             )));
         }
-        match &settings.export {
-            Export::File { path } => {
+        match &config.file {
+            Some((path, max_bytes)) => {
                 let path = super::metrics_file(path);
-                MetricsFile::open(&path, settings.file_max_bytes)
+                MetricsFile::open(&path, *max_bytes)
                     .map(|f| Some(Sink::File(f)))
                     .map_err(|e| {
                         err(format!(
@@ -64,7 +63,7 @@ impl Sink {
                         ))
                     })
             }
-            _ => Ok(None),
+            None => Ok(None),
         }
     }
 }

@@ -32,7 +32,7 @@ pub(crate) use from_spans::MetricsLayer;
 use crate::error::{Error, ErrorKind, Result};
 use crate::export::Pipeline;
 use crate::lock::LockExt as _;
-use crate::settings::{MetricsTemporality, Settings};
+use crate::settings::{MetricsTemporality, OtlpExport};
 
 /// The SDK's temporality for the setting.
 pub(crate) fn sdk_temporality(t: MetricsTemporality) -> Temporality {
@@ -85,15 +85,37 @@ pub(crate) mod names {
     pub(crate) const SPAN_DURATION: &str = "traces.span.metrics.duration";
 }
 
+/// What the metrics side is told: the typed part of the settings it needs, cut from `Settings`
+/// by the stack.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    /// `metrics_enabled`.
+    pub(crate) enabled: bool,
+    /// Metrics' own OTLP transport; without one, the metrics file beside `file`.
+    pub(crate) otlp: Option<OtlpExport>,
+    /// The span file and `file_max_bytes`, when spans go to a file.
+    pub(crate) file: Option<(std::path::PathBuf, u64)>,
+    /// `metric_export_interval_ms`.
+    pub(crate) interval: std::time::Duration,
+    /// `metric_export_timeout_ms`.
+    pub(crate) timeout: std::time::Duration,
+    /// `metrics_temporality`.
+    pub(crate) temporality: MetricsTemporality,
+    /// `span_metrics`.
+    pub(crate) span_metrics: bool,
+    /// `span_metrics_max_series`.
+    pub(crate) span_metrics_max_series: usize,
+}
+
 /// The meter provider exporting where the spans go, and the layer that records from spans.
 /// `None` when metrics are off or there is nowhere to export.
 pub(crate) fn build(
-    settings: &Settings,
+    config: &Config,
     resource: &Resource,
     pipeline: &Pipeline,
     memory: Option<MetricsMemory>,
 ) -> Result<Option<(Meters, MetricsLayer)>> {
-    if !settings.metrics_enabled {
+    if !config.enabled {
         return Ok(None);
     }
     let Some(rt) = pipeline.runtime() else {
@@ -105,24 +127,24 @@ pub(crate) fn build(
     let deadline = exporter::Deadline::default();
     let sink = match memory {
         Some(m) => exporter::Sink::Memory(m),
-        None => match exporter::Sink::for_export(settings)? {
+        None => match exporter::Sink::for_export(config)? {
             Some(sink) => sink,
             None => return Ok(None),
         },
     };
     let exporter = exporter::MetricSink::new(
         sink,
-        settings.metrics_otlp.as_ref().map(|o| o.url.clone()),
+        config.otlp.as_ref().map(|o| o.url.clone()),
         runtime,
-        settings.metric_export_timeout,
+        config.timeout,
         deadline.clone(),
         pipeline.counters.clone(),
-        sdk_temporality(settings.metrics_temporality),
+        sdk_temporality(config.temporality),
     );
     let reader = PeriodicReader::builder(exporter)
-        .with_interval(settings.metric_export_interval)
+        .with_interval(config.interval)
         .build();
-    let max_series = settings.span_metrics_max_series;
+    let max_series = config.span_metrics_max_series;
     // Span metrics get their own cap: span names are the user's, and 10,000 of them must not
     // become 10,000 series (the rest is counted in one `otel.metric.overflow` series).
     let cap = move |i: &Instrument| {
@@ -142,7 +164,7 @@ pub(crate) fn build(
         .with_view(cap)
         .build();
     let meter = provider.meter("tracewire");
-    let layer = MetricsLayer::new(&meter, settings.span_metrics);
+    let layer = MetricsLayer::new(&meter, config.span_metrics);
     Ok(Some((Meters { provider, deadline }, layer)))
 }
 

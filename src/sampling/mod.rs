@@ -37,15 +37,44 @@ use opentelemetry::trace::{TraceContextExt, TraceId, TraceState};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{Sampler, SamplingDecision, SamplingResult, ShouldSample};
 
-use crate::export::tail::Rule;
-use crate::settings::{SamplerKind, Settings};
+use std::time::Duration;
+
+use crate::settings::SamplerKind;
+
+/// The tail rule: what it keeps (every error, every slow request), and how much its buffer
+/// (`export/tail.rs`) may hold.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TailRule {
+    pub(crate) keep_errors: bool,
+    pub(crate) slow: Option<Duration>,
+    pub(crate) max_spans: usize,
+    pub(crate) max_bytes: usize,
+}
+
+impl TailRule {
+    /// The tail rule, when `keep_errors` or `slow` asks for one; it holds at most `max_spans`
+    /// spans and `max_bytes` bytes.
+    pub(crate) fn new(
+        keep_errors: bool,
+        slow: Option<Duration>,
+        max_spans: usize,
+        max_bytes: usize,
+    ) -> Option<TailRule> {
+        (keep_errors || slow.is_some()).then_some(TailRule {
+            keep_errors,
+            slow,
+            max_spans,
+            max_bytes,
+        })
+    }
+}
 
 /// The sampling decisions of one stack, from `sampler`, `sampling_rate` and the tail rule's keys.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
     kind: SamplerKind,
     rate: f64,
-    tail: Option<Rule>,
+    tail: Option<TailRule>,
     /// A sampler of the user's (`Builder::with_sampler`), in place of `kind`.
     custom: Option<Box<dyn ShouldSample>>,
     /// Ids come from the user's generator: the gate, which makes ids of its own, stands aside.
@@ -53,11 +82,12 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    pub(crate) fn new(s: &Settings) -> Plan {
+    /// `sampler` at `sampling_rate`, with the tail rule `tail`.
+    pub(crate) fn new(kind: SamplerKind, rate: f64, tail: Option<TailRule>) -> Plan {
         Plan {
-            kind: s.sampler,
-            rate: s.sampling_rate,
-            tail: Rule::from_settings(s),
+            kind,
+            rate,
+            tail,
             custom: None,
             own_ids: false,
         }
@@ -89,7 +119,7 @@ impl Plan {
     }
 
     /// The tail rule, when `keep_errors` or `slow_threshold_ms` asks for one.
-    pub(crate) fn tail_rule(&self) -> Option<Rule> {
+    pub(crate) fn tail_rule(&self) -> Option<TailRule> {
         self.tail
     }
 
@@ -244,16 +274,7 @@ mod tests {
     use crate::ids::new_trace_id;
 
     fn plan(kind: SamplerKind, rate: f64, tail: bool) -> Plan {
-        let mut env = std::collections::HashMap::new();
-        if tail {
-            env.insert("TRACEWIRE_KEEP_ERRORS".to_string(), "true".to_string());
-        }
-        let s = Settings::resolve(&env, &crate::settings::FileChoice::None, &[]).unwrap();
-        Plan {
-            kind,
-            rate,
-            ..Plan::new(&s)
-        }
+        Plan::new(kind, rate, TailRule::new(tail, None, 100, 1 << 20))
     }
 
     #[test]

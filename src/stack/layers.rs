@@ -198,7 +198,7 @@ fn span_layer(
 ) -> Result<crate::layers::typed_fields::SpanLayer<Registry>> {
     #[cfg(not(feature = "metrics"))]
     let _ = &metrics;
-    let plan = crate::sampling::Plan::new(settings)
+    let plan = super::configs::plan(settings)
         .with_sampler(plugins.sampler)
         .with_own_ids(plugins.ids.is_some());
     let resource = resource(settings, &plugins.detectors);
@@ -223,8 +223,9 @@ fn span_layer(
         provider = provider.with_span_processor(p.clone());
     }
     let mut shared_processor = None;
+    let export = super::configs::export(settings);
     if let Some((pipeline, processor)) = Pipeline::build(
-        settings,
+        &export,
         plan.tail_rule(),
         &resource,
         warn_to.clone(),
@@ -232,7 +233,7 @@ fn span_layer(
     )? {
         #[cfg(feature = "metrics")]
         if let Some((meters, layer)) = crate::metrics::build(
-            settings,
+            &super::configs::metrics(settings),
             &resource,
             &pipeline,
             memory.as_ref().map(|m| m.metrics.clone()),
@@ -245,7 +246,7 @@ fn span_layer(
         if settings.logs_enabled {
             inner.logger = crate::export::log_records::provider(
                 &pipeline,
-                settings,
+                &export,
                 &resource,
                 warn_to.clone(),
             )?;
@@ -259,11 +260,8 @@ fn span_layer(
     }
     let provider = provider.build();
     // Promotions need the tail rule's buffer: without it an unsampled trace was not recorded.
-    *traceresponse = Some(Arc::new(crate::propagation::TraceResponse::new(
-        settings.traceresponse,
-        settings.traceresponse_max_promotions_per_second,
-        settings.keep_errors,
-        settings.slow_threshold,
+    *traceresponse = Some(Arc::new(super::configs::traceresponse(
+        settings,
         shared_processor
             .clone()
             .filter(|_| plan.tail_rule().is_some()),
@@ -377,7 +375,7 @@ pub(super) fn build_parts(
             boundary: crate::propagation::Boundary {
                 formats: crate::propagation::Formats::new(
                     &settings.propagators,
-                    crate::sampling::Plan::new(settings).defer_rate(),
+                    super::configs::plan(settings).defer_rate(),
                 ),
                 plugged,
                 exclude_paths: settings.exclude_paths.clone().into(),

@@ -4,6 +4,7 @@
 //! [`guard`] (flush, report, shutdown).
 
 mod builder;
+mod configs;
 mod detectors;
 mod guard;
 mod layers;
