@@ -3,7 +3,7 @@
 //! `cargo run --example explain` (try `TRACEWIRE_SAMPLING_RATE=0.5` or `RUST_LOG=debug` in front).
 
 fn main() {
-    match tracewire::Settings::load() {
+    match tracewire::settings::Settings::load() {
         Ok(settings) => println!("{}", settings.explain()),
         Err(e) => {
             eprintln!("{e}");

@@ -154,7 +154,7 @@ fn outage() {
         .without_settings_file()
         .with_env::<[(&str, &str); 0], &str, &str>([])
         .with_otlp_endpoint(format!("http://127.0.0.1:{}", stalled()))
-        .with_otlp_protocol(tracewire::Protocol::Grpc)
+        .with_otlp_protocol(tracewire::settings::Protocol::Grpc)
         .with_shutdown_timeout(Duration::from_secs(5))
         .with_log_writer(std::io::sink())
         .set_default()

@@ -8,7 +8,7 @@ use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use tracewire::grpc::{GrpcClientLayer, GrpcServerLayer};
+use tracewire::grpc::{ClientLayer, ServerLayer};
 
 #[derive(Clone, PartialEq, prost::Message)]
 struct HelloRequest {
@@ -79,7 +79,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     let server = tokio::spawn(
         tonic::transport::Server::builder()
-            .layer(GrpcServerLayer::new())
+            .layer(ServerLayer::new())
             .add_service(Greeter)
             .serve_with_incoming(incoming),
     );
@@ -88,7 +88,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     let mut client = tonic::client::Grpc::new(
         tower::ServiceBuilder::new()
-            .layer(GrpcClientLayer::new())
+            .layer(ClientLayer::new())
             .service(channel),
     );
     client.ready().await?;

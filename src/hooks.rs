@@ -21,7 +21,7 @@
 ///     }
 /// }
 /// # #[cfg(feature = "tonic")]
-/// let layer = tracewire::grpc::GrpcServerLayer::new().with_request_hook(tenant);
+/// let layer = tracewire::grpc::ServerLayer::new().with_request_hook(tenant);
 /// ```
 pub trait RequestHook: Send + Sync + 'static {
     /// Sees the span and the request head.

@@ -29,7 +29,7 @@
 //! so `init()` works the same from a plain `main`, `#[tokio::main]` and
 //! `#[tokio::main(flavor = "current_thread")]`, and the guard's shutdown is bounded even when
 //! the collector is unreachable. With no endpoint configured anywhere, spans go to the file
-//! [`DEFAULT_FILE_SINK`] as OTLP/JSON lines: a newcomer sees their spans without a collector.
+//! [`DEFAULT_FILE_SINK`](settings::DEFAULT_FILE_SINK) as OTLP/JSON lines: a newcomer sees their spans without a collector.
 //!
 //! Nothing is lost silently: spans dropped because the queue was full, the file sink reached its
 //! cap or an export failed are counted in [`Guard::stats`] and reported at shutdown.
@@ -57,7 +57,7 @@
 //! repository documents each one). Precedence, lowest to highest:
 //!
 //! 1. built-in defaults;
-//! 2. `settings.toml` (or the file named by [`TRACEWIRE_SETTINGS`]): `[observability]`, then
+//! 2. `settings.toml` (or the file named by [`TRACEWIRE_SETTINGS`](settings::TRACEWIRE_SETTINGS)): `[observability]`, then
 //!    `[default.observability]`, then `[<TRACEWIRE_ENV>.observability]`;
 //! 3. the OpenTelemetry variables (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_TRACES_SAMPLER`, ...) and
 //!    `RUST_LOG`;
@@ -65,7 +65,7 @@
 //! 5. code: the `with_*` methods of [`Builder`], and [`Builder::with_setting`] for any key.
 //!
 //! Bad values stop [`init`] with an error naming the key, the value and what is allowed.
-//! [`Settings::explain`] (or `tracewire config`) prints each effective value and its source.
+//! [`Settings::explain`](settings::Settings::explain) (or `tracewire config`) prints each effective value and its source.
 //!
 //! ```
 //! let settings = tracewire::builder()
@@ -74,7 +74,7 @@
 //!     .with_setting("keep_errors", true)
 //!     .settings()?;
 //! assert_eq!(settings.sampling_rate, 0.1);
-//! assert_eq!(settings.source("keep_errors"), Some(&tracewire::Source::Code));
+//! assert_eq!(settings.source("keep_errors"), Some(&tracewire::settings::Source::Code));
 //! # Ok::<(), tracewire::Error>(())
 //! ```
 //!
@@ -123,7 +123,7 @@
 //! | `actix-web` | | `http::ActixMiddleware` for actix-web 4 servers |
 //! | `reqwest` | | `http::ClientMiddleware` for reqwest-middleware |
 //! | `http-client` | | `http::ClientLayer` for hyper-util's client and any tower HTTP client |
-//! | `tonic` | | `grpc::GrpcServerLayer` / `GrpcClientLayer` for tonic servers and channels |
+//! | `tonic` | | `grpc::ServerLayer` / `ClientLayer` for tonic servers and channels |
 //! | `nats` | | NATS helpers of [`messaging`] |
 //! | `lapin` | | `messaging::RabbitMq`: publish and process spans for RabbitMQ over lapin |
 //! | `redis` | | `db::TracedRedis`: CLIENT spans for every Redis command and pipeline |
@@ -192,7 +192,7 @@ mod panic;
 pub mod propagation;
 mod redact;
 mod sampling;
-mod settings;
+pub mod settings;
 mod stack;
 mod stats;
 #[cfg(feature = "testing")]
@@ -229,15 +229,9 @@ pub use opentelemetry;
 pub use tracing_opentelemetry;
 
 pub use error::{Error, ErrorKind, Result};
-pub use stats::Stats;
 pub use panic::install_panic_hook;
-pub use redact::REDACTED;
-pub use settings::{
-    DEFAULT_FILE_SINK, DEFAULT_REDACT, DETECTORS, Export, LogFormat, MetricsTemporality,
-    OtlpExport, Protocol, SamplerKind, SettingValue, Settings, Source, TRACEWIRE_ENV,
-    TRACEWIRE_SETTINGS, TraceResponseMode,
-};
 pub use stack::{BoxedLayer, Builder, Guard, builder, init};
+pub use stats::Stats;
 
 /// Renames `span`: its exported name (also after it started, which tracing-opentelemetry's
 /// `otel.name` field cannot do once the span's context exists, as it does as soon as the span is

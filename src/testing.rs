@@ -298,7 +298,7 @@ impl Capture {
     ///     tracewire::builder().without_settings_file().with_env([("TRACEWIRE_REDACT_FIELDS", "ssn")]),
     /// )?;
     /// tracing::info_span!("s", ssn = "123").in_scope(|| {});
-    /// assert_eq!(capture.span("s").attr("ssn").unwrap().as_str(), Some(tracewire::REDACTED));
+    /// assert_eq!(capture.span("s").attr("ssn").unwrap().as_str(), Some(tracewire::settings::REDACTED));
     /// # Ok::<(), tracewire::Error>(())
     /// ```
     pub fn with_builder(builder: Builder) -> crate::Result<Capture> {

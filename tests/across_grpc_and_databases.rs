@@ -1,6 +1,6 @@
 //! One trace across every hop a request of a real service takes, delivered to the real
-//! collector: an axum request (`ServerLayer`) calls a tonic service (`GrpcClientLayer` →
-//! `GrpcServerLayer`), whose handler queries PostgreSQL (`TracedPostgres`) and Redis
+//! collector: an axum request (`ServerLayer`) calls a tonic service (`ClientLayer` →
+//! `ServerLayer`), whose handler queries PostgreSQL (`TracedPostgres`) and Redis
 //! (`TracedRedis`) — Debian's servers, started by the test. Every parent and kind is right, the
 //! conventions' attributes are there, and no argument value leaks.
 #![cfg(all(
@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::{Collector, PostgresServer, RedisServer, to_collector};
-use tracewire::Protocol;
 use tracewire::db::{TracedPostgres, TracedRedis};
-use tracewire::grpc::{GrpcClientLayer, GrpcServerLayer};
+use tracewire::grpc::{ClientLayer, ServerLayer};
+use tracewire::settings::Protocol;
 
 #[derive(Clone, PartialEq, prost::Message)]
 struct OrderRequest {
@@ -146,7 +146,7 @@ fn one_trace_from_http_through_grpc_to_the_databases() {
         let grpc_addr = grpc_listener.local_addr().unwrap();
         tokio::spawn(
             tonic::transport::Server::builder()
-                .layer(GrpcServerLayer::new())
+                .layer(ServerLayer::new())
                 .add_service(Orders(db))
                 .serve_with_incoming(support::incoming(grpc_listener)),
         );
@@ -156,7 +156,7 @@ fn one_trace_from_http_through_grpc_to_the_databases() {
             .await
             .unwrap();
         let grpc = tower::ServiceBuilder::new()
-            .layer(GrpcClientLayer::new())
+            .layer(ClientLayer::new())
             .service(channel);
         let app = axum::Router::new()
             .route(

@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use support::{Collector, to_collector};
-use tracewire::Protocol;
+use tracewire::settings::Protocol;
 
 #[test]
 fn huge_strings_are_cut_and_the_batch_arrives() {

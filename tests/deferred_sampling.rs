@@ -1,7 +1,7 @@
 //! Deferred sampling across services with W3C `traceresponse`: three real services, each with
 //! its own tracewire stack at `sampling_rate = 0` with the tail rule (`keep_errors`), exporting
 //! to the real collector: A (axum, `ServerLayer` + reqwest `ClientMiddleware`) → B (axum,
-//! `ServerLayer` + `GrpcClientLayer`) → C (tonic, `GrpcServerLayer`). B and A absorb C's failure
+//! `ServerLayer` + `ClientLayer`) → C (tonic, `ServerLayer`). B and A absorb C's failure
 //! (they answer 200): only C's `traceresponse`, passed up by B, can make them keep their part.
 //!
 //! - C fails → every span of A, B and C for that request reaches the collector, parents right.
@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use support::{Collector, PythonOtelPeer};
 use tracewire::Stats;
-use tracewire::grpc::{GrpcClientLayer, GrpcServerLayer};
+use tracewire::grpc::{ClientLayer, ServerLayer};
 
 #[derive(Clone, PartialEq, prost::Message)]
 struct Work {
@@ -185,7 +185,7 @@ fn service_b(endpoint: &str, c: String) -> Service {
             .unwrap()
             .connect_lazy();
         let traced = tower::ServiceBuilder::new()
-            .layer(GrpcClientLayer::new().with_server(&c))
+            .layer(ClientLayer::new().with_server(&c))
             .service(channel);
         let app = axum::Router::new()
             .route(
@@ -215,7 +215,7 @@ fn service_b(endpoint: &str, c: String) -> Service {
 fn service_c(endpoint: &str) -> Service {
     Service::start("c", endpoint, 20, |listener| async move {
         let _ = tonic::transport::Server::builder()
-            .layer(GrpcServerLayer::new())
+            .layer(ServerLayer::new())
             .add_service(C)
             .serve_with_incoming(support::incoming(listener))
             .await;

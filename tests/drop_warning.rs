@@ -68,7 +68,7 @@ fn the_warning_comes_during_a_stall_not_at_shutdown() {
             ("OTEL_METRICS_EXPORTER", "none"),
         ])
         .with_otlp_endpoint(format!("http://127.0.0.1:{}", stalled.port))
-        .with_otlp_protocol(tracewire::Protocol::HttpProtobuf)
+        .with_otlp_protocol(tracewire::settings::Protocol::HttpProtobuf)
         .with_otlp_timeout(Duration::from_secs(20))
         .with_batch_scheduled_delay(Duration::from_millis(20))
         .with_log_writer(logs.clone())

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use tracewire::SettingValue;
+use tracewire::settings::SettingValue;
 
 const MANIFEST: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -87,7 +87,7 @@ fn settings_toml_readme_and_the_resolver_list_the_same_keys() {
         .collect();
     assert_eq!(documented, explained, "settings.toml vs the resolver");
     assert_eq!(readme_keys(), explained, "README's table vs the resolver");
-    let table: BTreeSet<String> = tracewire::Settings::keys()
+    let table: BTreeSet<String> = tracewire::settings::Settings::keys()
         .to_string()
         .lines()
         .filter(|l| !l.starts_with(' '))
@@ -109,6 +109,6 @@ fn every_key_can_be_set_in_code() {
     }
     let s = b.settings().unwrap();
     for k in &set {
-        assert_eq!(s.source(k), Some(&tracewire::Source::Code), "{k}");
+        assert_eq!(s.source(k), Some(&tracewire::settings::Source::Code), "{k}");
     }
 }

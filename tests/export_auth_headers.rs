@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use support::Collector;
 use support::tls::{API_KEY, TlsFront};
-use tracewire::Protocol;
+use tracewire::settings::Protocol;
 
 /// Where the key is set.
 #[derive(Debug, Clone, Copy)]

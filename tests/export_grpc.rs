@@ -4,7 +4,7 @@
 mod support;
 
 use support::{Captured, Collector, check_delivered, to_collector, workload};
-use tracewire::Protocol;
+use tracewire::settings::Protocol;
 
 #[test]
 fn grpc_export_delivers_the_tree_and_log_ids_match() {

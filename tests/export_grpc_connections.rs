@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use support::receiver::Receiver;
-use tracewire::Protocol;
+use tracewire::settings::Protocol;
 
 fn connections_used(concurrent: &str) -> usize {
     // Each request is held 300 ms, so that the four are in flight together.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use support::receiver::Receiver;
 use support::{Collector, check_delivered, to_collector, workload};
-use tracewire::Protocol;
+use tracewire::settings::Protocol;
 
 #[test]
 fn gzip_requests_reach_a_real_collector_over_both_protocols() {

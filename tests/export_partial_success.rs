@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use support::receiver::Receiver;
-use tracewire::Protocol;
+use tracewire::settings::Protocol;
 
 #[test]
 fn rejected_spans_are_counted_and_explained_over_both_protocols() {

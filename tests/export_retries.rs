@@ -9,7 +9,7 @@ mod support;
 use std::time::Duration;
 
 use support::receiver::{Receiver, Refusal};
-use tracewire::Protocol;
+use tracewire::settings::Protocol;
 
 fn export(receiver: &Receiver, protocol: Protocol) -> tracewire::Stats {
     let guard = receiver.builder(protocol).set_default().unwrap();

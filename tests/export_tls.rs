@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use support::tls::TlsFront;
 use support::{Collector, workload};
-use tracewire::Protocol;
+use tracewire::settings::Protocol;
 
 fn builder(
     url: String,

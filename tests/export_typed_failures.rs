@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tracewire::Protocol;
+use tracewire::settings::Protocol;
 
 /// An HTTP/2 server that reads each request's headers and closes the connection with GOAWAY
 /// (`REFUSED_STREAM`): what a collector that is shutting down or overloaded does. Counts them.

@@ -10,8 +10,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use support::{Collector, to_collector};
-use tracewire::Protocol;
 use tracewire::http::{ClientMiddleware, ServerLayer};
+use tracewire::settings::Protocol;
 
 #[tracing::instrument(target = "my_app::orders")]
 async fn work(client: reqwest_middleware::ClientWithMiddleware, b: String) -> &'static str {

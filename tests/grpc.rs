@@ -12,7 +12,7 @@ use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use tracewire::grpc::{GrpcClientLayer, GrpcServerLayer};
+use tracewire::grpc::{ClientLayer, ServerLayer};
 use tracewire::testing::{AttrValue, Capture};
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -112,7 +112,7 @@ fn calls_statuses_and_streams_are_spans_of_one_trace() {
         let incoming = support::incoming(listener);
         tokio::spawn(
             tonic::transport::Server::builder()
-                .layer(GrpcServerLayer::new())
+                .layer(ServerLayer::new())
                 .add_service(EchoServer)
                 .serve_with_incoming(incoming),
         );
@@ -123,7 +123,7 @@ fn calls_statuses_and_streams_are_spans_of_one_trace() {
             .unwrap();
         // `Grpc::new(channel)`: no origin in the request URI, so the layer is told the target.
         let traced = tower::ServiceBuilder::new()
-            .layer(GrpcClientLayer::new().with_server(&format!("http://{addr}")))
+            .layer(ClientLayer::new().with_server(&format!("http://{addr}")))
             .service(channel);
         let mut client = tonic::client::Grpc::new(traced);
         let mut codes = Vec::new();
@@ -267,7 +267,7 @@ fn at_rate_zero_the_callers_trace_goes_on_and_nothing_is_exported() {
         let addr = listener.local_addr().unwrap();
         tokio::spawn(
             tonic::transport::Server::builder()
-                .layer(GrpcServerLayer::new())
+                .layer(ServerLayer::new())
                 .add_service(EchoServer)
                 .serve_with_incoming(support::incoming(listener)),
         );
@@ -278,7 +278,7 @@ fn at_rate_zero_the_callers_trace_goes_on_and_nothing_is_exported() {
             .unwrap();
         let mut client = tonic::client::Grpc::new(
             tower::ServiceBuilder::new()
-                .layer(GrpcClientLayer::new())
+                .layer(ClientLayer::new())
                 .service(channel),
         );
         let caller = tracing::info_span!("caller");
@@ -329,7 +329,7 @@ fn hooks_see_the_metadata_and_rename_the_span() {
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let server = GrpcServerLayer::new()
+        let server = ServerLayer::new()
             .with_request_hook(|span: &tracing::Span, req: &http::request::Parts| {
                 if let Some(t) = req.headers.get("x-tenant").and_then(|v| v.to_str().ok()) {
                     span.set_attribute("tenant.id", t.to_string());
@@ -349,7 +349,7 @@ fn hooks_see_the_metadata_and_rename_the_span() {
             .connect()
             .await
             .unwrap();
-        let client_layer = GrpcClientLayer::new().with_request_hook(
+        let client_layer = ClientLayer::new().with_request_hook(
             |span: &tracing::Span, req: &http::request::Parts| {
                 assert!(req.headers.contains_key("traceparent"), "after injection");
                 tracewire::rename_span(span, "say, for acme");
@@ -400,7 +400,7 @@ fn rpc_dup_adds_the_previous_names() {
         let addr = listener.local_addr().unwrap();
         tokio::spawn(
             tonic::transport::Server::builder()
-                .layer(GrpcServerLayer::new())
+                .layer(ServerLayer::new())
                 .add_service(EchoServer)
                 .serve_with_incoming(support::incoming(listener)),
         );
@@ -411,7 +411,7 @@ fn rpc_dup_adds_the_previous_names() {
             .unwrap();
         let mut client = tonic::client::Grpc::new(
             tower::ServiceBuilder::new()
-                .layer(GrpcClientLayer::new())
+                .layer(ClientLayer::new())
                 .service(channel),
         );
         client.ready().await.unwrap();
@@ -449,7 +449,7 @@ fn with_methods_the_list_decides_what_is_recognized() {
         let addr = listener.local_addr().unwrap();
         tokio::spawn(
             tonic::transport::Server::builder()
-                .layer(GrpcServerLayer::new().with_methods(["/echo.Echo/Say"]))
+                .layer(ServerLayer::new().with_methods(["/echo.Echo/Say"]))
                 .add_service(EchoServer)
                 .serve_with_incoming(support::incoming(listener)),
         );

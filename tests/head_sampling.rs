@@ -11,8 +11,8 @@ use opentelemetry::baggage::BaggageExt as _;
 use opentelemetry::trace::TraceContextExt as _;
 use serde_json::Value;
 use support::{Captured, Collector, to_collector};
-use tracewire::Protocol;
 use tracewire::propagation::{current_traceparent, extract, inject, set_parent};
+use tracewire::settings::Protocol;
 
 fn headers(traceparent: &str) -> HashMap<String, String> {
     HashMap::from([("traceparent".to_string(), traceparent.to_string())])

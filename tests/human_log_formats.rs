@@ -51,7 +51,10 @@ fn human_formats_carry_ids_and_redact() {
             for secret in ["hunter2", "abc123secret", "eyJhbGciOiJIUzI1NiJ9"] {
                 assert!(!text.contains(secret), "{what}: {secret} leaked:\n{text}");
             }
-            assert!(text.contains(tracewire::REDACTED), "{what}:\n{text}");
+            assert!(
+                text.contains(tracewire::settings::REDACTED),
+                "{what}:\n{text}"
+            );
             assert!(
                 !text.contains('\x1b'),
                 "{what}: no colour escapes:\n{text:?}"

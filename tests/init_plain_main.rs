@@ -5,7 +5,7 @@ mod support;
 
 use support::{Collector, check_delivered, to_collector, workload};
 use tracewire::ErrorKind;
-use tracewire::Protocol;
+use tracewire::settings::Protocol;
 
 #[test]
 fn init_without_a_runtime_exports_and_second_init_is_refused() {

@@ -4,7 +4,7 @@
 mod support;
 
 use support::{Collector, check_delivered, to_collector, workload};
-use tracewire::Protocol;
+use tracewire::settings::Protocol;
 
 #[tokio::test(flavor = "current_thread")]
 async fn init_inside_a_current_thread_runtime() {

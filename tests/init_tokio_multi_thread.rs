@@ -4,7 +4,7 @@
 mod support;
 
 use support::{Collector, check_delivered, to_collector, workload};
-use tracewire::Protocol;
+use tracewire::settings::Protocol;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn init_inside_a_multi_thread_runtime() {

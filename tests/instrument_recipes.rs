@@ -108,7 +108,7 @@ fn each_recipe_produces_what_it_says() {
     let login = capture.span("login");
     assert_eq!(
         login.attr("password").and_then(AttrValue::as_str),
-        Some(tracewire::REDACTED)
+        Some(tracewire::settings::REDACTED)
     );
     assert_eq!(
         login.attr("username").and_then(AttrValue::as_str),

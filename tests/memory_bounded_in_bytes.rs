@@ -6,7 +6,7 @@
 mod support;
 
 use support::{Collector, rss_bytes, to_collector};
-use tracewire::Protocol;
+use tracewire::settings::Protocol;
 
 const MIB: u64 = 1 << 20;
 

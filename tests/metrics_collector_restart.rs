@@ -7,7 +7,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::{Collector, to_collector};
-use tracewire::Protocol;
+use tracewire::settings::Protocol;
 
 fn calls(collector: &Collector, service: &str) -> f64 {
     collector

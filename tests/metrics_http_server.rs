@@ -13,8 +13,8 @@ use axum::extract::Path;
 use axum::routing::get;
 use serde_json::Value;
 use support::{Collector, to_collector};
-use tracewire::Protocol;
 use tracewire::http::ServerLayer;
+use tracewire::settings::Protocol;
 
 const REQUESTS: u64 = 100;
 

@@ -7,7 +7,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::{Collector, to_collector};
-use tracewire::Protocol;
+use tracewire::settings::Protocol;
 
 const SHUTDOWN: Duration = Duration::from_millis(1_000);
 const MARGIN: Duration = Duration::from_millis(600);

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use opentelemetry::trace::{Tracer as _, TracerProvider as _};
 use support::{Collector, to_collector};
-use tracewire::Protocol;
+use tracewire::settings::Protocol;
 
 #[test]
 fn api_spans_nest_under_tracing_spans_and_are_exported() {

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use tracewire::{Export, Protocol, Settings, Source};
+use tracewire::settings::{Export, Protocol, Settings, Source};
 
 fn settings(env: &[(&str, &str)]) -> Settings {
     tracewire::builder()

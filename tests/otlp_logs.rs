@@ -7,7 +7,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::{Collector, to_collector};
-use tracewire::Protocol;
+use tracewire::settings::Protocol;
 
 fn run(
     protocol: Protocol,
@@ -49,7 +49,10 @@ fn events_become_log_records_with_the_span_ids() {
         assert_eq!(placed["span_id"], span["span_id"], "{protocol}");
         assert_eq!(placed["severity_text"], "INFO");
         assert_eq!(placed["attributes"]["order_id"], 42, "typed");
-        assert_eq!(placed["attributes"]["password"], tracewire::REDACTED);
+        assert_eq!(
+            placed["attributes"]["password"],
+            tracewire::settings::REDACTED
+        );
         assert_eq!(placed["resource"]["service.name"], "logs-test");
         let failed = logs
             .iter()

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use tracewire::{Export, Protocol, Settings, Source};
+use tracewire::settings::{Export, Protocol, Settings, Source};
 
 struct Row {
     key: &'static str,

@@ -20,8 +20,8 @@ use axum::routing::get;
 use serde_json::Value;
 use support::hops::{self, BAGGAGE, CALLER_SPAN, Coins, Incoming, STATE, baggage_members};
 use support::{Captured, Collector, to_collector};
-use tracewire::Protocol;
 use tracewire::http::{ClientMiddleware, ServerLayer};
+use tracewire::settings::Protocol;
 
 #[derive(Clone, Copy, Debug)]
 enum Config {

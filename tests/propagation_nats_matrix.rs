@@ -16,8 +16,8 @@ use futures_util::StreamExt as _;
 use serde_json::Value;
 use support::hops::{self, BAGGAGE, Coins, Incoming, STATE, baggage_members};
 use support::{Captured, Collector, NatsServer, to_collector};
-use tracewire::Protocol;
 use tracewire::messaging::Messaging;
+use tracewire::settings::Protocol;
 
 struct Case {
     n: usize,

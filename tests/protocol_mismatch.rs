@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use support::{Collector, workload};
-use tracewire::Protocol;
+use tracewire::settings::Protocol;
 
 fn attempt(builder: tracewire::Builder) -> String {
     let guard = builder

@@ -47,20 +47,26 @@ fn sensitive_fields_are_redacted_in_spans_events_and_logs() {
         assert!(!text.contains(secret), "{secret} leaked: {text}");
     }
     let span = &spans[0];
-    assert_eq!(span["attributes"]["password"], tracewire::REDACTED);
+    assert_eq!(
+        span["attributes"]["password"],
+        tracewire::settings::REDACTED
+    );
     assert_eq!(
         span["attributes"]["http.request.header.authorization"],
-        tracewire::REDACTED
+        tracewire::settings::REDACTED
     );
     assert_eq!(span["attributes"]["user"], "alice");
     let event = &span["events"][0];
-    assert_eq!(event["attributes"]["api_key"], tracewire::REDACTED);
+    assert_eq!(
+        event["attributes"]["api_key"],
+        tracewire::settings::REDACTED
+    );
     assert_eq!(
         event["attributes"]["input_tokens"], 12,
         "not every name with 'token' is a secret"
     );
-    assert_eq!(logs[0]["api_key"], tracewire::REDACTED);
-    assert_eq!(logs[0]["span"]["password"], tracewire::REDACTED);
+    assert_eq!(logs[0]["api_key"], tracewire::settings::REDACTED);
+    assert_eq!(logs[0]["span"]["password"], tracewire::settings::REDACTED);
 }
 
 #[test]
@@ -69,9 +75,9 @@ fn the_list_is_configurable() {
         tracing::info_span!("s", ssn = "123-45-6789", password = "now-allowed")
             .in_scope(|| tracing::info!(ssn = "123-45-6789", "x"));
     });
-    assert_eq!(spans[0]["attributes"]["ssn"], tracewire::REDACTED);
+    assert_eq!(spans[0]["attributes"]["ssn"], tracewire::settings::REDACTED);
     assert_eq!(spans[0]["attributes"]["password"], "now-allowed");
-    assert_eq!(logs[0]["ssn"], tracewire::REDACTED);
+    assert_eq!(logs[0]["ssn"], tracewire::settings::REDACTED);
 }
 
 #[test]

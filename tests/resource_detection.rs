@@ -15,7 +15,7 @@ fn resource_of(collector: &Collector, service: &str, env: &[(&str, &str)]) -> Va
         .without_settings_file()
         .with_env(env.iter().copied())
         .with_otlp_endpoint(collector.grpc_endpoint())
-        .with_otlp_protocol(tracewire::Protocol::Grpc)
+        .with_otlp_protocol(tracewire::settings::Protocol::Grpc)
         .with_service_name(service)
         .with_log_writer(std::io::sink())
         .set_default()

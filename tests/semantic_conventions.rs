@@ -244,14 +244,14 @@ fn every_span_and_metric_follows_the_model() {
             }
         };
         let server = tower::ServiceBuilder::new()
-            .layer(tracewire::grpc::GrpcServerLayer::new())
+            .layer(tracewire::grpc::ServerLayer::new())
             .service_fn(grpc("0"));
         let req = http::Request::post("http://orders.local:50051/shop.v1.Orders/Get")
             .body(String::new())
             .unwrap();
         let _ = server.oneshot(req).await.unwrap();
         let client = tower::ServiceBuilder::new()
-            .layer(tracewire::grpc::GrpcClientLayer::new().with_server("orders.local:50051"))
+            .layer(tracewire::grpc::ClientLayer::new().with_server("orders.local:50051"))
             .service_fn(grpc("5"));
         let req = http::Request::post("/shop.v1.Orders/Get")
             .body(String::new())

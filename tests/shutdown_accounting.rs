@@ -9,7 +9,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::{Collector, report_totals, to_collector};
-use tracewire::Protocol;
+use tracewire::settings::Protocol;
 
 const SPANS: u64 = 20_000;
 const SHUTDOWN: Duration = Duration::from_millis(1_000);

@@ -6,7 +6,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::{Fault, FaultyEndpoint};
-use tracewire::Protocol;
+use tracewire::settings::Protocol;
 
 const SHUTDOWN: Duration = Duration::from_millis(1000);
 

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use support::{Collector, to_collector};
-use tracewire::Protocol;
+use tracewire::settings::Protocol;
 
 fn wait(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);

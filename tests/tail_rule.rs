@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use support::{Collector, to_collector};
-use tracewire::Protocol;
+use tracewire::settings::Protocol;
 
 fn trace(root: &'static str, error: bool, sleep: Duration) {
     tracing::info_span!("root", otel.name = root).in_scope(|| {

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use support::{Collector, to_collector};
-use tracewire::Protocol;
+use tracewire::settings::Protocol;
 
 const ERROR_TRACES: usize = 20;
 const SPANS_PER_TRACE: usize = 100;

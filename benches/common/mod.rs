@@ -177,7 +177,7 @@ pub fn http_request(n: i64) -> i64 {
     })
 }
 
-/// One call through `GrpcServerLayer` (feature `tonic`): the SERVER span, the metadata read,
+/// One call through `ServerLayer` (feature `tonic`): the SERVER span, the metadata read,
 /// the status from the response head, the body wrapped and ended.
 #[cfg(feature = "tonic")]
 pub fn grpc_request(n: i64) -> i64 {
@@ -193,8 +193,8 @@ pub fn grpc_request(n: i64) -> i64 {
         std::future::ready(Ok(res))
     }
     thread_local! {
-        static SVC: RefCell<tracewire::grpc::GrpcService<Handler>> = RefCell::new(
-            tracewire::grpc::GrpcServerLayer::new().layer(tower::service_fn(answer as fn(_) -> _)),
+        static SVC: RefCell<tracewire::grpc::CallService<Handler>> = RefCell::new(
+            tracewire::grpc::ServerLayer::new().layer(tower::service_fn(answer as fn(_) -> _)),
         );
     }
     let req = http::Request::post("/shop.Orders/Get")

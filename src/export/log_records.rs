@@ -19,8 +19,8 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogBatch, LogExporter as _, SdkLogRecord, SdkLoggerProvider};
 
 use super::Pipeline;
-use super::queue::{Delivery, Handle, Prep, Signal};
 use super::counters::{Counters, Tally};
+use super::queue::{Delivery, Handle, Prep, Signal};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Log records as a [`Signal`]: the record with its scope, bounded like span attributes.

@@ -6,6 +6,7 @@
 //! exactly when an export needs to make progress), and so that shutdown can be bounded.
 
 mod config;
+mod counters;
 #[cfg(any(feature = "grpc", feature = "http-proto"))]
 mod encode;
 mod failure;
@@ -31,7 +32,6 @@ mod span_client;
 mod spool;
 #[cfg(any(feature = "grpc", feature = "http-proto"))]
 mod spooling;
-mod counters;
 pub(crate) mod tail;
 mod worker;
 
@@ -47,10 +47,10 @@ pub(crate) use config::{Config, QueueConfig};
 use file::FileSink;
 pub(crate) use processor::{BatchProcessor, MemorySink, SharedProcessor};
 
+pub(crate) use counters::Counters;
 use processor::{SpanSink, Spans};
 use queue::{Handle, Prep, Signal};
 use queue::{Queue, Shared};
-pub(crate) use counters::Counters;
 use worker::export_loop;
 
 #[cfg(any(feature = "grpc", feature = "http-proto"))]
@@ -290,14 +290,9 @@ fn build_exporter(
             Ok(f) => Ok((SpanSink::File(f), Diagnosis::default())),
             // A directory that does not exist in a path someone wrote is a typo in the
             // configuration: refused at start.
-            Err(e)
-                if e.kind() == std::io::ErrorKind::NotFound && !config.file_is_default =>
-            {
-                Err(pipeline_err(format!(
-                    "cannot open the file sink {}: {e}",
-                    path.display()
-                )))
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !config.file_is_default => Err(
+                pipeline_err(format!("cannot open the file sink {}: {e}", path.display())),
+            ),
             // A read-only or full disk is the machine's state, not the configuration: the
             // service starts, and what the sink cannot keep is counted as failed.
             Err(e) => {

@@ -9,10 +9,10 @@ use opentelemetry::Context;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
+use super::counters::{Counters, Tally};
 use super::failure::{ExportError, Kind};
 use super::file::FileSink;
 use super::queue::{Delivery, Handle, Prep, Signal};
-use super::counters::{Counters, Tally};
 use super::{prepare, tail};
 use crate::lock::LockExt as _;
 

@@ -16,9 +16,9 @@ use tokio::sync::Notify;
 
 use super::Diagnosis;
 use super::counters::{Cause, Counters, Tally};
-use crate::stats::Stats;
 use crate::lock::LockExt as _;
 use crate::redact::Redactor;
+use crate::stats::Stats;
 
 /// A kind of telemetry the pipeline carries: spans, and log records with the `logs` feature.
 /// Queueing, batching, timeouts and counting are the same for both; this is what differs.

@@ -1,31 +1,31 @@
-//! The two tower layers users build: [`GrpcServerLayer`] (tonic servers) and
-//! [`GrpcClientLayer`] (tonic channels).
+//! The two tower layers users build: [`ServerLayer`] (tonic servers) and
+//! [`ClientLayer`] (tonic channels).
 
 use std::sync::Arc;
 
 use super::calls::Target;
-use super::service::GrpcService;
+use super::service::CallService;
 use super::{Hooks, RequestHook, ResponseHook, Side};
 
-/// A tower layer for tonic servers (`Server::builder().layer(GrpcServerLayer::new())`): a
+/// A tower layer for tonic servers (`Server::builder().layer(ServerLayer::new())`): a
 /// SERVER span per call, child of the caller's context in the metadata.
 ///
 /// ```
-/// let layer = tracewire::grpc::GrpcServerLayer::new()
+/// let layer = tracewire::grpc::ServerLayer::new()
 ///     .with_exclude_paths(["/grpc.health.v1.Health/*"]);
 /// # let _ = layer;
 /// ```
 #[derive(Debug, Clone, Default)]
-pub struct GrpcServerLayer {
+pub struct ServerLayer {
     exclude: Option<Arc<[String]>>,
     methods: Option<Arc<[String]>>,
     hooks: Hooks,
 }
 
-impl GrpcServerLayer {
+impl ServerLayer {
     /// Paths excluded as the current stack's `exclude_paths` says.
     pub fn new() -> Self {
-        GrpcServerLayer::default()
+        ServerLayer::default()
     }
 
     /// These paths (`/package.Service/Method`, or a prefix ending in `*`) are not traced.
@@ -44,7 +44,7 @@ impl GrpcServerLayer {
     /// route.
     ///
     /// ```
-    /// let layer = tracewire::grpc::GrpcServerLayer::new()
+    /// let layer = tracewire::grpc::ServerLayer::new()
     ///     .with_methods(["shop.v1.Orders/*", "grpc.health.v1.Health/Check"]);
     /// # let _ = layer;
     /// ```
@@ -77,10 +77,10 @@ impl GrpcServerLayer {
     }
 }
 
-impl<S> tower::Layer<S> for GrpcServerLayer {
-    type Service = GrpcService<S>;
-    fn layer(&self, inner: S) -> GrpcService<S> {
-        GrpcService {
+impl<S> tower::Layer<S> for ServerLayer {
+    type Service = CallService<S>;
+    fn layer(&self, inner: S) -> CallService<S> {
+        CallService {
             inner,
             side: Side::Server,
             exclude: self.exclude.clone(),
@@ -92,23 +92,23 @@ impl<S> tower::Layer<S> for GrpcServerLayer {
 }
 
 /// A tower layer for tonic channels
-/// (`ServiceBuilder::new().layer(GrpcClientLayer::new()).service(channel)`): a CLIENT span per
+/// (`ServiceBuilder::new().layer(ClientLayer::new()).service(channel)`): a CLIENT span per
 /// call, the context injected into the metadata.
 ///
 /// ```
-/// let layer = tracewire::grpc::GrpcClientLayer::new();
+/// let layer = tracewire::grpc::ClientLayer::new();
 /// # let _ = layer;
 /// ```
 #[derive(Debug, Clone, Default)]
-pub struct GrpcClientLayer {
+pub struct ClientLayer {
     hooks: Hooks,
     server: Option<Arc<Target>>,
 }
 
-impl GrpcClientLayer {
+impl ClientLayer {
     /// The layer.
     pub fn new() -> Self {
-        GrpcClientLayer::default()
+        ClientLayer::default()
     }
 
     /// The target the channel was made for (`"orders.internal:50051"`,
@@ -119,7 +119,7 @@ impl GrpcClientLayer {
     /// made `with_origin`).
     ///
     /// ```
-    /// let layer = tracewire::grpc::GrpcClientLayer::new().with_server("orders.internal:50051");
+    /// let layer = tracewire::grpc::ClientLayer::new().with_server("orders.internal:50051");
     /// # let _ = layer;
     /// ```
     pub fn with_server(mut self, target: &str) -> Self {
@@ -141,10 +141,10 @@ impl GrpcClientLayer {
     }
 }
 
-impl<S> tower::Layer<S> for GrpcClientLayer {
-    type Service = GrpcService<S>;
-    fn layer(&self, inner: S) -> GrpcService<S> {
-        GrpcService {
+impl<S> tower::Layer<S> for ClientLayer {
+    type Service = CallService<S>;
+    fn layer(&self, inner: S) -> CallService<S> {
+        CallService {
             inner,
             side: Side::Client,
             exclude: None,

@@ -21,7 +21,7 @@
 //! `rpc.method_original` and the span named `grpc`, as the conventions ask: a client cannot
 //! fill the metrics with names of its choosing. The server layer knows a method is not there by
 //! tonic's answer to it (`UNIMPLEMENTED`, which its router gives every path it does not route),
-//! or, with [`GrpcServerLayer::with_methods`], by the list of the methods the server has.
+//! or, with [`ServerLayer::with_methods`], by the list of the methods the server has.
 
 mod calls;
 mod layers;
@@ -29,8 +29,8 @@ mod service;
 
 use std::sync::Arc;
 
-pub use self::layers::{GrpcClientLayer, GrpcServerLayer};
-pub use self::service::{GrpcBody, GrpcFuture, GrpcService};
+pub use self::layers::{ClientLayer, ServerLayer};
+pub use self::service::{CallBody, CallFuture, CallService};
 pub use crate::hooks::{RequestHook, ResponseHook};
 
 /// The hooks of a layer; cloned into each service.

@@ -17,9 +17,9 @@ use super::calls::{
 use super::{Hooks, ResponseHook, Side};
 use crate::propagation;
 
-/// The service [`GrpcServerLayer`](super::GrpcServerLayer) and [`GrpcClientLayer`](super::GrpcClientLayer) produce.
+/// The service [`ServerLayer`](super::ServerLayer) and [`ClientLayer`](super::ClientLayer) produce.
 #[derive(Debug, Clone)]
-pub struct GrpcService<S> {
+pub struct CallService<S> {
     pub(super) inner: S,
     pub(super) side: Side,
     pub(super) exclude: Option<Arc<[String]>>,
@@ -39,13 +39,13 @@ impl std::fmt::Debug for Side {
     }
 }
 
-impl<S, ReqBody, ResBody> tower::Service<Request<ReqBody>> for GrpcService<S>
+impl<S, ReqBody, ResBody> tower::Service<Request<ReqBody>> for CallService<S>
 where
     S: tower::Service<Request<ReqBody>, Response = Response<ResBody>>,
 {
-    type Response = Response<GrpcBody<ResBody>>;
+    type Response = Response<CallBody<ResBody>>;
     type Error = S::Error;
-    type Future = GrpcFuture<S::Future>;
+    type Future = CallFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -58,11 +58,13 @@ where
                 let begin = |d: &Arc<crate::propagation::TraceResponse>| {
                     d.begin(&remote, || req.headers().contains_key("traceparent"))
                 };
-                let Some(traceresponse) =
-                    crate::propagation::server_request(self.exclude.as_deref(), req.uri().path(), begin)
-                else {
+                let Some(traceresponse) = crate::propagation::server_request(
+                    self.exclude.as_deref(),
+                    req.uri().path(),
+                    begin,
+                ) else {
                     let _forward = remote.clone().attach();
-                    return GrpcFuture {
+                    return CallFuture {
                         inner: self.inner.call(req),
                         span: None,
                         side: self.side,
@@ -97,7 +99,7 @@ where
                     let _entered = span.enter();
                     self.inner.call(req)
                 };
-                GrpcFuture {
+                CallFuture {
                     inner,
                     span: Some(span),
                     side: self.side,
@@ -116,7 +118,7 @@ where
                     let _entered = span.enter();
                     self.inner.call(req)
                 };
-                GrpcFuture {
+                CallFuture {
                     inner,
                     span: Some(span),
                     side: self.side,
@@ -141,8 +143,8 @@ fn with_request_hook<B>(hooks: &Hooks, span: &tracing::Span, req: Request<B>) ->
 }
 
 pin_project_lite::pin_project! {
-    /// The response future of [`GrpcService`].
-    pub struct GrpcFuture<F> {
+    /// The response future of [`CallService`].
+    pub struct CallFuture<F> {
         #[pin]
         inner: F,
         span: Option<tracing::Span>,
@@ -157,19 +159,19 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<F> std::fmt::Debug for GrpcFuture<F> {
+impl<F> std::fmt::Debug for CallFuture<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GrpcFuture")
+        f.debug_struct("CallFuture")
             .field("span", &self.span)
             .finish()
     }
 }
 
-impl<F, B, E> Future for GrpcFuture<F>
+impl<F, B, E> Future for CallFuture<F>
 where
     F: Future<Output = Result<Response<B>, E>>,
 {
-    type Output = Result<Response<GrpcBody<B>>, E>;
+    type Output = Result<Response<CallBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
@@ -208,7 +210,7 @@ where
                 }
                 Ok(Response::from_parts(
                     parts,
-                    GrpcBody {
+                    CallBody {
                         inner: body,
                         span,
                         side,
@@ -231,7 +233,7 @@ where
 pin_project_lite::pin_project! {
     /// A response body that ends its call's span when it ends, reading the status in the
     /// trailers.
-    pub struct GrpcBody<B> {
+    pub struct CallBody<B> {
         #[pin]
         inner: B,
         span: Option<tracing::Span>,
@@ -241,15 +243,15 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<B> std::fmt::Debug for GrpcBody<B> {
+impl<B> std::fmt::Debug for CallBody<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GrpcBody")
+        f.debug_struct("CallBody")
             .field("span", &self.span)
             .finish()
     }
 }
 
-impl<B: http_body::Body> http_body::Body for GrpcBody<B> {
+impl<B: http_body::Body> http_body::Body for CallBody<B> {
     type Data = B::Data;
     type Error = B::Error;
 

@@ -77,7 +77,7 @@ const SENSITIVE_PARAMS: &[&str] = &[
 /// same word rule as field and attribute names (`user_password`, `x-api-key`, `pass%77ord`).
 fn sensitive_param(key: &str) -> bool {
     static NAMES: std::sync::LazyLock<crate::redact::Redactor> = std::sync::LazyLock::new(|| {
-        let defaults: Vec<String> = crate::DEFAULT_REDACT
+        let defaults: Vec<String> = crate::settings::DEFAULT_REDACT
             .iter()
             .map(|s| s.to_string())
             .collect();

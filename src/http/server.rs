@@ -238,9 +238,11 @@ where
         let begin = |d: &Arc<crate::propagation::TraceResponse>| {
             d.begin(&remote, || req.headers().contains_key("traceparent"))
         };
-        let Some(traceresponse) =
-            crate::propagation::server_request(self.layer.exclude.as_deref(), req.uri().path(), begin)
-        else {
+        let Some(traceresponse) = crate::propagation::server_request(
+            self.layer.exclude.as_deref(),
+            req.uri().path(),
+            begin,
+        ) else {
             let _forward = remote.clone().attach();
             return ServerResponseFuture {
                 inner: self.inner.call(req),
@@ -351,7 +353,8 @@ where
                     .as_ref()
                     .and_then(|p| p.header(this.span, status.is_server_error()))
                 {
-                    res.headers_mut().insert(crate::propagation::TRACERESPONSE, v);
+                    res.headers_mut()
+                        .insert(crate::propagation::TRACERESPONSE, v);
                 }
                 if *this.echo
                     && let Some(tp) = propagation::current_traceparent()

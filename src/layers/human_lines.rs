@@ -60,7 +60,7 @@ impl FieldWriter<'_, '_> {
         self.first = false;
         let scrubbed;
         let text = if self.redactor.is_sensitive_cached(name) {
-            crate::REDACTED
+            crate::redact::REDACTED
         } else {
             scrubbed = crate::redact::scrub(text);
             scrubbed.as_deref().unwrap_or(text)

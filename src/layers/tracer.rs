@@ -19,8 +19,7 @@ use opentelemetry::trace::{
 use opentelemetry::{Context, InstrumentationScope, KeyValue};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
-    SamplingDecision, ShouldSample, SpanData, SpanEvents, SpanLimits, SpanLinks,
-    SpanProcessor,
+    SamplingDecision, ShouldSample, SpanData, SpanEvents, SpanLimits, SpanLinks, SpanProcessor,
 };
 
 use crate::export::BatchProcessor;

@@ -43,7 +43,7 @@ pub enum Export {
 ///     .settings()?;
 /// let metrics = s.metrics_otlp.unwrap();
 /// assert_eq!(metrics.url, "http://metrics:4317");
-/// assert_eq!(metrics.protocol, tracewire::Protocol::Grpc);
+/// assert_eq!(metrics.protocol, tracewire::settings::Protocol::Grpc);
 /// assert_eq!(s.logs_otlp.unwrap().url, "http://collector:4318/v1/logs");
 /// # Ok::<(), tracewire::Error>(())
 /// ```
@@ -76,7 +76,7 @@ impl fmt::Debug for OtlpExport {
         let headers: Vec<(&str, &str)> = self
             .headers
             .iter()
-            .map(|(k, _)| (k.as_str(), crate::REDACTED))
+            .map(|(k, _)| (k.as_str(), crate::settings::REDACTED))
             .collect();
         f.debug_struct("OtlpExport")
             .field("url", &self.url)

@@ -4,7 +4,7 @@
 //!
 //! From this table come the resolver's generic pass (`resolve.rs`), the typo suggestions, the
 //! keys [`Builder::with_setting`](crate::Builder::with_setting) accepts and
-//! [`Settings::keys`](crate::Settings::keys) (`tracewire config --keys`); `tests/every_key.rs`
+//! [`Settings::keys`](crate::settings::Settings::keys) (`tracewire config --keys`); `tests/every_key.rs`
 //! checks that `settings.toml` and the README list exactly these keys. Adding a key is one row
 //! here, a field on `Settings` and its line in `resolve::settings`; a key with a rule of its own
 //! names a function in `rules.rs`.

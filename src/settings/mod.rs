@@ -1,4 +1,17 @@
-//! Settings: one documented precedence, one place that reads the environment.
+//! Settings: what a stack is configured with, one documented precedence, one place that reads
+//! the environment. [`Settings`] is the resolved view (`Builder::settings()`), with the value
+//! kinds its fields hold; a service usually never names these types, and sets keys through the
+//! [`Builder`](crate::Builder)'s `with_*` methods, `settings.toml` or the environment.
+//!
+//! ```
+//! use tracewire::settings::{Protocol, Source};
+//! let s = tracewire::builder().without_settings_file()
+//!     .with_env([("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317")])
+//!     .settings()?;
+//! assert_eq!(s.traces_otlp().unwrap().protocol, Protocol::Grpc);
+//! assert!(matches!(s.source("otlp_endpoint"), Some(Source::Env { .. })));
+//! # Ok::<(), tracewire::Error>(())
+//! ```
 //!
 //! Precedence, lowest to highest:
 //!
@@ -38,6 +51,7 @@ pub use load::{TRACEWIRE_ENV, TRACEWIRE_SETTINGS};
 
 use crate::error::Result;
 
+pub use crate::redact::REDACTED;
 pub(crate) use keys::{key_name, known_key};
 #[cfg(test)]
 pub(crate) use rules::PROPAGATORS;
@@ -48,7 +62,7 @@ pub const DEFAULT_FILE_SINK: &str = "tracewire-spans.jsonl";
 /// The effective settings, each with the source it came from.
 ///
 /// ```no_run
-/// let settings = tracewire::Settings::load()?;
+/// let settings = tracewire::settings::Settings::load()?;
 /// println!("{}", settings.explain());
 /// # Ok::<(), tracewire::Error>(())
 /// ```
@@ -201,7 +215,7 @@ impl fmt::Debug for Settings {
         let headers: Vec<(&str, &str)> = self
             .otlp_headers
             .iter()
-            .map(|(k, _)| (k.as_str(), crate::REDACTED))
+            .map(|(k, _)| (k.as_str(), crate::settings::REDACTED))
             .collect();
         f.debug_struct("Settings")
             .field("enabled", &self.enabled)
@@ -290,7 +304,7 @@ impl Settings {
     /// Loads settings from `settings.toml` (or `TRACEWIRE_SETTINGS`) and the process environment.
     ///
     /// ```no_run
-    /// let s = tracewire::Settings::load()?;
+    /// let s = tracewire::settings::Settings::load()?;
     /// assert!((0.0..=1.0).contains(&s.sampling_rate));
     /// # Ok::<(), tracewire::Error>(())
     /// ```
@@ -363,7 +377,7 @@ impl Settings {
     ///
     /// ```
     /// let s = tracewire::builder().with_sampling_rate(0.5).settings()?;
-    /// assert_eq!(s.source("sampling_rate"), Some(&tracewire::Source::Code));
+    /// assert_eq!(s.source("sampling_rate"), Some(&tracewire::settings::Source::Code));
     /// # Ok::<(), tracewire::Error>(())
     /// ```
     pub fn source(&self, key: &str) -> Option<&Source> {
@@ -386,7 +400,7 @@ impl Settings {
     /// (what `tracewire config --keys` prints); from the same table the resolver reads.
     ///
     /// ```
-    /// let keys = tracewire::Settings::keys().to_string();
+    /// let keys = tracewire::settings::Settings::keys().to_string();
     /// assert!(keys.contains("sampling_rate"));
     /// assert!(keys.contains("OTEL_TRACES_SAMPLER_ARG"));
     /// ```

@@ -70,7 +70,7 @@ impl fmt::Display for Raw {
 /// `_ms` keys) or a list of `(name, value)` pairs (`otlp_headers`, `resource_attributes`).
 ///
 /// ```
-/// use tracewire::SettingValue;
+/// use tracewire::settings::SettingValue;
 /// let _: SettingValue = true.into();
 /// let _: SettingValue = 0.25.into();
 /// let _: SettingValue = std::time::Duration::from_millis(500).into();

@@ -142,7 +142,7 @@ impl Builder {
         /// ```
         /// let s = tracewire::builder().without_settings_file()
         ///     .with_otlp_endpoint("http://localhost:4317").settings()?;
-        /// assert!(matches!(s.export, tracewire::Export::Otlp { protocol: tracewire::Protocol::Grpc, .. }));
+        /// assert!(matches!(s.export, tracewire::settings::Export::Otlp { protocol: tracewire::settings::Protocol::Grpc, .. }));
         /// # Ok::<(), tracewire::Error>(())
         /// ```
         with_otlp_endpoint, "otlp_endpoint", impl Into<String>, |v| Raw::Str(v.into()));
@@ -150,11 +150,11 @@ impl Builder {
         /// `otlp_protocol`.
         ///
         /// ```
-        /// use tracewire::Protocol;
+        /// use tracewire::settings::Protocol;
         /// let s = tracewire::builder().without_settings_file()
         ///     .with_otlp_endpoint("http://localhost:9999")
         ///     .with_otlp_protocol(Protocol::Grpc).settings()?;
-        /// assert!(matches!(s.export, tracewire::Export::Otlp { protocol: Protocol::Grpc, .. }));
+        /// assert!(matches!(s.export, tracewire::settings::Export::Otlp { protocol: Protocol::Grpc, .. }));
         /// # Ok::<(), tracewire::Error>(())
         /// ```
         with_otlp_protocol, "otlp_protocol", Protocol, |v| Raw::Str(v.to_string()));
@@ -209,7 +209,7 @@ impl Builder {
         /// `log_format`.
         ///
         /// ```
-        /// use tracewire::LogFormat;
+        /// use tracewire::settings::LogFormat;
         /// let s = tracewire::builder().without_settings_file().with_log_format(LogFormat::Compact).settings()?;
         /// assert_eq!(s.log_format, LogFormat::Compact);
         /// # Ok::<(), tracewire::Error>(())
@@ -444,14 +444,18 @@ impl Builder {
     ///     .settings()?;
     /// assert!(s.keep_errors);
     /// assert_eq!(s.exclude_paths, ["/health", "/metrics/*"]);
-    /// assert_eq!(s.source("sampler"), Some(&tracewire::Source::Code));
+    /// assert_eq!(s.source("sampler"), Some(&tracewire::settings::Source::Code));
     ///
     /// let err = tracewire::builder().without_settings_file()
     ///     .with_setting("samplng_rate", 0.5).settings().unwrap_err();
     /// assert!(err.to_string().contains("did you mean `sampling_rate`?"));
     /// # Ok::<(), tracewire::Error>(())
     /// ```
-    pub fn with_setting(mut self, key: &str, value: impl Into<crate::SettingValue>) -> Self {
+    pub fn with_setting(
+        mut self,
+        key: &str,
+        value: impl Into<crate::settings::SettingValue>,
+    ) -> Self {
         match crate::settings::known_key(key) {
             Ok(name) => self.code.push((name, value.into().0)),
             Err(e) => {

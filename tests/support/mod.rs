@@ -360,11 +360,11 @@ pub fn file_sink_spans(path: &std::path::Path) -> Vec<Value> {
 /// A builder aimed at `collector` over `protocol`, ignoring the developer's settings and env.
 pub fn to_collector(
     collector: &Collector,
-    protocol: tracewire::Protocol,
+    protocol: tracewire::settings::Protocol,
     service: &str,
 ) -> tracewire::Builder {
     let endpoint = match protocol {
-        tracewire::Protocol::Grpc => collector.grpc_endpoint(),
+        tracewire::settings::Protocol::Grpc => collector.grpc_endpoint(),
         _ => collector.http_endpoint(),
     };
     tracewire::builder()

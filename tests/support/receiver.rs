@@ -239,9 +239,9 @@ impl Receiver {
 
     /// A builder aimed at this receiver over `protocol`, ignoring the developer's settings and
     /// environment.
-    pub fn builder(&self, protocol: tracewire::Protocol) -> tracewire::Builder {
+    pub fn builder(&self, protocol: tracewire::settings::Protocol) -> tracewire::Builder {
         let endpoint = match protocol {
-            tracewire::Protocol::Grpc => self.grpc_endpoint(),
+            tracewire::settings::Protocol::Grpc => self.grpc_endpoint(),
             _ => self.http_endpoint(),
         };
         tracewire::builder()

@@ -136,13 +136,13 @@ fn view_cmd(args: &[String]) -> Result<(), String> {
 fn config_cmd(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("--keys") => {
-            print!("{}", tracewire::Settings::keys());
+            print!("{}", tracewire::settings::Settings::keys());
             return Ok(());
         }
         Some(other) => return Err(format!("unknown option {other:?}\n{USAGE}")),
         None => {}
     }
-    let settings = tracewire::Settings::load().map_err(|e| e.to_string())?;
+    let settings = tracewire::settings::Settings::load().map_err(|e| e.to_string())?;
     println!("{}", settings.explain());
     Ok(())
 }
@@ -164,8 +164,8 @@ fn send_cmd(args: &[String]) -> Result<(), String> {
         b = b.with_setting("otlp_protocol", p);
     }
     let (url, protocol) = match b.settings().map_err(|e| format!("{e}\n{USAGE}"))?.export {
-        tracewire::Export::Otlp { url, protocol } => match protocol {
-            tracewire::Protocol::Grpc => (url, send::Protocol::Grpc),
+        tracewire::settings::Export::Otlp { url, protocol } => match protocol {
+            tracewire::settings::Protocol::Grpc => (url, send::Protocol::Grpc),
             _ => (url, send::Protocol::Http),
         },
         _ => return Err(format!("--endpoint {endpoint}: expected an http:// URL")),

@@ -7,7 +7,9 @@
 use super::{BuildResult, chain, header_map};
 use crate::settings::OtlpExport;
 
-pub(super) fn metadata(s: &OtlpExport) -> BuildResult<opentelemetry_otlp::tonic_types::metadata::MetadataMap> {
+pub(super) fn metadata(
+    s: &OtlpExport,
+) -> BuildResult<opentelemetry_otlp::tonic_types::metadata::MetadataMap> {
     let headers = header_map(s, "gRPC metadata")?;
     Ok(opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(headers))
 }
@@ -16,8 +18,8 @@ pub(super) fn metadata(s: &OtlpExport) -> BuildResult<opentelemetry_otlp::tonic_
 /// connect directly): the exporter's own channel has no proxy support.
 #[cfg_attr(not(any(feature = "logs", feature = "metrics")), allow(dead_code))]
 pub(super) fn proxied_channel(s: &OtlpExport) -> BuildResult<Option<tonic::transport::Channel>> {
-    let Some(rules) =
-        crate::export::proxy::matcher(&s.proxy).filter(|m| crate::export::proxy::applies(Some(m), &s.url))
+    let Some(rules) = crate::export::proxy::matcher(&s.proxy)
+        .filter(|m| crate::export::proxy::applies(Some(m), &s.url))
     else {
         return Ok(None);
     };
@@ -50,4 +52,3 @@ pub(super) fn probe(url: &str, s: &OtlpExport) -> Option<crate::export::http_cli
     #[cfg(not(feature = "tls"))]
     Some(crate::export::http_client::GrpcProbe::new(url, proxy))
 }
-

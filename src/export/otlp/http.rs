@@ -12,7 +12,10 @@ use crate::settings::OtlpExport;
 pub(super) fn client(
     url: &str,
     s: &OtlpExport,
-) -> BuildResult<(crate::export::http_client::OtlpHttpClient, LastTransportError)> {
+) -> BuildResult<(
+    crate::export::http_client::OtlpHttpClient,
+    LastTransportError,
+)> {
     let proxy = crate::export::proxy::matcher(&s.proxy);
     #[cfg(feature = "tls")]
     return Ok(crate::export::http_client::OtlpHttpClient::new(
@@ -25,7 +28,8 @@ pub(super) fn client(
         if is_https(url) {
             return Err(format!("{url} needs tracewire's `tls` cargo feature"));
         }
-        Ok(crate::export::http_client::OtlpHttpClient::new(s.timeout, proxy))
+        Ok(crate::export::http_client::OtlpHttpClient::new(
+            s.timeout, proxy,
+        ))
     }
 }
-

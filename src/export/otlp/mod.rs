@@ -229,7 +229,8 @@ pub(crate) fn span_client(
         Protocol::HttpProtobuf => {
             // The client's own messages carry the transport error: no diagnosis to add.
             let (client, _last) = http::client(url, s)?;
-            let client = crate::export::span_client::SpanClient::http(s, encoder, client).map_err(err)?;
+            let client =
+                crate::export::span_client::SpanClient::http(s, encoder, client).map_err(err)?;
             Ok((client, Diagnosis::default()))
         }
         #[allow(unreachable_patterns)]
@@ -276,6 +277,8 @@ pub(crate) fn warn_signal_off(signal: &str, url: &str, error: &str) {
     };
     eprintln!(
         "tracewire: warning: {url} does not take OTLP {signal} ({}); {signal} export is off for this process. Point OTEL_EXPORTER_OTLP_{upper}_ENDPOINT (otlp_{signal}_endpoint) at an endpoint that takes them, or set {switch}",
-        crate::export::prepare::cut(error, 300).as_deref().unwrap_or(error)
+        crate::export::prepare::cut(error, 300)
+            .as_deref()
+            .unwrap_or(error)
     );
 }

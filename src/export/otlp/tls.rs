@@ -116,4 +116,3 @@ pub(super) fn rustls_config(url: &str, s: &OtlpExport) -> BuildResult<rustls::Cl
         _ => builder.with_no_client_auth(),
     })
 }
-

@@ -63,7 +63,7 @@ macro_rules! typed {
             "environment variables).\n\n```\n",
             "let s = tracewire::builder().without_settings_file()\n    .",
             stringify!($fn), "(", stringify!($($example)*), ")\n    .settings()?;\n",
-            "assert_eq!(s.source(\"", $key, "\"), Some(&tracewire::Source::Code));\n",
+            "assert_eq!(s.source(\"", $key, "\"), Some(&tracewire::settings::Source::Code));\n",
             "# Ok::<(), tracewire::Error>(())\n```"
         )
     };
@@ -181,21 +181,21 @@ typed! {
     with_otlp_client_key "otlp_client_key": pem ("/etc/ssl/collector.pem");
     with_otlp_insecure "otlp_insecure": bool (true);
     with_otlp_metrics_endpoint "otlp_metrics_endpoint": text ("http://metrics.internal:4318");
-    with_otlp_metrics_protocol "otlp_metrics_protocol": protocol (tracewire::Protocol::Grpc);
+    with_otlp_metrics_protocol "otlp_metrics_protocol": protocol (tracewire::settings::Protocol::Grpc);
     with_otlp_metrics_headers "otlp_metrics_headers": map ([("x-api-key", "secret")]);
     with_otlp_metrics_compression "otlp_metrics_compression": text ("gzip");
     with_otlp_metrics_certificate "otlp_metrics_certificate": pem ("/etc/ssl/collector.pem");
     with_otlp_metrics_client_certificate "otlp_metrics_client_certificate": pem ("/etc/ssl/collector.pem");
     with_otlp_metrics_client_key "otlp_metrics_client_key": pem ("/etc/ssl/collector.pem");
     with_otlp_logs_endpoint "otlp_logs_endpoint": text ("http://logs.internal:4318");
-    with_otlp_logs_protocol "otlp_logs_protocol": protocol (tracewire::Protocol::HttpProtobuf);
+    with_otlp_logs_protocol "otlp_logs_protocol": protocol (tracewire::settings::Protocol::HttpProtobuf);
     with_otlp_logs_headers "otlp_logs_headers": map ([("x-api-key", "secret")]);
     with_otlp_logs_timeout "otlp_logs_timeout_ms": millis (std::time::Duration::from_secs(5));
     with_otlp_logs_compression "otlp_logs_compression": text ("gzip");
     with_otlp_logs_certificate "otlp_logs_certificate": pem ("/etc/ssl/collector.pem");
     with_otlp_logs_client_certificate "otlp_logs_client_certificate": pem ("/etc/ssl/collector.pem");
     with_otlp_logs_client_key "otlp_logs_client_key": pem ("/etc/ssl/collector.pem");
-    with_sampler_kind "sampler": sampler (tracewire::SamplerKind::TraceIdRatio);
+    with_sampler_kind "sampler": sampler (tracewire::settings::SamplerKind::TraceIdRatio);
     with_resource_attributes "resource_attributes": map ([("deployment.environment.name", "prod")]);
     with_resource_detectors "resource_detectors": list (["host", "os"]);
     with_propagators "propagators": list (["tracecontext", "baggage", "b3"]);
@@ -221,7 +221,7 @@ typed! {
     with_metrics_enabled "metrics_enabled": bool (false);
     with_metric_export_interval "metric_export_interval_ms": millis (std::time::Duration::from_secs(10));
     with_metric_export_timeout "metric_export_timeout_ms": millis (std::time::Duration::from_secs(5));
-    with_metrics_temporality "metrics_temporality": temporality (tracewire::MetricsTemporality::Delta);
+    with_metrics_temporality "metrics_temporality": temporality (tracewire::settings::MetricsTemporality::Delta);
     with_span_metrics "span_metrics": bool (true);
     with_span_metrics_max_series "span_metrics_max_series": count (500);
     with_span_events_with_logs "span_events_with_logs": bool (true);
@@ -230,7 +230,7 @@ typed! {
     with_slow_threshold "slow_threshold_ms": millis (std::time::Duration::from_millis(500));
     with_tail_max_buffered_spans "tail_max_buffered_spans": count (10_000);
     with_tail_max_buffered_bytes "tail_max_buffered_bytes": count (16 << 20);
-    with_traceresponse "traceresponse": traceresponse (tracewire::TraceResponseMode::On);
+    with_traceresponse "traceresponse": traceresponse (tracewire::settings::TraceResponseMode::On);
     with_traceresponse_max_promotions_per_second "traceresponse_max_promotions_per_second": count (5);
 }
 
