@@ -11,6 +11,8 @@ mod counters;
 mod encode;
 mod failure;
 mod file;
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+pub(crate) mod line_file;
 #[cfg(feature = "http-proto")]
 mod http_client;
 #[cfg(feature = "logs")]

@@ -2,8 +2,6 @@
 //! metrics file beside the file sink, or the test kit's memory. Every export is bounded and
 //! counted.
 
-use std::fs::{File, OpenOptions};
-use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,6 +13,7 @@ use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::export::Counters;
+use crate::export::line_file::LineFile;
 use crate::lock::LockExt as _;
 
 /// Where the test kit collects metric exports (as OTLP requests, the shape a collector gets).
@@ -52,17 +51,10 @@ impl Sink {
             )));
         }
         match &config.file {
-            Some((path, max_bytes)) => {
-                let path = super::metrics_file(path);
-                MetricsFile::open(&path, *max_bytes)
-                    .map(|f| Some(Sink::File(f)))
-                    .map_err(|e| {
-                        err(format!(
-                            "cannot open the metrics file {}: {e}",
-                            path.display()
-                        ))
-                    })
-            }
+            Some((path, max_bytes)) => Ok(Some(Sink::File(MetricsFile::open(
+                &super::metrics_file(path),
+                *max_bytes,
+            )))),
             None => Ok(None),
         }
     }
@@ -70,56 +62,24 @@ impl Sink {
 
 /// OTLP/JSON lines, one `ExportMetricsServiceRequest` per export, capped like the span file.
 /// Created at the first export with data points: a service without metrics leaves no file.
-pub(super) struct MetricsFile {
-    path: std::path::PathBuf,
-    file: Mutex<Option<(File, u64)>>,
-    cap: u64,
-}
+pub(super) struct MetricsFile(LineFile);
 
 impl MetricsFile {
-    fn open(path: &std::path::Path, cap: u64) -> std::io::Result<MetricsFile> {
-        Ok(MetricsFile {
-            path: path.to_path_buf(),
-            file: Mutex::new(None),
-            cap,
-        })
+    fn open(path: &std::path::Path, cap: u64) -> MetricsFile {
+        MetricsFile(LineFile::at_first_line(path, cap))
     }
 
     fn write(&self, request: &ExportMetricsServiceRequest) -> OTelSdkResult {
         let mut line = serde_json::to_vec(request)
             .map_err(|e| OTelSdkError::InternalFailure(e.to_string()))?;
         line.push(b'\n');
-        let mut slot = self.file.lock_or_recover();
-        if slot.is_none() {
-            let file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&self.path)
-                .map_err(|e| {
-                    OTelSdkError::InternalFailure(format!(
-                        "cannot open the metrics file {}: {e}",
-                        self.path.display()
-                    ))
-                })?;
-            let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-            *slot = Some((file, len));
-        }
-        let Some(f) = slot.as_mut() else {
-            return Ok(());
-        };
-        if f.1 + line.len() as u64 > self.cap {
-            return Err(OTelSdkError::InternalFailure(
+        match self.0.append(&line) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(OTelSdkError::InternalFailure(
                 "the metrics file reached file_max_bytes".into(),
-            ));
+            )),
+            Err(e) => Err(OTelSdkError::InternalFailure(e)),
         }
-        let written = f.1;
-        if let Err(e) = f.0.write_all(&line) {
-            // Only whole lines: cut back a short write.
-            let _ = f.0.set_len(written);
-            return Err(OTelSdkError::InternalFailure(e.to_string()));
-        }
-        f.1 += line.len() as u64;
-        Ok(())
     }
 }
 

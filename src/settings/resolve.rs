@@ -206,8 +206,8 @@ pub(crate) fn settings(
         r.note(key_name!("service_name_override"), from);
     }
     let export = export(&mut r, env)?;
-    let metrics_otlp = signal_otlp(&mut r, env, &export, "metrics")?;
-    let logs_otlp = signal_otlp(&mut r, env, &export, "logs")?;
+    let metrics_otlp = signal_otlp(&mut r, env, &export, &SignalKeys::METRICS)?;
+    let logs_otlp = signal_otlp(&mut r, env, &export, &SignalKeys::LOGS)?;
     let queue = r.usize(key_name!("batch_max_queue_size"));
     Ok(Settings {
         enabled: r.bool(key_name!("enabled")),
@@ -285,6 +285,46 @@ pub(crate) fn settings(
     })
 }
 
+/// The keys of one signal's own OTLP transport, each checked against the key table when the
+/// crate is built.
+struct SignalKeys {
+    signal: &'static str,
+    endpoint: &'static str,
+    protocol: &'static str,
+    /// Metrics are bounded by their export timeout, which is always set (a default).
+    timeout_ms: &'static str,
+    headers: &'static str,
+    compression: &'static str,
+    certificate: &'static str,
+    client_certificate: &'static str,
+    client_key: &'static str,
+}
+
+impl SignalKeys {
+    const METRICS: SignalKeys = SignalKeys {
+        signal: "metrics",
+        endpoint: key_name!("otlp_metrics_endpoint"),
+        protocol: key_name!("otlp_metrics_protocol"),
+        timeout_ms: key_name!("metric_export_timeout_ms"),
+        headers: key_name!("otlp_metrics_headers"),
+        compression: key_name!("otlp_metrics_compression"),
+        certificate: key_name!("otlp_metrics_certificate"),
+        client_certificate: key_name!("otlp_metrics_client_certificate"),
+        client_key: key_name!("otlp_metrics_client_key"),
+    };
+    const LOGS: SignalKeys = SignalKeys {
+        signal: "logs",
+        endpoint: key_name!("otlp_logs_endpoint"),
+        protocol: key_name!("otlp_logs_protocol"),
+        timeout_ms: key_name!("otlp_logs_timeout_ms"),
+        headers: key_name!("otlp_logs_headers"),
+        compression: key_name!("otlp_logs_compression"),
+        certificate: key_name!("otlp_logs_certificate"),
+        client_certificate: key_name!("otlp_logs_client_certificate"),
+        client_key: key_name!("otlp_logs_client_key"),
+    };
+}
+
 /// Where one signal (`metrics`, `logs`) goes over OTLP, option by option: its own key or
 /// variable when set, else the span endpoint's. Without an endpoint of its own it goes beside
 /// the span endpoint (or, when that one came from `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, to the
@@ -294,14 +334,10 @@ fn signal_otlp(
     r: &mut Resolved,
     env: &HashMap<String, String>,
     spans: &super::Export,
-    signal: &str,
+    keys: &SignalKeys,
 ) -> Result<Option<super::OtlpExport>> {
-    let key = |option: &str| -> &'static str {
-        super::keys::key(&format!("otlp_{signal}_{option}"))
-            .map(|k| k.name)
-            .unwrap_or_else(|| panic!("otlp_{signal}_{option} is not in the key table"))
-    };
-    let own_protocol = r.index(key("protocol")).map(|i| Protocol::ALL[i]);
+    let signal = keys.signal;
+    let own_protocol = r.index(keys.protocol).map(|i| Protocol::ALL[i]);
     let generic = env
         .get("OTEL_EXPORTER_OTLP_ENDPOINT")
         .filter(|v| !v.trim().is_empty());
@@ -311,8 +347,8 @@ fn signal_otlp(
             var: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
         }
     );
-    let (url, protocol) = if let Some(text) = r.string(key("endpoint")) {
-        let src = r.source(key("endpoint")).clone();
+    let (url, protocol) = if let Some(text) = r.string(keys.endpoint) {
+        let src = r.source(keys.endpoint).clone();
         // A protocol for the spans' endpoint is no guide to another endpoint's; the generic
         // variable is meant for every signal.
         let protocol = own_protocol.or_else(|| {
@@ -330,7 +366,7 @@ fn signal_otlp(
                 None => return Ok(None),
             },
             Err(why) => {
-                let e = invalid(key("endpoint"), &Raw::Str(text.clone()), &src, &why);
+                let e = invalid(keys.endpoint, &Raw::Str(text.clone()), &src, &why);
                 if !parse::is_otel(&src) {
                     return Err(e);
                 }
@@ -369,30 +405,32 @@ fn signal_otlp(
             r.path(shared)
         }
     };
-    let timeout = if signal == "metrics" {
-        r.millis(key_name!("metric_export_timeout_ms"))
-    } else if set(r, key("timeout_ms")) {
-        r.millis(key("timeout_ms"))
+    let timeout = if set(r, keys.timeout_ms) {
+        r.millis(keys.timeout_ms)
     } else {
         r.millis(key_name!("otlp_timeout_ms"))
     };
     Ok(Some(super::OtlpExport {
         url,
         protocol,
-        headers: if set(r, key("headers")) {
-            r.map(key("headers"))
+        headers: if set(r, keys.headers) {
+            r.map(keys.headers)
         } else {
             r.map(key_name!("otlp_headers"))
         },
         timeout,
-        gzip: if set(r, key("compression")) {
-            r.bool(key("compression"))
+        gzip: if set(r, keys.compression) {
+            r.bool(keys.compression)
         } else {
             r.bool(key_name!("otlp_compression"))
         },
-        certificate: or_shared(r, key("certificate"), "otlp_certificate"),
-        client_certificate: or_shared(r, key("client_certificate"), "otlp_client_certificate"),
-        client_key: or_shared(r, key("client_key"), "otlp_client_key"),
+        certificate: or_shared(r, keys.certificate, key_name!("otlp_certificate")),
+        client_certificate: or_shared(
+            r,
+            keys.client_certificate,
+            key_name!("otlp_client_certificate"),
+        ),
+        client_key: or_shared(r, keys.client_key, key_name!("otlp_client_key")),
         proxy: super::ProxyEnv::from_env(env),
     }))
 }
