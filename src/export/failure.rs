@@ -126,17 +126,32 @@ impl ExportError {
     /// An error of a dependency's exporter (opentelemetry-otlp's log exporter), which reports
     /// failures only as text: its own timeout is read from its words, anything else is a
     /// transport failure the diagnosis may explain.
-    #[cfg_attr(not(feature = "logs"), allow(dead_code))]
+    #[cfg_attr(not(any(feature = "logs", feature = "metrics")), allow(dead_code))]
     pub(crate) fn from_dependency(text: String) -> ExportError {
         let lower = text.to_ascii_lowercase();
-        let kind = if lower.contains("timed out") || lower.contains("deadline") {
-            Kind::Timeout
+        // opentelemetry-otlp's HTTP exporter: "HTTP export failed with status code: 404".
+        let http_status = text
+            .split_once("status code: ")
+            .and_then(|(_, rest)| rest.get(..3))
+            .and_then(|code| code.parse::<u16>().ok());
+        let kind = if let Some(code) = http_status {
+            Kind::Http(code)
         } else if text.contains("Unimplemented") {
             Kind::Grpc(GRPC_UNIMPLEMENTED)
+        } else if lower.contains("timed out") || lower.contains("deadline") {
+            Kind::Timeout
         } else {
             Kind::Transport
         };
         ExportError::new(kind, text)
+    }
+
+    /// Whether the endpoint does not take this signal at all: gRPC `UNIMPLEMENTED` (a server
+    /// without the signal's service) or HTTP 404 (no such path), as a trace-only backend
+    /// answers metrics and log records.
+    #[cfg_attr(not(any(feature = "logs", feature = "metrics")), allow(dead_code))]
+    pub(crate) fn signal_not_served(&self) -> bool {
+        matches!(self.kind, Kind::Grpc(GRPC_UNIMPLEMENTED) | Kind::Http(404))
     }
 }
 
@@ -149,6 +164,21 @@ impl fmt::Display for ExportError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dependencys_text_is_classified_once() {
+        let of = |t: &str| ExportError::from_dependency(t.to_string());
+        let http = of("HTTP export failed with status code: 404");
+        assert_eq!(http.kind(), Kind::Http(404));
+        assert!(http.signal_not_served());
+        let grpc = of("export failed: status: Unimplemented, message: \"unknown service\"");
+        assert!(grpc.signal_not_served());
+        assert_eq!(of("HTTP export failed with status code: 503").kind(), Kind::Http(503));
+        assert!(!of("HTTP export failed with status code: 503").signal_not_served());
+        assert_eq!(of("request timed out").kind(), Kind::Timeout);
+        assert_eq!(of("connection refused (port 14045)").kind(), Kind::Transport);
+        assert!(!of("connection refused (port 14045)").signal_not_served());
+    }
 
     #[test]
     fn hints_come_from_evidence_only() {

@@ -74,11 +74,11 @@ impl Signal for Logs {
             batch.iter().map(|(r, s)| (r, s)).collect();
         let outcome = sink.exporter.export(LogBatch::new(&refs)).await;
         outcome.map(|()| Delivery::Sent).map_err(|e| {
-            let text = e.to_string();
-            if super::otlp::signal_not_served(&text) && !sink.off.swap(true, Ordering::Relaxed) {
-                super::otlp::warn_signal_off("logs", &sink.url, &text);
+            let error = super::failure::ExportError::from_dependency(e.to_string());
+            if error.signal_not_served() && !sink.off.swap(true, Ordering::Relaxed) {
+                super::otlp::warn_signal_off("logs", &sink.url, &error.to_string());
             }
-            super::failure::ExportError::from_dependency(text)
+            error
         })
     }
 

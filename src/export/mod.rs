@@ -50,6 +50,8 @@ use file::FileSink;
 pub(crate) use processor::{BatchProcessor, MemorySink, SharedProcessor};
 
 pub(crate) use counters::Counters;
+#[cfg(feature = "metrics")]
+pub(crate) use failure::ExportError;
 use processor::{SpanSink, Spans};
 use queue::{Handle, Prep, Signal};
 use queue::{Queue, Shared};

@@ -189,7 +189,7 @@ impl PushMetricExporter for MetricSink {
                 // A trace-only backend: one warning and one failed export, not one every interval.
                 #[cfg(any(feature = "grpc", feature = "http-proto"))]
                 if let (Sink::Otlp(_), Some(url)) = (&self.sink, &self.url)
-                    && crate::export::otlp::signal_not_served(&text)
+                    && crate::export::ExportError::from_dependency(text.clone()).signal_not_served()
                     && !self.off.swap(true, Relaxed)
                 {
                     crate::export::otlp::warn_signal_off("metrics", url, &text);

@@ -256,16 +256,6 @@ pub(crate) fn metric_exporter(
         .with_temporality(temporality))
 }
 
-/// Whether an export error says the endpoint does not take this signal at all: gRPC
-/// `UNIMPLEMENTED` (a server without the signal's service) or HTTP 404 (no such path), as a
-/// trace-only backend answers metrics and log records. opentelemetry-otlp's metric and log
-/// exporters report failures only as text, so this reads their text; the span client's errors
-/// never come here.
-#[cfg_attr(not(any(feature = "logs", feature = "metrics")), allow(dead_code))]
-pub(crate) fn signal_not_served(error: &str) -> bool {
-    error.contains("Unimplemented") || error.contains("404")
-}
-
 /// The one warning when an endpoint does not take a signal, naming the settings to change.
 #[cfg_attr(not(any(feature = "logs", feature = "metrics")), allow(dead_code))]
 pub(crate) fn warn_signal_off(signal: &str, url: &str, error: &str) {
