@@ -2,8 +2,7 @@
 //! see a call's span and the request head (or the response head), to add attributes or rename
 //! the span, in tower-http's style (a trait, implemented for closures). The HTTP server layer,
 //! the tower HTTP client layer and the gRPC layers all take these; each module re-exports them
-//! (`http::ServerRequestHook` is the same trait as `http::RequestHook` and
-//! `grpc::RequestHook`).
+//! (`http::RequestHook` is the same trait as `grpc::RequestHook`).
 //!
 //! A hook runs inside the span (events it logs belong to the call). Attributes the span did not
 //! declare go on with `tracing_opentelemetry::OpenTelemetrySpanExt::set_attribute` (on a sampled

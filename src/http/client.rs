@@ -21,8 +21,8 @@ use crate::propagation;
 /// ```
 #[derive(Clone, Default)]
 pub struct ClientMiddleware {
-    request_hook: Option<std::sync::Arc<dyn super::ClientRequestHook>>,
-    response_hook: Option<std::sync::Arc<dyn super::ClientResponseHook>>,
+    request_hook: Option<std::sync::Arc<dyn super::ReqwestRequestHook>>,
+    response_hook: Option<std::sync::Arc<dyn super::ReqwestResponseHook>>,
 }
 
 impl std::fmt::Debug for ClientMiddleware {
@@ -36,15 +36,15 @@ impl std::fmt::Debug for ClientMiddleware {
 
 impl ClientMiddleware {
     /// Calls `hook` with each request's span and the request (see
-    /// [`ClientRequestHook`](super::ClientRequestHook)).
-    pub fn with_request_hook(mut self, hook: impl super::ClientRequestHook) -> Self {
+    /// [`ReqwestRequestHook`](super::ReqwestRequestHook)).
+    pub fn with_request_hook(mut self, hook: impl super::ReqwestRequestHook) -> Self {
         self.request_hook = Some(std::sync::Arc::new(hook));
         self
     }
 
     /// Calls `hook` with each response before the span ends (see
-    /// [`ClientResponseHook`](super::ClientResponseHook)).
-    pub fn with_response_hook(mut self, hook: impl super::ClientResponseHook) -> Self {
+    /// [`ReqwestResponseHook`](super::ReqwestResponseHook)).
+    pub fn with_response_hook(mut self, hook: impl super::ReqwestResponseHook) -> Self {
         self.response_hook = Some(std::sync::Arc::new(hook));
         self
     }

@@ -1,6 +1,9 @@
 //! Hooks: your callbacks that see a request's span and the request (or the response), to add
-//! attributes or rename the span — the seeds' `server_request_hook`, `client_request_hook` and
-//! `client_response_hook`, in tower-http's style (a trait, implemented for closures).
+//! attributes or rename the span, in tower-http's style (a trait, implemented for closures).
+//! One family, named by what the hook sees: [`RequestHook`] / [`ResponseHook`] on `http`'s
+//! heads (`ServerLayer`, the tower `ClientLayer`, and the gRPC layers), [`ReqwestRequestHook`] /
+//! [`ReqwestResponseHook`] on reqwest's types (`ClientMiddleware`), `ActixRequestHook` on
+//! actix-web's.
 //!
 //! A hook runs inside the span (events it logs belong to the request). Attributes the span did
 //! not declare go on with `tracing_opentelemetry::OpenTelemetrySpanExt::set_attribute` (on a
@@ -8,12 +11,6 @@
 //! renames it.
 //! Without a hook nothing is called and nothing is copied.
 
-/// The request hook of [`ServerLayer`](super::ServerLayer): the one [`RequestHook`] trait.
-#[cfg(feature = "http-server")]
-pub use crate::hooks::RequestHook as ServerRequestHook;
-/// The response hook of [`ServerLayer`](super::ServerLayer): the one [`ResponseHook`] trait.
-#[cfg(feature = "http-server")]
-pub use crate::hooks::ResponseHook as ServerResponseHook;
 #[cfg(any(feature = "http-server", feature = "http-client"))]
 pub use crate::hooks::{RequestHook, ResponseHook};
 
@@ -30,13 +27,13 @@ pub use crate::hooks::{RequestHook, ResponseHook};
 /// # let _ = middleware;
 /// ```
 #[cfg(feature = "reqwest")]
-pub trait ClientRequestHook: Send + Sync + 'static {
+pub trait ReqwestRequestHook: Send + Sync + 'static {
     /// Sees the span and the request.
     fn on_request(&self, span: &tracing::Span, request: &reqwest::Request);
 }
 
 #[cfg(feature = "reqwest")]
-impl<F> ClientRequestHook for F
+impl<F> ReqwestRequestHook for F
 where
     F: Fn(&tracing::Span, &reqwest::Request) + Send + Sync + 'static,
 {
@@ -60,13 +57,13 @@ where
 /// # let _ = middleware;
 /// ```
 #[cfg(feature = "reqwest")]
-pub trait ClientResponseHook: Send + Sync + 'static {
+pub trait ReqwestResponseHook: Send + Sync + 'static {
     /// Sees the span and the response.
     fn on_response(&self, span: &tracing::Span, response: &reqwest::Response);
 }
 
 #[cfg(feature = "reqwest")]
-impl<F> ClientResponseHook for F
+impl<F> ReqwestResponseHook for F
 where
     F: Fn(&tracing::Span, &reqwest::Response) + Send + Sync + 'static,
 {

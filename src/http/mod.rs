@@ -21,11 +21,9 @@ pub use client::{ClientMiddleware, DisableTracing};
 #[cfg(feature = "http-client")]
 pub use client_layer::{ClientLayer, ClientResponseFuture, ClientService};
 #[cfg(feature = "reqwest")]
-pub use hooks::{ClientRequestHook, ClientResponseHook};
+pub use hooks::{ReqwestRequestHook, ReqwestResponseHook};
 #[cfg(any(feature = "http-server", feature = "http-client"))]
 pub use hooks::{RequestHook, ResponseHook};
-#[cfg(feature = "http-server")]
-pub use hooks::{ServerRequestHook, ServerResponseHook};
 #[cfg(feature = "http-server")]
 pub use server::{ServerLayer, ServerResponseFuture, ServerService};
 

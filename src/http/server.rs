@@ -36,8 +36,8 @@ pub struct ServerLayer {
     /// `None`: the current stack's `exclude_paths`, looked up per request.
     exclude: Option<Arc<[String]>>,
     echo_traceparent: bool,
-    request_hook: Option<Arc<dyn super::ServerRequestHook>>,
-    response_hook: Option<Arc<dyn super::ServerResponseHook>>,
+    request_hook: Option<Arc<dyn super::RequestHook>>,
+    response_hook: Option<Arc<dyn super::ResponseHook>>,
 }
 
 impl std::fmt::Debug for ServerLayer {
@@ -100,15 +100,15 @@ impl ServerLayer {
         self
     }
 
-    /// Calls `hook` with each traced request's span and head (see [`ServerRequestHook`](super::ServerRequestHook)).
-    pub fn with_request_hook(mut self, hook: impl super::ServerRequestHook) -> Self {
+    /// Calls `hook` with each traced request's span and head (see [`ServerRequestHook`](super::RequestHook)).
+    pub fn with_request_hook(mut self, hook: impl super::RequestHook) -> Self {
         self.request_hook = Some(Arc::new(hook));
         self
     }
 
     /// Calls `hook` with each traced response's head before the span ends (see
-    /// [`ServerResponseHook`](super::ServerResponseHook)).
-    pub fn with_response_hook(mut self, hook: impl super::ServerResponseHook) -> Self {
+    /// [`ServerResponseHook`](super::ResponseHook)).
+    pub fn with_response_hook(mut self, hook: impl super::ResponseHook) -> Self {
         self.response_hook = Some(Arc::new(hook));
         self
     }
@@ -296,7 +296,7 @@ pin_project_lite::pin_project! {
         // caller's context still reaches outgoing requests.
         remote: Context,
         echo: bool,
-        response_hook: Option<Arc<dyn super::ServerResponseHook>>,
+        response_hook: Option<Arc<dyn super::ResponseHook>>,
         // Set when this request may get a `traceresponse` (see propagation/traceresponse.rs).
         traceresponse: Option<crate::propagation::Pending>,
     }
