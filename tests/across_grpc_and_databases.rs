@@ -12,13 +12,11 @@
 
 mod support;
 
-use std::convert::Infallible;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::grpc_service::{BoxFut, ServiceName, Unary};
 use support::{Collector, PostgresServer, RedisServer, to_collector};
 use tracewire::db::{TracedPostgres, TracedRedis};
 use tracewire::grpc::{ClientLayer, ServerLayer};
@@ -36,30 +34,28 @@ struct OrderReply {
     customer: String,
 }
 
-type BoxFut<T> = Pin<Box<dyn std::future::Future<Output = T> + Send>>;
-
 struct Db {
     pg: TracedPostgres<tokio_postgres::Client>,
     redis: TracedRedis<redis::aio::MultiplexedConnection>,
 }
 
-#[derive(Clone)]
-struct Orders(Arc<Db>);
+/// `shop.Orders`: `Get` reads the customer from PostgreSQL and caches it in Redis.
+struct ShopOrders;
 
-impl tonic::server::NamedService for Orders {
+impl ServiceName for ShopOrders {
     const NAME: &'static str = "shop.Orders";
 }
 
-struct Get(Arc<Db>);
-
-impl tonic::server::UnaryService<OrderRequest> for Get {
-    type Response = OrderReply;
-    type Future = BoxFut<Result<tonic::Response<OrderReply>, tonic::Status>>;
-    fn call(&mut self, req: tonic::Request<OrderRequest>) -> Self::Future {
-        let db = self.0.clone();
+fn orders(db: Arc<Db>) -> Unary<ShopOrders, OrderRequest, OrderReply> {
+    Unary::new(move |method, req: OrderRequest| -> BoxFut<_> {
+        let db = db.clone();
+        let known = method == "Get";
         Box::pin(async move {
             use redis::AsyncCommands as _;
-            let id = req.into_inner().id;
+            if !known {
+                return Err(tonic::Status::unimplemented(""));
+            }
+            let id = req.id;
             let row = db
                 .pg
                 .query_one("SELECT customer FROM orders WHERE id = $1", &[&id])
@@ -71,29 +67,9 @@ impl tonic::server::UnaryService<OrderRequest> for Get {
                 .set(format!("order:{id}"), &customer)
                 .await
                 .map_err(|e| tonic::Status::internal(e.to_string()))?;
-            Ok(tonic::Response::new(OrderReply { customer }))
+            Ok(OrderReply { customer })
         })
-    }
-}
-
-impl tower::Service<http::Request<tonic::body::Body>> for Orders {
-    type Response = http::Response<tonic::body::Body>;
-    type Error = Infallible;
-    type Future = BoxFut<Result<Self::Response, Infallible>>;
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-    fn call(&mut self, req: http::Request<tonic::body::Body>) -> Self::Future {
-        let db = self.0.clone();
-        Box::pin(async move {
-            let codec = tonic_prost::ProstCodec::<OrderReply, OrderRequest>::default();
-            let mut grpc = tonic::server::Grpc::new(codec);
-            Ok(match req.uri().path() {
-                "/shop.Orders/Get" => grpc.unary(Get(db), req).await,
-                _ => tonic::Status::unimplemented("").into_http(),
-            })
-        })
-    }
+    })
 }
 
 async fn postgres(port: u16) -> tokio_postgres::Client {
@@ -147,7 +123,7 @@ fn one_trace_from_http_through_grpc_to_the_databases() {
         tokio::spawn(
             tonic::transport::Server::builder()
                 .layer(ServerLayer::new())
-                .add_service(Orders(db))
+                .add_service(orders(db))
                 .serve_with_incoming(support::incoming(grpc_listener)),
         );
         let channel = tonic::transport::Endpoint::from_shared(format!("http://{grpc_addr}"))

@@ -15,12 +15,10 @@
 mod support;
 
 use std::collections::HashMap;
-use std::convert::Infallible;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::grpc_service::{BoxFut, ServiceName, Unary};
 use support::{Collector, PythonOtelPeer};
 use tracewire::Stats;
 use tracewire::grpc::{ClientLayer, ServerLayer};
@@ -31,47 +29,23 @@ struct Work {
     mode: String,
 }
 
-type BoxFut<T> = Pin<Box<dyn std::future::Future<Output = T> + Send>>;
-
 /// C: `deferred.C/Work` fails when asked to.
-#[derive(Clone)]
-struct C;
+struct DeferredC;
 
-impl tonic::server::NamedService for C {
+impl ServiceName for DeferredC {
     const NAME: &'static str = "deferred.C";
 }
 
-struct Handle;
-
-impl tonic::server::UnaryService<Work> for Handle {
-    type Response = Work;
-    type Future = BoxFut<Result<tonic::Response<Work>, tonic::Status>>;
-    fn call(&mut self, req: tonic::Request<Work>) -> Self::Future {
+fn grpc_c() -> Unary<DeferredC, Work, Work> {
+    Unary::new(|_method, work: Work| -> BoxFut<_> {
         Box::pin(async move {
-            let mode = req.into_inner().mode;
-            if mode == "fail" {
+            if work.mode == "fail" {
                 Err(tonic::Status::internal("C broke"))
             } else {
-                Ok(tonic::Response::new(Work { mode }))
+                Ok(work)
             }
         })
-    }
-}
-
-impl tower::Service<http::Request<tonic::body::Body>> for C {
-    type Response = http::Response<tonic::body::Body>;
-    type Error = Infallible;
-    type Future = BoxFut<Result<Self::Response, Infallible>>;
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-    fn call(&mut self, req: http::Request<tonic::body::Body>) -> Self::Future {
-        Box::pin(async move {
-            let codec = tonic_prost::ProstCodec::<Work, Work>::default();
-            let mut grpc = tonic::server::Grpc::new(codec);
-            Ok(grpc.unary(Handle, req).await)
-        })
-    }
+    })
 }
 
 /// A service on a thread of its own, with its own tracewire stack (`set_default`) and a
@@ -216,7 +190,7 @@ fn service_c(endpoint: &str) -> Service {
     Service::start("c", endpoint, 20, |listener| async move {
         let _ = tonic::transport::Server::builder()
             .layer(ServerLayer::new())
-            .add_service(C)
+            .add_service(grpc_c())
             .serve_with_incoming(support::incoming(listener))
             .await;
     })

@@ -173,10 +173,16 @@ mod tests {
         assert!(http.signal_not_served());
         let grpc = of("export failed: status: Unimplemented, message: \"unknown service\"");
         assert!(grpc.signal_not_served());
-        assert_eq!(of("HTTP export failed with status code: 503").kind(), Kind::Http(503));
+        assert_eq!(
+            of("HTTP export failed with status code: 503").kind(),
+            Kind::Http(503)
+        );
         assert!(!of("HTTP export failed with status code: 503").signal_not_served());
         assert_eq!(of("request timed out").kind(), Kind::Timeout);
-        assert_eq!(of("connection refused (port 14045)").kind(), Kind::Transport);
+        assert_eq!(
+            of("connection refused (port 14045)").kind(),
+            Kind::Transport
+        );
         assert!(!of("connection refused (port 14045)").signal_not_served());
     }
 

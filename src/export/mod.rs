@@ -11,10 +11,10 @@ mod counters;
 mod encode;
 mod failure;
 mod file;
-#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
-pub(crate) mod line_file;
 #[cfg(feature = "http-proto")]
 mod http_client;
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+pub(crate) mod line_file;
 #[cfg(feature = "logs")]
 pub(crate) mod log_records;
 #[cfg(any(feature = "grpc", feature = "http-proto"))]

@@ -20,10 +20,10 @@ pub use actix::{ActixMiddleware, ActixRequestHook, ActixService};
 pub use client::{ClientMiddleware, DisableTracing};
 #[cfg(feature = "http-client")]
 pub use client_layer::{ClientLayer, ClientResponseFuture, ClientService};
-#[cfg(feature = "reqwest")]
-pub use hooks::{ReqwestRequestHook, ReqwestResponseHook};
 #[cfg(any(feature = "http-server", feature = "http-client"))]
 pub use hooks::{RequestHook, ResponseHook};
+#[cfg(feature = "reqwest")]
+pub use hooks::{ReqwestRequestHook, ReqwestResponseHook};
 #[cfg(feature = "http-server")]
 pub use server::{ServerLayer, ServerResponseFuture, ServerService};
 

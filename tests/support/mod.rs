@@ -2,6 +2,7 @@
 //! quickstart-like workload with the checks a user would make on what arrives.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod grpc_service;
 pub mod hops;
 pub mod rabbitmq;
 /// The in-process OTLP receiver (opentelemetry-proto's generated service needs `cli`; gzip bodies
