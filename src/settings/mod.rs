@@ -212,139 +212,37 @@ pub struct Settings {
 /// Every setting, with header values redacted: `otlp_headers` carries API keys.
 impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Every field named: a field added to `Settings` and not shown here fails to compile.
-        let Settings {
-            enabled,
-            tracing_enabled,
-            export,
-            otlp_headers,
-            otlp_timeout,
-            otlp_gzip,
-            otlp_certificate,
-            otlp_client_certificate,
-            otlp_client_key,
-            otlp_insecure,
-            sampler,
-            sampling_rate,
-            service_name,
-            service_version,
-            environment,
-            resource_attributes,
-            resource_detectors,
-            propagators,
-            semconv_stability_opt_in,
-            log_level,
-            log_format,
-            log_bridge,
-            shutdown_timeout,
-            batch_max_queue_size,
-            batch_max_queue_bytes,
-            batch_max_export_batch_size,
-            batch_scheduled_delay,
-            batch_max_concurrent_exports,
-            file_max_bytes,
-            spool_dir,
-            spool_max_bytes,
-            exclude_paths,
-            redact_fields,
-            attribute_value_length_limit,
-            span_attribute_count_limit,
-            span_event_count_limit,
-            span_link_count_limit,
-            event_attribute_count_limit,
-            link_attribute_count_limit,
-            drop_warning_interval,
-            logs_enabled,
-            logs_otlp,
-            span_events_with_logs,
-            metrics_enabled,
-            metrics_otlp,
-            metric_export_interval,
-            metric_export_timeout,
-            metrics_temporality,
-            span_metrics,
-            span_metrics_max_series,
-            span_source_attributes,
-            keep_errors,
-            slow_threshold,
-            tail_max_buffered_spans,
-            tail_max_buffered_bytes,
-            traceresponse,
-            traceresponse_max_promotions_per_second,
-            no_color,
-            kubernetes,
-            sources: _,
-            warnings: _,
-            proxy: _,
-        } = self;
-        let headers: Vec<(&str, &str)> = otlp_headers
-            .iter()
-            .map(|(k, _)| (k.as_str(), crate::settings::REDACTED))
-            .collect();
-        f.debug_struct("Settings")
-            .field("enabled", enabled)
-            .field("tracing_enabled", tracing_enabled)
-            .field("export", export)
-            .field("otlp_headers", &headers)
-            .field("otlp_timeout", otlp_timeout)
-            .field("otlp_gzip", otlp_gzip)
-            .field("otlp_certificate", otlp_certificate)
-            .field("otlp_client_certificate", otlp_client_certificate)
-            .field("otlp_client_key", otlp_client_key)
-            .field("otlp_insecure", otlp_insecure)
-            .field("sampler", sampler)
-            .field("sampling_rate", sampling_rate)
-            .field("service_name", service_name)
-            .field("service_version", service_version)
-            .field("environment", environment)
-            .field("resource_attributes", resource_attributes)
-            .field("resource_detectors", resource_detectors)
-            .field("propagators", propagators)
-            .field("semconv_stability_opt_in", semconv_stability_opt_in)
-            .field("log_level", log_level)
-            .field("log_format", log_format)
-            .field("log_bridge", log_bridge)
-            .field("shutdown_timeout", shutdown_timeout)
-            .field("batch_max_queue_size", batch_max_queue_size)
-            .field("batch_max_queue_bytes", batch_max_queue_bytes)
-            .field("batch_max_export_batch_size", batch_max_export_batch_size)
-            .field("batch_scheduled_delay", batch_scheduled_delay)
-            .field("batch_max_concurrent_exports", batch_max_concurrent_exports)
-            .field("file_max_bytes", file_max_bytes)
-            .field("spool_dir", spool_dir)
-            .field("spool_max_bytes", spool_max_bytes)
-            .field("exclude_paths", exclude_paths)
-            .field("redact_fields", redact_fields)
-            .field("attribute_value_length_limit", attribute_value_length_limit)
-            .field("span_attribute_count_limit", span_attribute_count_limit)
-            .field("span_event_count_limit", span_event_count_limit)
-            .field("span_link_count_limit", span_link_count_limit)
-            .field("event_attribute_count_limit", event_attribute_count_limit)
-            .field("link_attribute_count_limit", link_attribute_count_limit)
-            .field("drop_warning_interval", drop_warning_interval)
-            .field("logs_enabled", logs_enabled)
-            .field("logs_otlp", logs_otlp)
-            .field("span_events_with_logs", span_events_with_logs)
-            .field("metrics_enabled", metrics_enabled)
-            .field("metrics_otlp", metrics_otlp)
-            .field("metric_export_interval", metric_export_interval)
-            .field("metric_export_timeout", metric_export_timeout)
-            .field("metrics_temporality", metrics_temporality)
-            .field("span_metrics", span_metrics)
-            .field("span_metrics_max_series", span_metrics_max_series)
-            .field("span_source_attributes", span_source_attributes)
-            .field("keep_errors", keep_errors)
-            .field("slow_threshold", slow_threshold)
-            .field("tail_max_buffered_spans", tail_max_buffered_spans)
-            .field("traceresponse", traceresponse)
-            .field(
-                "traceresponse_max_promotions_per_second",
-                traceresponse_max_promotions_per_second,
-            )
-            .field("tail_max_buffered_bytes", tail_max_buffered_bytes)
-            .field("no_color", no_color)
-            .field("kubernetes", kubernetes)
-            .finish_non_exhaustive()
+        // Every field named once, by destructuring: a field added to `Settings` and not listed
+        // here fails to compile instead of silently missing from the output.
+        macro_rules! every_field {
+            ($($shown:ident),* ; hidden: $($hidden:ident),*) => {{
+                let Settings { $($shown,)* otlp_headers, $($hidden: _,)* } = self;
+                // Header values are credentials: names only.
+                let headers: Vec<(&str, &str)> =
+                    otlp_headers.iter().map(|(k, _)| (k.as_str(), REDACTED)).collect();
+                let mut d = f.debug_struct("Settings");
+                d.field("otlp_headers", &headers);
+                $(d.field(stringify!($shown), $shown);)*
+                d.finish_non_exhaustive()
+            }};
+        }
+        every_field!(
+            enabled, tracing_enabled, export, otlp_timeout, otlp_gzip, otlp_certificate,
+            otlp_client_certificate, otlp_client_key, otlp_insecure, sampler, sampling_rate,
+            service_name, service_version, environment, resource_attributes, resource_detectors,
+            propagators, semconv_stability_opt_in, log_level, log_format, log_bridge,
+            shutdown_timeout, batch_max_queue_size, batch_max_queue_bytes,
+            batch_max_export_batch_size, batch_scheduled_delay, batch_max_concurrent_exports,
+            file_max_bytes, spool_dir, spool_max_bytes, exclude_paths, redact_fields,
+            attribute_value_length_limit, span_attribute_count_limit, span_event_count_limit,
+            span_link_count_limit, event_attribute_count_limit, link_attribute_count_limit,
+            drop_warning_interval, logs_enabled, logs_otlp, span_events_with_logs,
+            metrics_enabled, metrics_otlp, metric_export_interval, metric_export_timeout,
+            metrics_temporality, span_metrics, span_metrics_max_series, span_source_attributes,
+            keep_errors, slow_threshold, tail_max_buffered_spans, tail_max_buffered_bytes,
+            traceresponse, traceresponse_max_promotions_per_second, no_color, kubernetes
+            ; hidden: sources, warnings, proxy
+        )
     }
 }
 
