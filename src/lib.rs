@@ -230,7 +230,8 @@ pub use tracing_opentelemetry;
 
 pub use error::{Error, ErrorKind, Result};
 pub use panic::install_panic_hook;
-pub use stack::{BoxedLayer, Builder, Guard, builder, init};
+pub use layers::BoxedLayer;
+pub use stack::{Builder, Guard, builder, init};
 pub use stats::Stats;
 
 /// Renames `span`: its exported name (also after it started, which tracing-opentelemetry's

@@ -73,3 +73,22 @@ pub(super) fn traceresponse(
         processor,
     )
 }
+
+/// What the stack does at the service's boundary: propagation formats (a caller's deferred
+/// decision made at this service's root rate), `plugged` propagators, excluded paths,
+/// `traceresponse`, and whether RPC spans carry the previous names too (`rpc/dup`).
+pub(super) fn boundary(
+    s: &Settings,
+    plugged: std::sync::Arc<
+        [std::sync::Arc<dyn opentelemetry::propagation::TextMapPropagator + Send + Sync>],
+    >,
+    traceresponse: Option<std::sync::Arc<crate::propagation::TraceResponse>>,
+) -> crate::propagation::Boundary {
+    crate::propagation::Boundary {
+        formats: crate::propagation::Formats::new(&s.propagators, plan(s).defer_rate()),
+        plugged,
+        exclude_paths: s.exclude_paths.clone().into(),
+        rpc_dup: s.semconv_stability_opt_in.iter().any(|d| d == "rpc/dup"),
+        traceresponse,
+    }
+}

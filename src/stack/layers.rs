@@ -11,8 +11,8 @@ use tracing_subscriber::{EnvFilter, Layer, Registry};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::export::Pipeline;
-use crate::layers::json_lines::{JsonLayer, LogWriter};
-use crate::settings::{Export, LogFormat, Settings, Source};
+use crate::layers::json_lines::LogWriter;
+use crate::settings::{Export, Settings, Source};
 
 use super::guard::Inner;
 use super::resource::resource;
@@ -99,9 +99,7 @@ pub(super) fn with_integration_spans(log_level: &str) -> String {
     directives
 }
 
-/// tracewire's layers, ready to sit on a [`Registry`], boxed: what `init()` installs, and what
-/// [`Builder::layer`](crate::Builder::layer) hands over.
-pub type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync + 'static>;
+pub(crate) use crate::layers::BoxedLayer;
 
 /// The filter, and the layers behind it: the OpenTelemetry layer, the log-record bridge, the log
 /// line layer, the metrics layer, and two that record nothing: what the stack does at the
@@ -336,55 +334,16 @@ pub(super) fn build_parts(
         )
     });
 
-    let ansi = crate::layers::human_lines::colours(writer.is_stdout(), settings.no_color);
-    let fields = || {
-        crate::layers::human_lines::RedactedFields::new(crate::redact::Redactor::new(
-            &settings.redact_fields,
-        ))
-    };
-    let log_layer = match settings.log_format {
-        LogFormat::Pretty => tracing_subscriber::fmt::layer()
-            .with_ansi(ansi)
-            .fmt_fields(fields())
-            .event_format(crate::layers::human_lines::WithIds(
-                crate::layers::human_lines::Pretty { ansi },
-            ))
-            .with_writer(writer)
-            .boxed(),
-        LogFormat::Compact => tracing_subscriber::fmt::layer()
-            .with_ansi(ansi)
-            .fmt_fields(fields())
-            .event_format(crate::layers::human_lines::WithIds(
-                tracing_subscriber::fmt::format().compact().with_ansi(ansi),
-            ))
-            .with_writer(writer)
-            .boxed(),
-        _ => JsonLayer::new(
-            writer,
-            crate::redact::Redactor::new(&settings.redact_fields),
-        )
-        .boxed(),
-    };
+    let redactor = crate::redact::Redactor::new(&settings.redact_fields);
+    let lines = crate::layers::log_lines(settings.log_format, redactor, settings.no_color, writer);
     Ok((
         Parts {
             filter,
             otel: otel_layer,
             log_records,
-            lines: log_layer,
+            lines,
             metrics,
-            boundary: crate::propagation::Boundary {
-                formats: crate::propagation::Formats::new(
-                    &settings.propagators,
-                    super::configs::plan(settings).defer_rate(),
-                ),
-                plugged,
-                exclude_paths: settings.exclude_paths.clone().into(),
-                rpc_dup: settings
-                    .semconv_stability_opt_in
-                    .iter()
-                    .any(|d| d == "rpc/dup"),
-                traceresponse,
-            },
+            boundary: super::configs::boundary(settings, plugged, traceresponse),
             warnings: crate::export::DropWarnings(warn_to),
         },
         inner,

@@ -14,7 +14,6 @@ mod sdk;
 
 pub use builder::{Builder, builder, init};
 pub use guard::Guard;
-pub use layers::BoxedLayer;
 
 /// Where the test kit collects what the stack would export: spans (the export pipeline's
 /// memory sink) and metrics. Here, where both are assembled, so that `export` needs nothing of
