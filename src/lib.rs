@@ -229,8 +229,8 @@ pub use opentelemetry;
 pub use tracing_opentelemetry;
 
 pub use error::{Error, ErrorKind, Result};
-pub use panic::install_panic_hook;
 pub use layers::BoxedLayer;
+pub use panic::install_panic_hook;
 pub use stack::{Builder, Guard, builder, init};
 pub use stats::Stats;
 

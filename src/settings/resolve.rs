@@ -325,17 +325,13 @@ impl SignalKeys {
     };
 }
 
-/// Where one signal (`metrics`, `logs`) goes over OTLP, option by option: its own key or
-/// variable when set, else the span endpoint's. Without an endpoint of its own it goes beside
-/// the span endpoint (or, when that one came from `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, to the
-/// generic `OTEL_EXPORTER_OTLP_ENDPOINT` when set, as the specification says); `None` when
-/// there is no OTLP endpoint for it at all.
-fn signal_otlp(
+/// The endpoint and protocol of one signal (see [`signal_otlp`]); `None` when it has none.
+fn signal_endpoint(
     r: &mut Resolved,
     env: &HashMap<String, String>,
     spans: &super::Export,
     keys: &SignalKeys,
-) -> Result<Option<super::OtlpExport>> {
+) -> Result<Option<(String, Protocol)>> {
     let signal = keys.signal;
     let own_protocol = r.index(keys.protocol).map(|i| Protocol::ALL[i]);
     let generic = env
@@ -396,6 +392,23 @@ fn signal_otlp(
             }
             _ => return Ok(None),
         }
+    };
+    Ok(Some((url, protocol)))
+}
+
+/// Where one signal (`metrics`, `logs`) goes over OTLP, option by option: its own key or
+/// variable when set, else the span endpoint's. Without an endpoint of its own it goes beside
+/// the span endpoint (or, when that one came from `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, to the
+/// generic `OTEL_EXPORTER_OTLP_ENDPOINT` when set, as the specification says); `None` when
+/// there is no OTLP endpoint for it at all.
+fn signal_otlp(
+    r: &mut Resolved,
+    env: &HashMap<String, String>,
+    spans: &super::Export,
+    keys: &SignalKeys,
+) -> Result<Option<super::OtlpExport>> {
+    let Some((url, protocol)) = signal_endpoint(r, env, spans, keys)? else {
+        return Ok(None);
     };
     let set = |r: &Resolved, k: &str| !matches!(r.get(k), Value::Unset);
     let or_shared = |r: &Resolved, own: &'static str, shared: &str| {
