@@ -100,7 +100,7 @@ impl ServerLayer {
         self
     }
 
-    /// Calls `hook` with each traced request's span and head (see [`ServerRequestHook`](super::RequestHook)).
+    /// Calls `hook` with each traced request's span and head (see [`RequestHook`](super::RequestHook)).
     pub fn with_request_hook(mut self, hook: impl super::RequestHook) -> Self {
         self.request_hook = Some(Arc::new(hook));
         self
