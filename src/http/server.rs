@@ -107,7 +107,7 @@ impl ServerLayer {
     }
 
     /// Calls `hook` with each traced response's head before the span ends (see
-    /// [`ServerResponseHook`](super::ResponseHook)).
+    /// [`ResponseHook`](super::ResponseHook)).
     pub fn with_response_hook(mut self, hook: impl super::ResponseHook) -> Self {
         self.response_hook = Some(Arc::new(hook));
         self
