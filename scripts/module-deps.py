@@ -7,9 +7,12 @@ comments, strings and `#[cfg(test)]` modules, and collects which top-level modul
 that defines it). ARCHITECTURE.md's "Dependencies" block lists, for every module, the modules it
 may name; this script fails when the code has an edge the document does not list, or the
 document lists one the code no longer has, or when a cycle appears that the document does not
-name as on purpose. It also fails when a module outside `settings` and `stack` names the type
-`Settings`: the stack is the one place that cuts the user's settings into what each stage
-receives. Usage: python3 scripts/module-deps.py [--print]
+name as on purpose. Inside each folder module, the files' graph (a file naming a sibling, or an
+item its `mod.rs` re-exports from one) must have no cycle but those the document's
+"file-cycles" block names; `mod.rs` naming its own files is the shape of any module and is not
+counted. It also fails when a module outside `settings` and `stack` names the type `Settings`:
+the stack is the one place that cuts the user's settings into what each stage receives.
+Usage: python3 scripts/module-deps.py [--print]
 """
 import os
 import re
@@ -171,11 +174,69 @@ def cycles(edges, ignore):
     return sorted(on_cycle)
 
 
+def folder_graph(mod):
+    """The graph of the files of folder module `mod`: node = the file (or nested folder) under
+    it; `mod.rs`'s own edges left out."""
+    base = os.path.join(SRC, mod)
+    code = {}
+    for dirpath, _, names in os.walk(base):
+        for name in names:
+            if name.endswith(".rs"):
+                rel = os.path.relpath(os.path.join(dirpath, name), base).split(os.sep)
+                code.setdefault((rel[0][:-3] if len(rel) == 1 else rel[0], len(rel)), []).append(
+                    strip(open(os.path.join(dirpath, name)).read()))
+    nodes = {n for n, _ in code}
+    reexported = {}
+    for text in code.get(("mod", 1), []):
+        for m in re.finditer(r"pub(?:\(crate\))?\s+use\s+(?:self::)?(\w+)::(\{[^}]*\}|\w+)", text):
+            for item in re.findall(r"\w+", m.group(2)):
+                reexported[item] = m.group(1)
+    edges = {n: set() for n in nodes}
+    for (node, depth), texts in code.items():
+        if node == "mod":
+            continue
+        up = "super::" * depth
+        for text in texts:
+            names = [m.group(1) for m in re.finditer(r"\bcrate::" + mod + r"::(\w+)", text)]
+            for m in re.finditer(r"(?<!super::)\b" + up + r"(\{[^}]*\}|\w+)", text):
+                group = m.group(1)
+                names += re.findall(r"(?:^|[{,])\s*(\w+)", group) if group.startswith("{") else [group]
+            for name in names:
+                target = name if name in nodes else reexported.get(name, "mod")
+                if target != node:
+                    edges[node].add(target)
+    return edges
+
+
+def file_cycles():
+    """(module, a, b) for every edge a -> b on a cycle among a folder module's files."""
+    found = []
+    for mod in sorted(os.listdir(SRC)):
+        if mod != "bin" and os.path.isdir(os.path.join(SRC, mod)):
+            found += [(mod, a, b) for a, b in cycles(folder_graph(mod), set())]
+    return found
+
+
+def allowed_file_cycles():
+    """ARCHITECTURE.md's file-cycles block: `module: a <-> b` per line."""
+    text = open(os.path.join(ROOT, "ARCHITECTURE.md")).read()
+    m = re.search(r"<!-- file-cycles -->\n```\n(.*?)```", text, re.S)
+    pairs = set()
+    for line in (m.group(1).splitlines() if m else []):
+        mod, _, pair = line.partition(":")
+        a, _, b = pair.partition("<->")
+        if a.strip() and b.strip():
+            pairs.add((mod.strip(), frozenset((a.strip(), b.strip()))))
+    return pairs
+
+
 def main():
     code, settings_users = graph()
     if "--print" in sys.argv:
         for mod in sorted(code):
             print(f"{mod} -> {', '.join(sorted(code[mod]))}")
+        for mod, a, b in file_cycles():
+            print(f"file cycle: {mod}/ {a} -> {b}")
         return
     doc, back = documented()
     errors = []
@@ -193,6 +254,10 @@ def main():
             errors.append(f"{mod} -> {d}: in ARCHITECTURE.md, no longer in the code")
     for m, d in cycles(code, back):
         errors.append(f"{m} -> {d}: on a cycle not marked (back) in ARCHITECTURE.md")
+    allowed = allowed_file_cycles()
+    for mod, a, b in file_cycles():
+        if (mod, frozenset((a, b))) not in allowed:
+            errors.append(f"{mod}/: {a} -> {b} is on a cycle among the module's files, not in ARCHITECTURE.md's file-cycles block")
     for mod, rels in sorted(settings_users.items()):
         errors.append(f"{mod} names `Settings` ({', '.join(sorted(rels))}): only {', '.join(sorted(READS_SETTINGS))} may; give it the typed part it needs")
     for e in errors:

@@ -126,7 +126,13 @@ impl ExportError {
     /// An error of a dependency's exporter (opentelemetry-otlp's log exporter), which reports
     /// failures only as text: its own timeout is read from its words, anything else is a
     /// transport failure the diagnosis may explain.
-    #[cfg_attr(not(any(feature = "logs", feature = "metrics")), allow(dead_code))]
+    #[cfg_attr(
+        not(all(
+            any(feature = "logs", feature = "metrics"),
+            any(feature = "grpc", feature = "http-proto")
+        )),
+        allow(dead_code)
+    )]
     pub(crate) fn from_dependency(text: String) -> ExportError {
         let lower = text.to_ascii_lowercase();
         // opentelemetry-otlp's HTTP exporter: "HTTP export failed with status code: 404".
@@ -149,7 +155,13 @@ impl ExportError {
     /// Whether the endpoint does not take this signal at all: gRPC `UNIMPLEMENTED` (a server
     /// without the signal's service) or HTTP 404 (no such path), as a trace-only backend
     /// answers metrics and log records.
-    #[cfg_attr(not(any(feature = "logs", feature = "metrics")), allow(dead_code))]
+    #[cfg_attr(
+        not(all(
+            any(feature = "logs", feature = "metrics"),
+            any(feature = "grpc", feature = "http-proto")
+        )),
+        allow(dead_code)
+    )]
     pub(crate) fn signal_not_served(&self) -> bool {
         matches!(self.kind, Kind::Grpc(GRPC_UNIMPLEMENTED) | Kind::Http(404))
     }
@@ -159,6 +171,27 @@ impl fmt::Display for ExportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.detail)
     }
+}
+
+/// The latest transport error of tracewire's HTTP client (an exporter of a dependency keeps
+/// only "network error"): set by the client, read by the `Diagnosis` for the report.
+pub(crate) type LastTransportError = std::sync::Arc<std::sync::Mutex<Option<String>>>;
+
+/// `error: source: source …`: hyper's and tonic's errors say little at the top ("client error
+/// (Connect)", "transport error"); the reason (refused, certificate unknown) is further down.
+#[cfg_attr(not(any(feature = "grpc", feature = "http-proto")), allow(dead_code))]
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
 }
 
 #[cfg(test)]

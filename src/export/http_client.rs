@@ -28,8 +28,7 @@ use super::proxy::ProxyConnector;
 use hyper_util::client::proxy::matcher::Matcher;
 use std::sync::Arc;
 
-use super::failure::{ExportError, Kind};
-use super::otlp::{LastTransportError, chain};
+use super::failure::{ExportError, Kind, LastTransportError, chain};
 use crate::lock::LockExt as _;
 
 /// An OTLP/HTTP client: one connection pool, a timeout per request.

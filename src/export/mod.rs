@@ -7,6 +7,7 @@
 
 mod config;
 mod counters;
+mod diagnosis;
 #[cfg(any(feature = "grpc", feature = "http-proto"))]
 mod encode;
 mod failure;
@@ -50,15 +51,14 @@ use file::FileSink;
 pub(crate) use processor::{BatchProcessor, MemorySink, SharedProcessor};
 
 pub(crate) use counters::Counters;
-#[cfg(feature = "metrics")]
+#[cfg(all(feature = "metrics", any(feature = "grpc", feature = "http-proto")))]
 pub(crate) use failure::ExportError;
 use processor::{SpanSink, Spans};
 use queue::{Handle, Prep, Signal};
 use queue::{Queue, Shared};
 use worker::export_loop;
 
-#[cfg(any(feature = "grpc", feature = "http-proto"))]
-pub(crate) use otlp::Diagnosis;
+pub(crate) use diagnosis::Diagnosis;
 
 /// Where the export side's warnings go: the stack a pipeline serves, set once the stack exists
 /// (weak: a strong one would keep the stack alive from its own pipeline).
@@ -71,22 +71,6 @@ pub(crate) struct DropWarnings(pub(crate) WarnTo);
 impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for DropWarnings {
     fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
         let _ = self.0.set(subscriber.downgrade());
-    }
-}
-
-/// Nothing to ask without an OTLP exporter.
-#[cfg(not(any(feature = "grpc", feature = "http-proto")))]
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Diagnosis;
-
-#[cfg(not(any(feature = "grpc", feature = "http-proto")))]
-impl Diagnosis {
-    async fn explain(
-        &self,
-        _error: &failure::ExportError,
-        _within: std::time::Duration,
-    ) -> Option<String> {
-        None
     }
 }
 

@@ -112,7 +112,8 @@ impl tower_service::Service<Uri> for ProxyConnector {
                     tower_service::Service::call(&mut tunnel, dst)
                         .await
                         .map_err(|e| {
-                            format!("through the proxy {shown}: {}", super::otlp::chain(&e)).into()
+                            format!("through the proxy {shown}: {}", super::failure::chain(&e))
+                                .into()
                         })
                 })
             }

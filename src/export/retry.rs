@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use super::failure::{ExportError, Kind};
 #[cfg(feature = "grpc")]
-use super::otlp::chain;
+use super::failure::chain;
+use super::failure::{ExportError, Kind};
 
 /// One attempt's failure: what happened, and whether (and when) to try again.
 pub(super) struct Attempt {

@@ -26,9 +26,9 @@ use bytes::Bytes;
 use opentelemetry_sdk::trace::SpanData;
 
 use super::encode::SpanEncoder;
-use super::failure::{ExportError, Kind};
 #[cfg(feature = "grpc")]
-use super::otlp::chain;
+use super::failure::chain;
+use super::failure::{ExportError, Kind};
 #[cfg(feature = "grpc")]
 use super::otlp_response::PassThrough;
 use super::otlp_response::partial_success;
@@ -182,12 +182,12 @@ impl SpanClient {
         s: &OtlpExport,
         encoder: SpanEncoder,
         client: super::http_client::OtlpHttpClient,
+        mut headers: http::HeaderMap,
     ) -> Result<SpanClient, String> {
         let url = s.url.as_str();
         let uri: http::Uri = url
             .parse()
             .map_err(|e| format!("invalid endpoint {url}: {e}"))?;
-        let mut headers = super::otlp::header_map(s, "an HTTP header")?;
         headers.insert(
             http::header::CONTENT_TYPE,
             http::HeaderValue::from_static("application/x-protobuf"),

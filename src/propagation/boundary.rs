@@ -64,3 +64,25 @@ pub(crate) fn server_request(
     })
     .unwrap_or_else(|| (!list.is_some_and(matches)).then_some(None))
 }
+
+/// [`TraceResponse::callee_answered`] for the current stack, from a response's headers (or trailers).
+#[cfg_attr(
+    not(any(feature = "http-client", feature = "reqwest", feature = "tonic")),
+    allow(dead_code)
+)]
+pub(crate) fn read_response(span: &tracing::Span, headers: &http::HeaderMap) {
+    if span.is_none() {
+        return;
+    }
+    let Some(value) = headers
+        .get(super::TRACERESPONSE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return;
+    };
+    with_boundary(|b| {
+        if let Some(d) = &b.traceresponse {
+            d.callee_answered(span, value);
+        }
+    });
+}

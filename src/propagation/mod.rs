@@ -63,12 +63,14 @@ use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 pub use carrier::{Extract, Inject};
 
+#[cfg(any(feature = "http-client", feature = "reqwest", feature = "tonic"))]
+pub(crate) use boundary::read_response;
 #[cfg(any(feature = "http-server", feature = "tonic", feature = "actix-web"))]
 pub(crate) use boundary::server_request;
 pub(crate) use boundary::{Boundary, with_boundary};
 // Used by the integrations' server and client layers, each behind its feature.
 #[allow(unused_imports)]
-pub(crate) use traceresponse::{Pending, TRACERESPONSE, TraceResponse, read_response};
+pub(crate) use traceresponse::{Pending, TRACERESPONSE, TraceResponse};
 
 use crate::error::{Error, ErrorKind, Result};
 

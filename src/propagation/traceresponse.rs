@@ -212,25 +212,6 @@ impl TraceResponse {
     }
 }
 
-/// [`TraceResponse::callee_answered`] for the current stack, from a response's headers (or trailers).
-#[cfg_attr(
-    not(any(feature = "http-client", feature = "reqwest", feature = "tonic")),
-    allow(dead_code)
-)]
-pub(crate) fn read_response(span: &tracing::Span, headers: &http::HeaderMap) {
-    if span.is_none() {
-        return;
-    }
-    let Some(value) = headers.get(TRACERESPONSE).and_then(|v| v.to_str().ok()) else {
-        return;
-    };
-    super::boundary::with_boundary(|b| {
-        if let Some(d) = &b.traceresponse {
-            d.callee_answered(span, value);
-        }
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

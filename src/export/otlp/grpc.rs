@@ -4,7 +4,8 @@
 
 #![cfg(feature = "grpc")]
 
-use super::{BuildResult, chain, header_map};
+use super::{BuildResult, header_map};
+use crate::export::failure::chain;
 use crate::settings::OtlpExport;
 
 pub(super) fn metadata(

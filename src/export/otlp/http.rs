@@ -5,7 +5,8 @@
 #![cfg(feature = "http-proto")]
 
 #[allow(unused_imports)]
-use super::{BuildResult, LastTransportError, is_https};
+use super::{BuildResult, is_https};
+use crate::export::failure::LastTransportError;
 use crate::settings::OtlpExport;
 
 /// tracewire's HTTP client for OTLP/HTTP, and where it keeps the last transport error.

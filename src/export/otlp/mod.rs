@@ -4,70 +4,15 @@
 //! builder, so that what one gets the other gets too (the gRPC log exporter once missed
 //! `otlp_headers`). Split by transport as opentelemetry-otlp is: [`grpc`] (metadata, the proxied
 //! channel, the probe), [`http`] (tracewire's HTTP client), [`tls`] (both transports' TLS);
-//! here, what explains a failure ([`Diagnosis`]) and the errors `init()` returns.
+//! here, the builders and the errors `init()` returns (what explains a failure later is
+//! `diagnosis.rs`).
 
 mod grpc;
 mod http;
 mod tls;
 
-use crate::lock::LockExt as _;
+use crate::export::diagnosis::Diagnosis;
 use crate::settings::{OtlpExport, Protocol};
-
-/// The latest transport error of tracewire's HTTP client (the exporter keeps only "network
-/// error"), for the report.
-pub(crate) type LastTransportError = std::sync::Arc<std::sync::Mutex<Option<String>>>;
-
-/// What can say more about a failed export than the exporter does: the HTTP client's last
-/// transport error, or a probe of the gRPC endpoint.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Diagnosis {
-    last_error: Option<LastTransportError>,
-    #[cfg(feature = "http-proto")]
-    probe: Option<crate::export::http_client::GrpcProbe>,
-}
-
-impl Diagnosis {
-    /// The reason behind `error`, found within `within`: the HTTP transport's last error for a
-    /// dependency's exporter that kept only "network error", or the gRPC endpoint's own answer
-    /// when the failure says only a code.
-    pub(crate) async fn explain(
-        &self,
-        error: &crate::export::failure::ExportError,
-        within: std::time::Duration,
-    ) -> Option<String> {
-        use crate::export::failure::Kind;
-        if let Some(last) = &self.last_error
-            && matches!(error.kind(), Kind::Transport | Kind::Http(_))
-        {
-            return last.lock_or_recover().clone();
-        }
-        // tonic's transport errors carry their reason already.
-        #[cfg(feature = "http-proto")]
-        if let Some(probe) = &self.probe
-            && error.says_only_a_code()
-        {
-            return probe.ask(within).await;
-        }
-        let _ = within;
-        None
-    }
-}
-
-/// `error: source: source …`: hyper's and tonic's errors say little at the top ("client error
-/// (Connect)", "transport error"); the reason (refused, certificate unknown) is further down.
-pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let more = s.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = s.source();
-    }
-    text
-}
 
 /// The error for a protocol this build cannot speak.
 fn missing_feature(protocol: Protocol) -> String {
@@ -229,8 +174,9 @@ pub(crate) fn span_client(
         Protocol::HttpProtobuf => {
             // The client's own messages carry the transport error: no diagnosis to add.
             let (client, _last) = http::client(url, s)?;
-            let client =
-                crate::export::span_client::SpanClient::http(s, encoder, client).map_err(err)?;
+            let headers = header_map(s, "an HTTP header")?;
+            let client = crate::export::span_client::SpanClient::http(s, encoder, client, headers)
+                .map_err(err)?;
             Ok((client, Diagnosis::default()))
         }
         #[allow(unreachable_patterns)]
