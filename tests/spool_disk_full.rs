@@ -25,6 +25,10 @@ fn builder(endpoint: &str, spool: &str) -> tracewire::Builder {
         .with_service_name("spool-full")
         .with_setting("spool_dir", spool)
         .with_setting("otlp_timeout_ms", std::time::Duration::from_millis(500))
+        // Records of at most 64 spans (~12 KiB), so that several fit under the file size limit
+        // whatever the timing: one batch of 512 would not fit at all, and nothing would show
+        // that the spool took what fit.
+        .with_setting("batch_max_export_batch_size", 64)
         .with_setting("metrics_enabled", false)
         .with_log_writer(std::io::sink())
 }
@@ -77,7 +81,7 @@ fn a_full_disk_stops_the_spool_not_the_service() {
         .collect();
     let (exported, spooled, dropped, queued) = (n[0], n[1], n[2], n[3]);
     assert_eq!(exported, 0);
-    assert!(spooled > 0, "the spool took what fit: {stdout}");
+    assert!(spooled > 0, "the spool took what fit: {stdout}\n{stderr}");
     assert!(dropped > 0, "the rest is counted: {stdout}");
     assert_eq!(
         spooled + dropped + queued,
