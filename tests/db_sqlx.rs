@@ -68,7 +68,7 @@ fn queries_through_a_pool_and_a_transaction_are_client_spans() {
                 .await
                 .unwrap();
             assert_eq!(rows, [(1,)]);
-            let mut tx = db.inner().begin().await.unwrap();
+            let mut tx = db.get_ref().begin().await.unwrap();
             sqlx::query("UPDATE orders SET customer = 'bob-secret' WHERE id = 1")
                 .execute(db.on(&mut *tx))
                 .await

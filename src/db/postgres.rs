@@ -101,8 +101,13 @@ impl<C> TracedPostgres<C> {
     }
 
     /// The wrapped client.
-    pub fn inner(&self) -> &C {
+    pub fn get_ref(&self) -> &C {
         &self.inner
+    }
+
+    /// The wrapped client, unwrapped.
+    pub fn into_inner(self) -> C {
+        self.inner
     }
 
     fn span(&self, sql: &str) -> tracing::Span {

@@ -68,6 +68,11 @@ impl<C: ConnectionLike> TracedRedis<C> {
     }
 
     /// The wrapped connection.
+    pub fn get_ref(&self) -> &C {
+        &self.inner
+    }
+
+    /// The wrapped connection, unwrapped.
     pub fn into_inner(self) -> C {
         self.inner
     }

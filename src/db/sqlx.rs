@@ -53,7 +53,7 @@ struct Info {
 ///     .bind(42_i64)
 ///     .fetch_all(&db)
 ///     .await?;
-/// let mut tx = db.inner().begin().await?;
+/// let mut tx = db.get_ref().begin().await?;
 /// sqlx::query("UPDATE stock SET n = n - 1").execute(db.on(&mut *tx)).await?;
 /// tx.commit().await?;
 /// # let _ = ids; Ok(()) }
@@ -119,8 +119,13 @@ impl<E> TracedSqlx<E> {
     }
 
     /// The wrapped executor (to `begin()` a transaction, or close a pool).
-    pub fn inner(&self) -> &E {
+    pub fn get_ref(&self) -> &E {
         &self.inner
+    }
+
+    /// The wrapped executor, unwrapped.
+    pub fn into_inner(self) -> E {
+        self.inner
     }
 
     /// Another executor with the same attributes: `db.on(&mut *tx)` traces a transaction's
