@@ -176,12 +176,19 @@ impl BatchProcessor {
     }
 }
 
-/// The processor shared by the SDK provider (spans made through the OpenTelemetry API) and
-/// tracewire's tracer (spans made through `tracing`).
+/// A processor shared by the SDK provider (spans made through the OpenTelemetry API) and
+/// tracewire's tracer (spans made through `tracing`): tracewire's own, or one of the user's
+/// (`SharedProcessor<dyn SpanProcessor>`).
 #[derive(Debug)]
-pub(crate) struct SharedProcessor(pub(crate) Arc<BatchProcessor>);
+pub(crate) struct SharedProcessor<P: ?Sized>(pub(crate) Arc<P>);
 
-impl SpanProcessor for SharedProcessor {
+impl<P: ?Sized> Clone for SharedProcessor<P> {
+    fn clone(&self) -> Self {
+        SharedProcessor(self.0.clone())
+    }
+}
+
+impl<P: SpanProcessor + ?Sized> SpanProcessor for SharedProcessor<P> {
     fn on_start(&self, span: &mut Span, cx: &Context) {
         self.0.on_start(span, cx);
     }

@@ -11,13 +11,12 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use opentelemetry::trace::{
     Link, SpanBuilder, SpanContext, SpanId, SpanKind, Status, TraceContextExt,
 };
 use opentelemetry::{Context, InstrumentationScope, KeyValue};
-use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
     SamplingDecision, ShouldSample, SpanData, SpanEvents, SpanLimits, SpanLinks, SpanProcessor,
 };
@@ -362,23 +361,4 @@ impl opentelemetry::trace::Span for Span {
 
 /// A user's span processor, shared by the SDK provider (spans made through the OpenTelemetry
 /// API) and tracewire's tracer (spans made through `tracing`).
-#[derive(Debug, Clone)]
-pub(crate) struct UserProcessor(pub(crate) Arc<dyn SpanProcessor>);
-
-impl SpanProcessor for UserProcessor {
-    fn on_start(&self, span: &mut opentelemetry_sdk::trace::Span, cx: &Context) {
-        self.0.on_start(span, cx);
-    }
-
-    fn on_end(&self, span: SpanData) {
-        self.0.on_end(span);
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.0.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.0.shutdown_with_timeout(timeout)
-    }
-}
+pub(crate) type UserProcessor = crate::export::SharedProcessor<dyn SpanProcessor>;

@@ -214,7 +214,7 @@ fn span_layer(
         .into_iter()
         .map(|mut p| {
             p.set_resource(&resource);
-            crate::layers::tracer::UserProcessor(Arc::from(p))
+            crate::export::SharedProcessor(Arc::from(p))
         })
         .collect();
     for p in &user {
